@@ -1,0 +1,198 @@
+/**
+ * cmcs: the command tree. Each command's implementation lives in `src/commands/<name>.ts` and is
+ * imported only when that command runs.
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { invoke } from "./src/cli/invoke.ts";
+import { integer, seconds } from "./src/cli/parse.ts";
+import { VERSION } from "./src/version.ts";
+
+const EFFORTS = ["low", "medium", "high", "xhigh"] as const;
+
+function example(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((line) => `  $ ${line}`).join("\n")}\n`;
+}
+
+export function buildProgram(): Command {
+  const program = new Command("cmcs")
+    .description(
+      "Broker between an orchestrating agent (Claude) and Codex workers: runs ticket files through\n" +
+        "`codex exec`, records every run in .cmcs/cmcs.db and serves a live dashboard.",
+    )
+    .version(VERSION, "-V, --version", "print the version")
+    .helpCommand(false)
+    .showSuggestionAfterError(true)
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({
+      outputError: (text, write) => write(text.replace(/^error: /, "error: ")),
+    })
+    .addHelpText(
+      "after",
+      example("cmcs init", 'cmcs ticket new --title "Add a README"', "cmcs run", "cmcs status"),
+    );
+
+  program
+    .command("init")
+    .description("create .cmcs/ (tickets, logs, database, .gitignore) in this repository")
+    .addHelpText("after", example("cmcs init"))
+    .action(() => invoke(async () => (await import("./src/commands/init.ts")).init()));
+
+  program
+    .command("version")
+    .description("print the version and build")
+    .option("--json", "print JSON")
+    .addHelpText("after", example("cmcs version --json"))
+    .action((opts) =>
+      invoke(async () => (await import("./src/commands/version.ts")).version(opts))
+    );
+
+  const config = program.command("config").description("inspect the configuration");
+  config
+    .command("show")
+    .description("print the effective config and where each value came from")
+    .option("--json", "print JSON")
+    .addHelpText("after", example("cmcs config show", "cmcs config show --json"))
+    .action((opts) =>
+      invoke(async () => (await import("./src/commands/config_show.ts")).configShow(opts))
+    );
+
+  const ticket = program.command("ticket").description("write and check tickets");
+  ticket
+    .command("validate")
+    .description("check every ticket of a target; exit 1 if any has a problem")
+    .argument("[path]", "repository or worktree", ".")
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      example("cmcs ticket validate", "cmcs ticket validate worktrees/feat-x --json"),
+    )
+    .action((path, opts) =>
+      invoke(async () =>
+        (await import("./src/commands/ticket_validate.ts")).ticketValidate(path, opts)
+      )
+    );
+  ticket
+    .command("new")
+    .description("write the next-numbered ticket from the template and print its path")
+    .argument("[path]", "repository or worktree", ".")
+    .requiredOption("--title <title>", "the ticket's title")
+    .option("--model <model>", "Codex model for this ticket")
+    .addOption(new Option("--effort <effort>", "reasoning effort for this ticket").choices(EFFORTS))
+    .option("--json", "print JSON")
+    .addHelpText("after", example('cmcs ticket new --title "Add input validation" --effort high'))
+    .action((path, opts) =>
+      invoke(async () => (await import("./src/commands/ticket_new.ts")).ticketNew(path, opts))
+    );
+
+  program
+    .command("status")
+    .description("list runs, newest first, with ticket counts, duration and tokens")
+    .argument("[path]", "only runs of this repository or worktree")
+    .option("--active", "only running runs")
+    .option("--latest", "only the latest run of each target")
+    .option("--limit <n>", "show at most n runs", integer(1), 20)
+    .option("--json", "print JSON")
+    .addHelpText("after", example("cmcs status", "cmcs status . --latest --json"))
+    .action((path, opts) =>
+      invoke(async () => (await import("./src/commands/status.ts")).status(path, opts))
+    );
+
+  program
+    .command("clean")
+    .description("delete old log directories (never a running run's) and archived worktree records")
+    .option(
+      "--logs-days <n>",
+      "delete logs of runs that ended more than n days ago",
+      integer(0),
+      30,
+    )
+    .option("--purge-archived", "delete archived worktree records that have no runs")
+    .option("--dry-run", "only print what would be deleted")
+    .option("--json", "print JSON")
+    .addHelpText("after", example("cmcs clean --logs-days 7 --dry-run"))
+    .action((opts) => invoke(async () => (await import("./src/commands/clean.ts")).clean(opts)));
+
+  program
+    .command("run")
+    .description("run the target's tickets in order through Codex until one does not succeed")
+    .argument("[paths...]", "repositories or worktrees (default: .)")
+    .option("--dry-run", "list what would be dispatched, with model and effort, and exit")
+    .option("--json", "print a JSON summary at the end")
+    .addHelpText(
+      "after",
+      example("cmcs run", "cmcs run --dry-run", "cmcs run worktrees/feat-a --json"),
+    )
+    .action((paths, opts) =>
+      invoke(async () => (await import("./src/commands/run.ts")).run(paths, opts))
+    );
+
+  program
+    .command("stop")
+    .description(
+      "stop a running run: end its worker's whole process tree; no further ticket starts",
+    )
+    .argument("<target>", "a repository/worktree path or a run id")
+    .option("--json", "print JSON")
+    .addHelpText("after", example("cmcs stop .", "cmcs stop 42"))
+    .action((target, opts) =>
+      invoke(async () => (await import("./src/commands/stop.ts")).stop(target, opts))
+    );
+
+  program
+    .command("wait")
+    .description(
+      "block until the latest run of each target ends; exit 0 completed, 1 otherwise, 124 timeout",
+    )
+    .argument("[paths...]", "repositories or worktrees (default: .)")
+    .option("--timeout <s>", "give up after s seconds (exit 124)", seconds)
+    .option("--json", "print JSON")
+    .addHelpText("after", example("cmcs wait . --timeout 600"))
+    .action((paths, opts) =>
+      invoke(async () => (await import("./src/commands/wait.ts")).wait(paths, opts))
+    );
+
+  program
+    .command("logs")
+    .description("show a readable rendering of a run's worker output")
+    .argument("[path]", "repository or worktree", ".")
+    .option("--run <id>", "a specific run (default: the latest of the target)", integer(1))
+    .option("--ticket <ticket>", "a specific ticket (default: the latest attempt)")
+    .option("-n, --lines <n>", "show the last n lines", integer(1), 40)
+    .option(
+      "-f, --follow",
+      "keep printing new output, moving on to the next ticket, until the run ends",
+    )
+    .option("--raw", "print the raw JSONL stream instead")
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      example("cmcs logs", "cmcs logs . --ticket TICKET-002 -n 100", "cmcs logs -f"),
+    )
+    .action((path, opts) =>
+      invoke(async () => (await import("./src/commands/logs.ts")).logs(path, opts))
+    );
+
+  return program;
+}
+
+/** Parses `argv` and runs the command; returns the exit code (commander's usage errors give 2). */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? "";
+    if (
+      code === "commander.helpDisplayed" || code === "commander.version" ||
+      code === "commander.help"
+    ) return 0;
+    if (code.startsWith("commander.")) return 2;
+    throw error;
+  }
+  return Number(Deno.exitCode ?? 0);
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,110 @@
+/**
+ * Terminal output helpers: colour only on a TTY without NO_COLOR, tables aligned on the visible
+ * width of each cell (ANSI codes do not count), and JSON as one document.
+ */
+
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+const COLORS = {
+  red: "31",
+  green: "32",
+  yellow: "33",
+  blue: "34",
+  magenta: "35",
+  cyan: "36",
+  gray: "90",
+  bold: "1",
+} as const;
+
+export type Color = keyof typeof COLORS;
+
+let colorOverride: boolean | undefined;
+
+/** Forces colour on or off (tests, `--no-color`); `undefined` restores detection. */
+export function setColor(enabled: boolean | undefined): void {
+  colorOverride = enabled;
+}
+
+/** True when stdout is a terminal and neither NO_COLOR nor a non-TTY says otherwise. */
+export function colorEnabled(): boolean {
+  if (colorOverride !== undefined) return colorOverride;
+  if (Deno.env.get("NO_COLOR")) return false;
+  if (Deno.env.get("FORCE_COLOR")) return true;
+  return Deno.stdout.isTerminal();
+}
+
+/** Wraps `text` in an ANSI colour when colour is enabled; returns it unchanged otherwise. */
+export function paint(color: Color, text: string): string {
+  if (!colorEnabled()) return text;
+  return `\x1b[${COLORS[color]}m${text}\x1b[0m`;
+}
+
+/** The colour conventionally used for a run status or attempt outcome. */
+export function statusColor(status: string): Color {
+  switch (status) {
+    case "running":
+      return "cyan";
+    case "completed":
+    case "done":
+      return "green";
+    case "stopped":
+    case "interrupted":
+    case "not_marked_done":
+    case "skipped":
+      return "yellow";
+    default:
+      return "red";
+  }
+}
+
+/** Length of `text` as it appears on screen (ANSI escapes stripped). */
+export function visibleLength(text: string): number {
+  return text.replace(ANSI, "").length;
+}
+
+/**
+ * Formats rows as aligned columns separated by two spaces. The last column is not padded, so
+ * long paths do not leave trailing blanks. Cells may contain colour codes.
+ */
+export function formatTable(headers: string[], rows: string[][]): string {
+  const all = [headers, ...rows];
+  const widths = headers.map((_, col) =>
+    Math.max(...all.map((row) => visibleLength(row[col] ?? "")))
+  );
+  return all
+    .map((row) =>
+      row
+        .map((cell, col) => {
+          const value = cell ?? "";
+          if (col === row.length - 1) return value;
+          return value + " ".repeat(widths[col] - visibleLength(value));
+        })
+        .join("  ")
+        .trimEnd()
+    )
+    .join("\n");
+}
+
+/** Prints one JSON document (2-space indented) to stdout. */
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
+/** Human duration: `0.4s`, `12s`, `3m05s`, `1h02m`. */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "-";
+  if (seconds < 10) return `${seconds.toFixed(1)}s`;
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+/** Compact token count: `950`, `12.3k`, `4.1M`. */
+export function formatTokens(tokens: number | null | undefined): string {
+  if (!tokens) return "-";
+  if (tokens < 1000) return String(tokens);
+  if (tokens < 1_000_000) return `${(tokens / 1000).toFixed(1)}k`;
+  return `${(tokens / 1_000_000).toFixed(1)}M`;
+}

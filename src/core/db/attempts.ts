@@ -1,0 +1,137 @@
+import type { Database } from "./database.ts";
+import type { AttemptKind, AttemptRow, FileChange, Outcome, TokenUsage } from "./types.ts";
+import { nowIso, secondsBetween } from "../time.ts";
+
+export interface NewAttempt {
+  runId: number;
+  ticket: string;
+  title: string | null;
+  kind: AttemptKind;
+  model: string | null;
+  reasoningEffort: string | null;
+  commitBefore: string | null;
+  logDir: string;
+}
+
+/** Opens an attempt (outcome null until {@link finishAttempt}); numbers attempts per run and ticket. */
+export function startAttempt(db: Database, a: NewAttempt): AttemptRow {
+  return db.transaction(() => {
+    const number = (db.get<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM attempts WHERE run_id = ? AND ticket = ?",
+      a.runId,
+      a.ticket,
+    )?.n ?? 0) + 1;
+    const id = db.run(
+      `INSERT INTO attempts (run_id, ticket, title, number, kind, model, reasoning_effort, started_at, commit_before, log_dir)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      a.runId,
+      a.ticket,
+      a.title,
+      number,
+      a.kind,
+      a.model,
+      a.reasoningEffort,
+      nowIso(),
+      a.commitBefore,
+      a.logDir,
+    ).lastInsertRowid;
+    return getAttempt(db, id)!;
+  });
+}
+
+export function getAttempt(db: Database, id: number): AttemptRow | undefined {
+  return db.get<AttemptRow>("SELECT * FROM attempts WHERE id = ?", id);
+}
+
+export function setAttemptWorker(
+  db: Database,
+  id: number,
+  worker: { pid: number; start: string | null; token: string },
+): void {
+  db.run(
+    "UPDATE attempts SET worker_pid = ?, worker_start = ?, process_token = ? WHERE id = ?",
+    worker.pid,
+    worker.start,
+    worker.token,
+    id,
+  );
+}
+
+/** Facts learned from the worker's stream while it runs (thread id as soon as it is known). */
+export function setAttemptThread(db: Database, id: number, threadId: string): void {
+  db.run("UPDATE attempts SET thread_id = ? WHERE id = ?", threadId, id);
+}
+
+export interface AttemptResult {
+  outcome: Outcome;
+  message: string | null;
+  exitCode: number | null;
+  signal: string | null;
+  threadId: string | null;
+  usage: TokenUsage | null;
+  finalMessage: string | null;
+  resetsAt: string | null;
+}
+
+/** Closes an attempt with its outcome; only an attempt still open is changed. */
+export function finishAttempt(db: Database, id: number, r: AttemptResult): void {
+  const row = getAttempt(db, id);
+  if (!row) return;
+  const finished = nowIso();
+  db.run(
+    `UPDATE attempts SET finished_at = ?, duration_s = ?, outcome = ?, message = ?, exit_code = ?, signal = ?,
+       thread_id = COALESCE(?, thread_id), input_tokens = ?, cached_input_tokens = ?, output_tokens = ?,
+       reasoning_output_tokens = ?, final_message = ?, resets_at = ?
+     WHERE id = ? AND outcome IS NULL`,
+    finished,
+    Math.round(secondsBetween(row.started_at, finished) * 1000) / 1000,
+    r.outcome,
+    r.message,
+    r.exitCode,
+    r.signal,
+    r.threadId,
+    r.usage?.input_tokens ?? null,
+    r.usage?.cached_input_tokens ?? null,
+    r.usage?.output_tokens ?? null,
+    r.usage?.reasoning_output_tokens ?? null,
+    r.finalMessage,
+    r.resetsAt,
+    id,
+  );
+}
+
+/** Records what the attempt changed in git (set after auto-commit, or from the working tree). */
+export function setAttemptChanges(
+  db: Database,
+  id: number,
+  changes: { commitAfter: string | null; files: FileChange[] },
+): void {
+  db.run(
+    "UPDATE attempts SET commit_after = ?, files_changed = ? WHERE id = ?",
+    changes.commitAfter,
+    JSON.stringify(changes.files),
+    id,
+  );
+}
+
+/** Appends a warning (e.g. a failed auto-commit) to the attempt's JSON list. */
+export function addAttemptWarning(db: Database, id: number, warning: string): void {
+  db.transaction(() => {
+    const row = getAttempt(db, id);
+    const list: string[] = row?.warnings ? JSON.parse(row.warnings) : [];
+    list.push(warning);
+    db.run("UPDATE attempts SET warnings = ? WHERE id = ?", JSON.stringify(list), id);
+  });
+}
+
+export function runAttempts(db: Database, runId: number): AttemptRow[] {
+  return db.all<AttemptRow>("SELECT * FROM attempts WHERE run_id = ? ORDER BY id", runId);
+}
+
+/** Attempts still open (no outcome) in a run: what a dead broker left behind. */
+export function openAttempts(db: Database, runId: number): AttemptRow[] {
+  return db.all<AttemptRow>(
+    "SELECT * FROM attempts WHERE run_id = ? AND outcome IS NULL ORDER BY id",
+    runId,
+  );
+}

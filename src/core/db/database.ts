@@ -1,0 +1,118 @@
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { dirname } from "node:path";
+import { UserError } from "../../cli/errors.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+
+export type Row = Record<string, SQLInputValue>;
+export type Param = SQLInputValue;
+
+/** How long a writer waits for another cmcs process's write lock before failing. */
+const BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * One SQLite database shared by every cmcs process of a repository: WAL so readers never block
+ * the broker, a busy timeout so concurrent writers queue instead of failing, and `BEGIN IMMEDIATE`
+ * for every write transaction so two writers never deadlock upgrading a read lock.
+ */
+export class Database {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  #depth = 0;
+
+  private constructor(path: string, db: DatabaseSync) {
+    this.path = path;
+    this.#db = db;
+  }
+
+  /** Opens (creating if needed) and migrates the database at `path`. */
+  static open(path: string): Database {
+    Deno.mkdirSync(dirname(path), { recursive: true });
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path);
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec("PRAGMA synchronous = NORMAL");
+      db.exec("PRAGMA foreign_keys = ON");
+    } catch (error) {
+      throw new UserError(`cannot open the cmcs database ${path}: ${(error as Error).message}`, {
+        hint: "check that the file is a SQLite database and is writable",
+      });
+    }
+    const database = new Database(path, db);
+    database.#migrate();
+    return database;
+  }
+
+  /** The schema version this database is at (`PRAGMA user_version`). */
+  get version(): number {
+    return Number(this.get<{ user_version: number }>("PRAGMA user_version")?.user_version ?? 0);
+  }
+
+  #migrate(): void {
+    if (this.version === SCHEMA_VERSION) return;
+    this.transaction(() => {
+      const current = this.version;
+      if (current > SCHEMA_VERSION) {
+        throw new UserError(
+          `${this.path} was written by a newer cmcs (schema ${current}, this cmcs knows ${SCHEMA_VERSION})`,
+          { hint: "upgrade cmcs" },
+        );
+      }
+      const legacy = current === 0 && this.#hasTable("runs");
+      for (const migration of MIGRATIONS) {
+        if (migration.version <= current) continue;
+        for (const sql of migration.statements(legacy && migration.version === 1)) {
+          this.#db.exec(sql);
+        }
+        this.#db.exec(`PRAGMA user_version = ${migration.version}`);
+      }
+    });
+  }
+
+  #hasTable(name: string): boolean {
+    return this.get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?", name) !==
+      undefined;
+  }
+
+  /**
+   * Runs `fn` inside `BEGIN IMMEDIATE … COMMIT` (rolled back if it throws). Nested calls join the
+   * outer transaction. `fn` must be synchronous: node:sqlite is, and holding a write lock across
+   * an `await` would stall every other cmcs process.
+   */
+  transaction<T>(fn: () => T): T {
+    if (this.#depth > 0) return fn();
+    this.#db.exec("BEGIN IMMEDIATE");
+    this.#depth++;
+    try {
+      const result = fn();
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  /** Runs a write statement in its own immediate transaction; returns the last insert id and changes. */
+  run(sql: string, ...params: Param[]): { lastInsertRowid: number; changes: number } {
+    return this.transaction(() => {
+      const result = this.#db.prepare(sql).run(...params);
+      return { lastInsertRowid: Number(result.lastInsertRowid), changes: Number(result.changes) };
+    });
+  }
+
+  get<T = Row>(sql: string, ...params: Param[]): T | undefined {
+    return this.#db.prepare(sql).get(...params) as T | undefined;
+  }
+
+  all<T = Row>(sql: string, ...params: Param[]): T[] {
+    return this.#db.prepare(sql).all(...params) as T[];
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}

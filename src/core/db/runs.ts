@@ -1,0 +1,99 @@
+import type { Database } from "./database.ts";
+import type { RunRow, RunStatus } from "./types.ts";
+import { nowIso } from "../time.ts";
+import { isSameProcessAlive } from "../process_identity.ts";
+
+export function getRun(db: Database, id: number): RunRow | undefined {
+  return db.get<RunRow>("SELECT * FROM runs WHERE id = ?", id);
+}
+
+/** The newest run of a target (by id), whatever its status. */
+export function latestRun(db: Database, target: string): RunRow | undefined {
+  return db.get<RunRow>("SELECT * FROM runs WHERE worktree = ? ORDER BY id DESC LIMIT 1", target);
+}
+
+export function runningRuns(db: Database): RunRow[] {
+  return db.all<RunRow>("SELECT * FROM runs WHERE status = 'running' ORDER BY id");
+}
+
+/** True when the broker process that owns `run` is still alive (pid and start time match). */
+export function brokerAlive(run: RunRow): boolean {
+  return isSameProcessAlive(run.broker_pid, run.broker_start);
+}
+
+export class TargetBusyError extends Error {
+  constructor(readonly run: RunRow) {
+    super(`run ${run.id} is already running on ${run.worktree} (broker pid ${run.broker_pid})`);
+  }
+}
+
+/**
+ * Creates a `running` run for `target` owned by this broker, atomically refusing when another
+ * live broker already runs that target (one run per target). A `running` run whose broker is gone
+ * is not a lock holder; it is left for {@link recoverOrphans}.
+ */
+export function createRun(
+  db: Database,
+  target: string,
+  broker: { pid: number; start: string | null },
+  options: Record<string, unknown> = {},
+): RunRow {
+  return db.transaction(() => {
+    for (
+      const other of db.all<RunRow>(
+        "SELECT * FROM runs WHERE worktree = ? AND status = 'running'",
+        target,
+      )
+    ) {
+      if (brokerAlive(other)) throw new TargetBusyError(other);
+    }
+    const id = db.run(
+      `INSERT INTO runs (worktree, started_at, status, broker_pid, broker_start, options)
+       VALUES (?, ?, 'running', ?, ?, ?)`,
+      target,
+      nowIso(),
+      broker.pid,
+      broker.start,
+      JSON.stringify(options),
+    ).lastInsertRowid;
+    return getRun(db, id)!;
+  });
+}
+
+/**
+ * Moves a run from `running` to a terminal status. The first terminal status wins: returns false
+ * (and changes nothing) when the run had already ended.
+ */
+export function finishRun(
+  db: Database,
+  id: number,
+  status: RunStatus,
+  message: string | null = null,
+): boolean {
+  return db.run(
+    `UPDATE runs SET status = ?, finished_at = ?, message = COALESCE(?, message), worker_pid = NULL,
+       current_ticket = NULL WHERE id = ? AND status = 'running'`,
+    status,
+    nowIso(),
+    message,
+    id,
+  ).changes > 0;
+}
+
+export function setRunWorker(
+  db: Database,
+  id: number,
+  workerPid: number | null,
+  ticket: string | null,
+): void {
+  db.run("UPDATE runs SET worker_pid = ?, current_ticket = ? WHERE id = ?", workerPid, ticket, id);
+}
+
+/** Asks the broker of a run to stop; the broker also polls this column between and during tickets. */
+export function requestStop(db: Database, id: number): void {
+  db.run(
+    "UPDATE runs SET stop_requested_at = COALESCE(stop_requested_at, ?) WHERE id = ?",
+    nowIso(),
+    id,
+  );
+}

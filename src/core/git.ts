@@ -1,0 +1,59 @@
+/** Thin wrapper over the `git` executable: every call is explicit about its directory. */
+
+export interface GitResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `git <args>` in `cwd` and returns its exit code and output; never throws on a git error. */
+export async function git(
+  cwd: string,
+  args: string[],
+  env?: Record<string, string>,
+): Promise<GitResult> {
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command("git", {
+      args,
+      cwd,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return { code: 127, stdout: "", stderr: "git is not installed or not on PATH" };
+    }
+    throw error;
+  }
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Like {@link git} but throws an Error naming the command and git's message when it fails. */
+export async function gitOk(
+  cwd: string,
+  args: string[],
+  env?: Record<string, string>,
+): Promise<string> {
+  const result = await git(cwd, args, env);
+  if (result.code !== 0) {
+    const detail = (result.stderr || result.stdout).trim().split("\n").slice(-3).join(" / ");
+    throw new Error(`git ${args.join(" ")} failed in ${cwd}: ${detail}`);
+  }
+  return result.stdout;
+}
+
+/** The commit `HEAD` points to, or null in a repository with no commits (or not a repository). */
+export async function headCommit(cwd: string): Promise<string | null> {
+  const result = await git(cwd, ["rev-parse", "--verify", "--quiet", "HEAD"]);
+  return result.code === 0 ? result.stdout.trim() : null;
+}
+
+/** The checked-out branch name, or null when HEAD is detached or `cwd` is not a repository. */
+export async function currentBranch(cwd: string): Promise<string | null> {
+  const result = await git(cwd, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
+  return result.code === 0 ? result.stdout.trim() : null;
+}

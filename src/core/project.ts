@@ -1,0 +1,93 @@
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { UserError } from "../cli/errors.ts";
+import { git } from "./git.ts";
+
+/**
+ * Where a repository keeps cmcs's state. The state lives in the **main checkout's** `.cmcs/`, so
+ * every linked worktree of a repository shares one database, config and log directory.
+ */
+export interface Project {
+  /** The main checkout (or, outside git, the directory cmcs was pointed at). */
+  root: string;
+  cmcsDir: string;
+  dbPath: string;
+  configPath: string;
+  logsDir: string;
+  /** True when `root` is inside a git repository. */
+  isGit: boolean;
+}
+
+export function projectAt(root: string, isGit: boolean): Project {
+  const cmcsDir = join(root, ".cmcs");
+  return {
+    root,
+    cmcsDir,
+    dbPath: join(cmcsDir, "cmcs.db"),
+    configPath: join(cmcsDir, "config.yml"),
+    logsDir: join(cmcsDir, "logs"),
+    isGit,
+  };
+}
+
+/**
+ * Finds the project that `dir` belongs to. Inside a linked worktree git's common directory is the
+ * main checkout's `.git`, whose parent is the main checkout. Outside git, `dir` itself is the root.
+ * A bare repository or a submodule has no usable parent of the common dir; the top level of the
+ * working tree is used instead.
+ */
+export async function findProject(dir: string): Promise<Project> {
+  const absolute = await realDir(dir);
+  const result = await git(absolute, [
+    "rev-parse",
+    "--path-format=absolute",
+    "--git-common-dir",
+    "--show-toplevel",
+  ]);
+  if (result.code !== 0) return projectAt(absolute, false);
+  const [commonDir, topLevel] = result.stdout.trim().split("\n");
+  const common = isAbsolute(commonDir) ? commonDir : resolve(absolute, commonDir);
+  const root = common.endsWith("/.git") || common.endsWith("\\.git") ? dirname(common) : topLevel;
+  return projectAt(await realDir(root ?? absolute), true);
+}
+
+/** Like {@link findProject}, but fails with a hint to run `cmcs init` when `.cmcs/` is missing. */
+export async function requireProject(dir: string): Promise<Project> {
+  const project = await findProject(dir);
+  if (!(await isDirectory(project.cmcsDir))) {
+    throw new UserError(`cmcs is not initialized in ${project.root} (no .cmcs/ directory)`, {
+      hint: `run \`cmcs init\` in ${project.root} first`,
+    });
+  }
+  return project;
+}
+
+/** Resolves a user-given directory (relative to the CWD) to its real path; errors if it is not one. */
+export async function realDir(path: string): Promise<string> {
+  let real: string;
+  try {
+    real = await Deno.realPath(resolve(path));
+  } catch {
+    throw new UserError(`no such directory: ${path}`, {
+      hint: "pass a path to a repository or worktree",
+    });
+  }
+  if (!(await isDirectory(real))) throw new UserError(`not a directory: ${path}`);
+  return real;
+}
+
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
