@@ -3,6 +3,7 @@
  * width of each cell (ANSI codes do not count), and JSON as one document.
  */
 
+// deno-lint-ignore no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 const COLORS = {

@@ -17,13 +17,35 @@ export function processStartToken(pid: number): string | null {
   return psStartToken(pid);
 }
 
-function linuxStartToken(pid: number): string | null {
-  let stat: string;
+/**
+ * Deno lets a program read `/proc` only with every permission granted (`-A`); cmcs runs with a
+ * narrower list, so then the same file is read through `cat`. Both give the same token, so a
+ * broker started with one permission set is recognised by a command run with the other.
+ */
+let procReadable = true;
+
+function readProcStat(pid: number): string | null {
+  const path = `/proc/${pid}/stat`;
+  if (procReadable) {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotCapable)) return null;
+      procReadable = false;
+    }
+  }
   try {
-    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const out = new Deno.Command("cat", { args: [path], stdin: "null", stderr: "null" })
+      .outputSync();
+    return out.code === 0 ? new TextDecoder().decode(out.stdout) : null;
   } catch {
     return null;
   }
+}
+
+function linuxStartToken(pid: number): string | null {
+  const stat = readProcStat(pid);
+  if (stat === null || stat === "") return null;
   // The command name (field 2) is in parentheses and may itself contain spaces or parentheses.
   const afterName = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const state = afterName[0];

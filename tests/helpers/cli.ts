@@ -1,7 +1,8 @@
-import { fromFileUrl, join } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** The project checkout these tests belong to. */
-export const PROJECT_DIR = fromFileUrl(new URL("../../", import.meta.url));
+export const PROJECT_DIR = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The documented permission flags (permissions.txt), exactly as users run cmcs with them. */
 export const PERMISSION_FLAGS: string[] = Deno.readTextFileSync(

@@ -108,6 +108,12 @@ function isoFromLegacy(column: string): string {
   return `CASE WHEN ${column} LIKE '____-__-__ __:__:__' THEN replace(${column}, ' ', 'T') || '.000Z' ELSE ${column} END`;
 }
 
+/** `events e WHERE …` selecting the legacy events of the given names that belong to an attempt. */
+function legacyEnd(...names: string[]): string {
+  return `events e WHERE e.run_id = attempts.run_id AND e.id > attempts.id
+       AND e.attempt_id = attempts.id AND e.event IN (${names.map((n) => `'${n}'`).join(", ")})`;
+}
+
 /** Upgrades the earlier tool's three tables in place and derives attempts from its events. */
 const LEGACY_UPGRADE = [
   ...Object.entries(WORKTREE_COLUMNS).map(([c, t]) => `ALTER TABLE worktrees ADD COLUMN ${c} ${t}`),
@@ -119,28 +125,53 @@ const LEGACY_UPGRADE = [
     isoFromLegacy("finished_at")
   }`,
   `UPDATE events SET timestamp = ${isoFromLegacy("timestamp")}`,
-  // Each legacy `started` event opens an attempt; the next completed/failed event of the same
-  // run and ticket closes it. A `failed` after a `completed` (exit 0 but not marked done) wins.
-  `INSERT INTO attempts (run_id, ticket, model, started_at, finished_at, duration_s, outcome, exit_code, message)
-   SELECT s.run_id, s.ticket, s.model, s.timestamp,
-     (SELECT e.timestamp FROM events e WHERE e.run_id = s.run_id AND e.ticket = s.ticket AND e.id > s.id
-        AND e.event IN ('completed','failed') ORDER BY e.id DESC LIMIT 1),
-     (SELECT e.duration_s FROM events e WHERE e.run_id = s.run_id AND e.ticket = s.ticket AND e.id > s.id
-        AND e.event IN ('completed','failed') AND e.duration_s IS NOT NULL ORDER BY e.id LIMIT 1),
-     CASE (SELECT e.event FROM events e WHERE e.run_id = s.run_id AND e.ticket = s.ticket AND e.id > s.id
-             AND e.event IN ('completed','failed','started')
-             AND NOT EXISTS (SELECT 1 FROM events n WHERE n.run_id = s.run_id AND n.ticket = s.ticket
-                             AND n.event = 'started' AND n.id > s.id AND n.id < e.id)
-           ORDER BY (e.event = 'failed') DESC, e.id LIMIT 1)
-       WHEN 'completed' THEN 'done'
-       WHEN 'failed' THEN 'worker_failed'
+  // Indexes first: the derivation below looks events and attempts up by run.
+  ...INDEXES,
+  // Each legacy `started` event opens an attempt, which takes the event's id; every later
+  // completed/failed/warning event of the same run and ticket up to the next `started` belongs
+  // to it (events.attempt_id links them).
+  `INSERT INTO attempts (id, run_id, ticket, model, started_at, message)
+   SELECT id, run_id, ticket, model, timestamp, 'migrated from the earlier cmcs'
+   FROM events WHERE event = 'started' ORDER BY id`,
+  `UPDATE events SET attempt_id = (SELECT MAX(s.id) FROM events s WHERE s.run_id = events.run_id
+     AND s.id <= events.id AND s.ticket = events.ticket AND s.event = 'started')
+   WHERE event IN ('started', 'completed', 'failed', 'warning')`,
+  // The earlier tool recorded exit-0-but-not-done as `completed` then `failed(0)` and a timeout
+  // as `failed(-1)` with the timeout as duration; those become their own outcomes here.
+  `UPDATE attempts SET
+     finished_at = (SELECT MAX(e.timestamp) FROM ${legacyEnd("completed", "failed")}),
+     duration_s = (SELECT e.duration_s FROM ${
+    legacyEnd("completed", "failed")
+  } AND e.duration_s IS NOT NULL ORDER BY e.id LIMIT 1),
+     exit_code = (SELECT e.exit_code FROM ${
+    legacyEnd("completed", "failed")
+  } ORDER BY e.id LIMIT 1),
+     outcome = CASE
+       WHEN EXISTS (SELECT 1 FROM ${legacyEnd("failed")} AND e.exit_code = 0)
+         AND EXISTS (SELECT 1 FROM ${legacyEnd("completed")}) THEN 'not_marked_done'
+       WHEN EXISTS (SELECT 1 FROM ${legacyEnd("failed")} AND e.exit_code = -1) THEN 'timeout_total'
+       WHEN EXISTS (SELECT 1 FROM ${legacyEnd("failed")}) THEN 'worker_failed'
+       WHEN EXISTS (SELECT 1 FROM ${legacyEnd("completed")}) THEN 'done'
        ELSE NULL END,
-     (SELECT e.exit_code FROM events e WHERE e.run_id = s.run_id AND e.ticket = s.ticket AND e.id > s.id
-        AND e.event IN ('completed','failed') ORDER BY e.id LIMIT 1),
-     'migrated from the earlier cmcs'
-   FROM events s WHERE s.event = 'started' ORDER BY s.id`,
+     warnings = CASE WHEN EXISTS (SELECT 1 FROM ${legacyEnd("warning")})
+       THEN '["auto-commit failed (recorded by the earlier cmcs)"]' ELSE NULL END`,
+  // An attempt with no result in a run that has ended (the earlier broker crashed, or was
+  // recovered as interrupted) is closed with the run, so it counts as failed rather than open.
+  `UPDATE attempts SET
+     outcome = CASE (SELECT r.status FROM runs r WHERE r.id = attempts.run_id)
+       WHEN 'stopped' THEN 'stopped' ELSE 'worker_failed' END,
+     finished_at = (SELECT r.finished_at FROM runs r WHERE r.id = attempts.run_id),
+     message = 'migrated from the earlier cmcs: no result was recorded before the run ended'
+   WHERE outcome IS NULL
+     AND (SELECT r.status FROM runs r WHERE r.id = attempts.run_id) <> 'running'`,
   `UPDATE attempts SET number = (SELECT COUNT(*) FROM attempts a WHERE a.run_id = attempts.run_id
      AND a.ticket = attempts.ticket AND a.id <= attempts.id)`,
+  // The earlier tool only ever retried a ticket with its fallback model.
+  `UPDATE attempts SET kind = 'fallback' WHERE number > 1`,
+  `UPDATE runs SET current_ticket = (SELECT a.ticket FROM attempts a WHERE a.run_id = runs.id
+     AND a.outcome IS NULL ORDER BY a.id DESC LIMIT 1) WHERE status = 'running'`,
+  // A finished run's worker pid names a long-dead process (the earlier tool never cleared it).
+  `UPDATE runs SET worker_pid = NULL WHERE status <> 'running'`,
 ];
 
 export interface Migration {

@@ -1,0 +1,180 @@
+import { join } from "node:path";
+import { UserError } from "../cli/errors.ts";
+import { printJson } from "../cli/output.ts";
+import { renderEvent } from "../core/codex_render.ts";
+import { runAttempts } from "../core/db/attempts.ts";
+import { getRun } from "../core/db/runs.ts";
+import type { AttemptRow, RunRow } from "../core/db/types.ts";
+import { recoverOrphans } from "../core/recovery.ts";
+import { type OpenedTarget, openTarget, resolveRun } from "../core/run_lookup.ts";
+import { ATTEMPT_FILES } from "../core/runner/execute_worker.ts";
+import { readTail } from "../core/tail.ts";
+import { findTicketRef } from "../core/ticket_ref.ts";
+
+export interface LogsOptions {
+  run?: number;
+  ticket?: string;
+  lines: number;
+  follow?: boolean;
+  raw?: boolean;
+  json?: boolean;
+}
+
+/** How much of a log file `logs` reads from its end at most: it never loads a whole large log. */
+const TAIL_BYTES = 4 * 1024 * 1024;
+
+/**
+ * `cmcs logs [path]`: a readable rendering of an attempt's Codex stream (agent messages, commands
+ * with exit codes, file changes, errors) — the last N lines. `--follow` keeps printing as the
+ * worker writes, moves on to the next attempt of the run, and ends when the run ends.
+ */
+export async function logs(path: string, opts: LogsOptions): Promise<number> {
+  const opened = await openTarget(path);
+  try {
+    await recoverOrphans(opened.db);
+    const run = resolveRun(opened, opts.run);
+    const attempt = pickAttempt(opened, run, opts.ticket);
+    if (opts.follow) return await follow(opened, run, attempt, opts);
+    const file = join(opened.project.logsDir, attempt.log_dir ?? "", ATTEMPT_FILES.jsonl);
+    const text = await readTail(file, TAIL_BYTES);
+    const lines = opts.raw ? text.split("\n").filter((l) => l.trim()) : renderLines(text);
+    const shown = lines.slice(-opts.lines);
+    if (opts.json) {
+      printJson({
+        run_id: run.id,
+        ticket: attempt.ticket,
+        attempt: attempt.number,
+        attempt_id: attempt.id,
+        outcome: attempt.outcome,
+        log_file: file,
+        lines: shown,
+        truncated: lines.length > shown.length,
+      });
+      return 0;
+    }
+    console.log(header(attempt));
+    for (const line of shown) console.log(line);
+    if (attempt.outcome && attempt.outcome !== "done" && attempt.message) {
+      console.log(`-- ${attempt.outcome}: ${attempt.message}`);
+    }
+    return 0;
+  } finally {
+    opened.db.close();
+  }
+}
+
+function header(a: AttemptRow): string {
+  const state = a.outcome ?? "running";
+  return `== run ${a.run_id} · ${a.ticket} · attempt ${a.number} (${a.kind}) · ${
+    a.model ?? "codex default model"
+  } · ${state}`;
+}
+
+function renderLines(text: string): string[] {
+  const lines: string[] = [];
+  for (const raw of text.split("\n")) {
+    if (!raw.trim()) continue;
+    try {
+      const event = JSON.parse(raw);
+      if (event && typeof event === "object") lines.push(...renderEvent(event));
+    } catch { /* a partial first line of the tail, or noise */ }
+  }
+  return lines;
+}
+
+function pickAttempt(opened: OpenedTarget, run: RunRow, ticketRef: string | undefined): AttemptRow {
+  const attempts = runAttempts(opened.db, run.id);
+  if (attempts.length === 0) {
+    throw new UserError(`run ${run.id} has no attempts yet (${run.status})`, {
+      hint: run.status === "running"
+        ? "try again in a moment, or use --follow"
+        : "see `cmcs status`",
+    });
+  }
+  if (!ticketRef) return attempts[attempts.length - 1];
+  const ids = [...new Set(attempts.map((a) => a.ticket))];
+  const id = findTicketRef(ids, ticketRef);
+  if (!id) {
+    throw new UserError(`run ${run.id} has no attempt for ticket "${ticketRef}"`, {
+      hint: `tickets in this run: ${ids.join(", ")}`,
+    });
+  }
+  return attempts.filter((a) => a.ticket === id).at(-1)!;
+}
+
+async function follow(
+  opened: OpenedTarget,
+  run: RunRow,
+  first: AttemptRow,
+  opts: LogsOptions,
+): Promise<number> {
+  let attempt = first;
+  const initial = renderLines(
+    await readTail(
+      join(opened.project.logsDir, attempt.log_dir ?? "", ATTEMPT_FILES.jsonl),
+      TAIL_BYTES,
+    ),
+  );
+  console.log(header(attempt));
+  for (const line of initial.slice(-opts.lines)) console.log(line);
+  let offset = await fileSize(
+    join(opened.project.logsDir, attempt.log_dir ?? "", ATTEMPT_FILES.jsonl),
+  );
+  let pending = "";
+  while (true) {
+    const file = join(opened.project.logsDir, attempt.log_dir ?? "", ATTEMPT_FILES.jsonl);
+    const size = await fileSize(file);
+    if (size < offset) offset = 0;
+    if (size > offset) {
+      const chunk = await readRange(file, offset, size);
+      offset = size;
+      pending += chunk;
+      const parts = pending.split("\n");
+      pending = parts.pop() ?? "";
+      for (const line of renderLines(parts.join("\n"))) console.log(opts.raw ? line : line);
+    }
+    const attempts = runAttempts(opened.db, run.id);
+    const newer = attempts.find((a) => a.id > attempt.id);
+    if (newer) {
+      attempt = newer;
+      offset = 0;
+      pending = "";
+      console.log(header(attempt));
+      continue;
+    }
+    await recoverOrphans(opened.db);
+    const current = getRun(opened.db, run.id)!;
+    if (current.status !== "running" && size === offset) {
+      const last = attempts.at(-1);
+      if (last?.outcome && last.outcome !== "done" && last.message) {
+        console.log(`-- ${last.outcome}: ${last.message}`);
+      }
+      console.log(
+        `== run ${run.id} ${current.status}${current.message ? `: ${current.message}` : ""}`,
+      );
+      return 0;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+async function readRange(path: string, start: number, end: number): Promise<string> {
+  using file = await Deno.open(path);
+  await file.seek(start, Deno.SeekMode.Start);
+  const buffer = new Uint8Array(end - start);
+  let read = 0;
+  while (read < buffer.length) {
+    const n = await file.read(buffer.subarray(read));
+    if (n === null) break;
+    read += n;
+  }
+  return new TextDecoder().decode(buffer.subarray(0, read));
+}

@@ -1,0 +1,91 @@
+import { relative, sep } from "node:path";
+import { realDir, requireProject } from "../core/project.ts";
+import { Database } from "../core/db/database.ts";
+import { countRuns, queryRunSummaries, type RunSummary } from "../core/db/status_query.ts";
+import { recoverOrphans } from "../core/recovery.ts";
+import {
+  formatDuration,
+  formatTable,
+  formatTokens,
+  paint,
+  printJson,
+  statusColor,
+} from "../cli/output.ts";
+
+export interface StatusOptions {
+  active?: boolean;
+  latest?: boolean;
+  limit: number;
+  json?: boolean;
+}
+
+/**
+ * `cmcs status [path]`: runs newest first with their ticket counts, duration and tokens. With a
+ * path, only that target's runs (the database is the main checkout's even when the path is a
+ * linked worktree). Runs whose broker died are marked `interrupted` first, so what is listed as
+ * running really is.
+ */
+export async function status(path: string | undefined, opts: StatusOptions): Promise<number> {
+  const target = path === undefined ? undefined : await realDir(path);
+  const project = await requireProject(target ?? Deno.cwd());
+  const db = Database.open(project.dbPath);
+  let runs: RunSummary[];
+  let more = 0;
+  try {
+    for (const run of await recoverOrphans(db)) {
+      console.error(`note: run ${run.run_id} is now interrupted: its broker process is gone`);
+      for (const error of run.errors) console.error(`warning: run ${run.run_id}: ${error}`);
+    }
+    const filter = { target, active: opts.active, latest: opts.latest };
+    runs = queryRunSummaries(db, { ...filter, limit: opts.limit });
+    if (!opts.json && runs.length === opts.limit) more = countRuns(db, filter) - runs.length;
+  } finally {
+    db.close();
+  }
+
+  if (opts.json) {
+    printJson({ runs });
+    return 0;
+  }
+  if (runs.length === 0) {
+    const scope = target === undefined ? "" : ` for ${displayTarget(project.root, target)}`;
+    console.log(opts.active ? `no running runs${scope}` : `no runs yet${scope}`);
+    console.log("hint: start one with `cmcs run`");
+    return 0;
+  }
+  console.log(formatTable(
+    [
+      "ID",
+      "STATUS",
+      "TARGET",
+      "TICKET",
+      "STARTED",
+      "DONE",
+      "FAILED",
+      "DURATION",
+      "TOKENS",
+      "STARTED_AT",
+    ],
+    runs.map((run) => [
+      String(run.id),
+      paint(statusColor(run.status), run.status),
+      displayTarget(project.root, run.target),
+      run.current_ticket ?? "-",
+      String(run.tickets.started),
+      String(run.tickets.done),
+      String(run.tickets.failed),
+      formatDuration(run.duration_s),
+      formatTokens(run.tokens.total),
+      run.started_at.replace(/\.\d+Z$/, "Z"),
+    ]),
+  ));
+  if (more > 0) console.log(`… ${more} older run(s) not shown (use --limit)`);
+  return 0;
+}
+
+/** A target relative to the project root (`.` for the root); absolute when outside it. */
+export function displayTarget(root: string, target: string): string {
+  if (target === root) return ".";
+  const rel = relative(root, target);
+  return rel === "" || rel.startsWith("..") || rel.startsWith(sep) ? target : rel;
+}

@@ -1,0 +1,92 @@
+import { formatTable, paint, printJson } from "../cli/output.ts";
+import { loadConfig } from "../core/config.ts";
+import { realDir, requireProject } from "../core/project.ts";
+import { discoverTickets, resolveTicketsDir, type TicketEntry } from "../core/tickets.ts";
+
+/**
+ * `cmcs ticket validate [path]`: parses every ticket of the target (a repository or a linked
+ * worktree; the config comes from the main checkout) and prints one line per ticket — `OK` and
+ * its title, or each problem with its line — then a summary. Exit 1 when any ticket has a problem
+ * (a malformed ticket is never dispatched), 0 otherwise, including when there are no tickets.
+ */
+export async function ticketValidate(path: string, opts: { json?: boolean }): Promise<number> {
+  const target = await realDir(path);
+  const project = await requireProject(target);
+  const loaded = await loadConfig(project);
+  for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
+  const ticketsDir = resolveTicketsDir(target, loaded.config.tickets.dir);
+  const entries = await discoverTickets(ticketsDir);
+  const problemCount = entries.reduce((n, e) => n + (e.ok ? 0 : e.problems.length), 0);
+
+  if (opts.json) {
+    printJson({
+      tickets_dir: ticketsDir,
+      tickets: entries.map(_jsonEntry),
+      problems: problemCount,
+    });
+    return problemCount > 0 ? 1 : 0;
+  }
+  if (entries.length === 0) {
+    console.log(`no tickets in ${ticketsDir}`);
+    return 0;
+  }
+
+  const rows: string[][] = [];
+  for (const entry of entries) {
+    if (entry.ok) {
+      const { ticket } = entry;
+      const notes = [
+        ticket.done ? "(done)" : "",
+        ticket.agent !== "codex" ? `(agent ${ticket.agent}: not run by cmcs)` : "",
+      ].filter(Boolean);
+      rows.push([
+        ticket.file,
+        paint("green", "OK"),
+        [ticket.title || "(no title)", ...notes].join(" "),
+      ]);
+      continue;
+    }
+    for (const problem of entry.problems) {
+      const where = problem.line === null ? "error:" : `line ${problem.line}:`;
+      rows.push([entry.file, paint("red", where), problem.message]);
+    }
+  }
+  console.log(formatTable(["", "", ""], rows).split("\n").slice(1).join("\n"));
+
+  const bad = entries.filter((e) => !e.ok).length;
+  const done = entries.filter((e) => e.ok && e.ticket.done).length;
+  const count = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const summary = `${count(entries.length, "ticket")} in ${ticketsDir}: ` +
+    `${entries.length - bad} OK (${done} done)` +
+    (bad > 0 ? `, ${bad} with ${count(problemCount, "problem")}` : "");
+  console.log(summary);
+  return bad > 0 ? 1 : 0;
+}
+
+function _jsonEntry(entry: TicketEntry) {
+  if (entry.ok) {
+    const t = entry.ticket;
+    return {
+      file: t.file,
+      id: t.id,
+      ok: true,
+      title: t.title,
+      done: t.done,
+      agent: t.agent,
+      model: t.model,
+      reasoning_effort: t.reasoning_effort,
+      problems: [],
+    };
+  }
+  return {
+    file: entry.file,
+    id: entry.id,
+    ok: false,
+    title: null,
+    done: null,
+    agent: null,
+    model: null,
+    reasoning_effort: null,
+    problems: entry.problems.map((p) => ({ line: p.line, message: p.message })),
+  };
+}

@@ -1,0 +1,85 @@
+import type { Database } from "./db/database.ts";
+import { brokerAlive, finishRun, runningRuns } from "./db/runs.ts";
+import { finishAttempt, openAttempts } from "./db/attempts.ts";
+import { isSameProcessAlive } from "./process_identity.ts";
+import { killProcessTree } from "./process_tree.ts";
+
+/** Seconds a left-over worker gets between signals before it is killed outright. */
+const WORKER_GRACE_S = 3;
+
+/** A run that {@link recoverOrphans} found without its broker and marked `interrupted`. */
+export interface RecoveredRun {
+  run_id: number;
+  target: string;
+  /** The ticket the run was working on (its newest open attempt), if any. */
+  ticket: string | null;
+  broker_pid: number | null;
+  /** Pids of worker processes that were still alive and whose process trees were ended. */
+  killed_workers: number[];
+  /** Problems ending those processes (the run is marked interrupted regardless). */
+  errors: string[];
+}
+
+/**
+ * Marks every `running` run whose broker is gone `interrupted`, closes its open attempts as
+ * `worker_failed`, and ends any worker process tree it left behind. Liveness follows the
+ * **broker** (pid plus start token, so a reused pid does not count as alive): a run whose broker
+ * lives is never touched, even when its worker has exited — the broker may simply be between
+ * tickets (the earlier tool's worst bug was to key this on the worker's pid). A run with no broker
+ * recorded (migrated from the earlier tool) counts as orphaned. Safe to call from several
+ * processes at once: the first terminal status wins and later finishes change nothing.
+ */
+export async function recoverOrphans(db: Database): Promise<RecoveredRun[]> {
+  const recovered: RecoveredRun[] = [];
+  for (const run of runningRuns(db)) {
+    if (brokerAlive(run)) continue;
+    const open = openAttempts(db, run.id);
+    const killed: number[] = [];
+    const errors: string[] = [];
+    for (const attempt of open) {
+      if (!attempt.worker_pid) continue;
+      const rootAlive = isSameProcessAlive(attempt.worker_pid, attempt.worker_start);
+      // Even with the worker gone, commands it started may live on, found by the process token.
+      if (!rootAlive && !attempt.process_token) continue;
+      try {
+        const { survivors } = await killProcessTree({
+          pid: attempt.worker_pid,
+          start: attempt.worker_start,
+          token: attempt.process_token,
+          graceS: WORKER_GRACE_S,
+        });
+        if (survivors.length > 0) {
+          errors.push(`worker processes still alive after SIGKILL: ${survivors.join(", ")}`);
+        }
+        if (rootAlive) killed.push(attempt.worker_pid);
+      } catch (error) {
+        errors.push(`cannot end worker ${attempt.worker_pid}: ${(error as Error).message}`);
+      }
+    }
+    const message = run.broker_pid
+      ? `broker process ${run.broker_pid} is gone`
+      : "no broker process is recorded for this run (started by the earlier cmcs)";
+    if (!finishRun(db, run.id, "interrupted", message)) continue;
+    for (const attempt of open) {
+      finishAttempt(db, attempt.id, {
+        outcome: "worker_failed",
+        message: "interrupted: the broker died",
+        exitCode: null,
+        signal: null,
+        threadId: null,
+        usage: null,
+        finalMessage: null,
+        resetsAt: null,
+      });
+    }
+    recovered.push({
+      run_id: run.id,
+      target: run.worktree,
+      ticket: open.at(-1)?.ticket ?? null,
+      broker_pid: run.broker_pid,
+      killed_workers: killed,
+      errors,
+    });
+  }
+  return recovered;
+}

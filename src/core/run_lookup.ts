@@ -1,0 +1,66 @@
+import { relative } from "node:path";
+import { UserError } from "../cli/errors.ts";
+import { Database } from "./db/database.ts";
+import { getRun, latestRun } from "./db/runs.ts";
+import type { RunRow } from "./db/types.ts";
+import { isDirectory, type Project, realDir, requireProject } from "./project.ts";
+
+export interface OpenedTarget {
+  project: Project;
+  db: Database;
+  /** Absolute real path of the target, or null when the user named a run id. */
+  target: string | null;
+  label: string;
+}
+
+/**
+ * Opens the database for a command argument that is either a target path or a run id. A bare
+ * number that is not also an existing directory is a run id in the current directory's project.
+ */
+export async function openTargetOrRun(
+  arg: string,
+): Promise<OpenedTarget & { runId: number | null }> {
+  if (/^\d+$/.test(arg) && !(await isDirectory(arg))) {
+    const project = await requireProject(Deno.cwd());
+    return {
+      project,
+      db: Database.open(project.dbPath),
+      target: null,
+      label: `run ${arg}`,
+      runId: Number(arg),
+    };
+  }
+  return { ...(await openTarget(arg)), runId: null };
+}
+
+/** Opens the database of the project that `path` belongs to. */
+export async function openTarget(path: string): Promise<OpenedTarget> {
+  const target = await realDir(path);
+  const project = await requireProject(target);
+  return {
+    project,
+    db: Database.open(project.dbPath),
+    target,
+    label: relative(project.root, target) || ".",
+  };
+}
+
+/** The run a command acts on: the given id, or the newest run of the target; a clear error if none. */
+export function resolveRun(opened: OpenedTarget, runId: number | null | undefined): RunRow {
+  if (runId) {
+    const run = getRun(opened.db, runId);
+    if (!run) {
+      throw new UserError(`no run with id ${runId} in ${opened.project.dbPath}`, {
+        hint: "list runs with `cmcs status`",
+      });
+    }
+    return run;
+  }
+  const run = opened.target ? latestRun(opened.db, opened.target) : undefined;
+  if (!run) {
+    throw new UserError(`no runs yet for ${opened.label}`, {
+      hint: `start one with \`cmcs run ${opened.label}\``,
+    });
+  }
+  return run;
+}

@@ -1,0 +1,209 @@
+import { join } from "node:path";
+import { CodexStream } from "../codex_events.ts";
+import { killProcessTree } from "../process_tree.ts";
+import { processStartToken } from "../process_identity.ts";
+import { StopController, type StopReason } from "./stop_control.ts";
+
+/** The files one attempt keeps under `.cmcs/logs/<run-id>/<ticket>.<n>/`. */
+export const ATTEMPT_FILES = {
+  jsonl: "codex.jsonl",
+  stderr: "stderr.log",
+  lastMessage: "last-message.md",
+  prompt: "prompt.md",
+  summary: "summary.json",
+} as const;
+
+export interface WorkerSpec {
+  command: string;
+  args: string[];
+  cwd: string;
+  prompt: string;
+  logDir: string;
+  /** Extra environment for the worker (the process token is added here). */
+  env: Record<string, string>;
+  timeoutS: number;
+  idleTimeoutS: number;
+  graceS: number;
+  /** The run's stop controller: a stop of the run ends this worker too. */
+  runStop: StopController;
+  onSpawn?: (worker: { pid: number; start: string | null; token: string }) => void;
+  onEvent?: (stream: CodexStream, event: Record<string, unknown>) => void;
+}
+
+export interface WorkerExecution {
+  exitCode: number | null;
+  signal: string | null;
+  stream: CodexStream;
+  stderrTail: string;
+  /** Set when cmcs ended the worker (stop, total or idle timeout). */
+  stopReason: StopReason | null;
+  stopMessage: string | null;
+  /** Set when the worker could not be started at all. */
+  spawnError: string | null;
+  /** Processes of the attempt still alive after everything was tried (should be empty). */
+  survivors: number[];
+}
+
+const STDERR_TAIL_BYTES = 8192;
+
+/**
+ * Runs one worker process to its end and keeps its evidence: the prompt goes to stdin, which is then
+ * closed; stdout (JSONL) and stderr are written to the attempt's files as they arrive and stdout is
+ * parsed live. The worker runs in its own session (so Ctrl-C in cmcs's terminal reaches only cmcs)
+ * with `CMCS_PROCESS_TOKEN` in its environment, which lets cmcs find every process started for the
+ * attempt — even commands Codex put in process groups of their own — and end them all.
+ */
+export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> {
+  await Deno.mkdir(spec.logDir, { recursive: true });
+  await Deno.writeTextFile(join(spec.logDir, ATTEMPT_FILES.prompt), spec.prompt);
+  const stream = new CodexStream();
+  const token = crypto.randomUUID();
+  const result: WorkerExecution = {
+    exitCode: null,
+    signal: null,
+    stream,
+    stderrTail: "",
+    stopReason: null,
+    stopMessage: null,
+    spawnError: null,
+    survivors: [],
+  };
+
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(spec.command, {
+      args: spec.args,
+      cwd: spec.cwd,
+      env: { ...spec.env, CMCS_PROCESS_TOKEN: token },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      detached: true,
+    }).spawn();
+  } catch (error) {
+    result.spawnError = spawnErrorMessage(spec.command, error);
+    await Deno.writeTextFile(join(spec.logDir, ATTEMPT_FILES.stderr), result.spawnError + "\n");
+    return result;
+  }
+  const start = processStartToken(child.pid);
+  spec.onSpawn?.({ pid: child.pid, start, token });
+
+  let lastActivity = Date.now();
+  const attemptStop = new StopController();
+  const offRun = spec.runStop.onStop(() =>
+    attemptStop.request(spec.runStop.reason ?? "stopped", spec.runStop.message ?? "stopped")
+  );
+  const totalTimer = setTimeout(
+    () =>
+      attemptStop.request("timeout_total", `no result after ${spec.timeoutS}s (codex.timeout_s)`),
+    spec.timeoutS * 1000,
+  );
+  const idleTimer = setInterval(() => {
+    if (Date.now() - lastActivity > spec.idleTimeoutS * 1000) {
+      attemptStop.request(
+        "timeout_idle",
+        `no output from codex for ${spec.idleTimeoutS}s (codex.idle_timeout_s)`,
+      );
+    }
+  }, Math.min(1000, Math.max(100, spec.idleTimeoutS * 250)));
+
+  let killing: Promise<void> | null = null;
+  const offAttempt = attemptStop.onStop(() => {
+    killing = killProcessTree({ pid: child.pid, start, token, graceS: spec.graceS }).then((r) => {
+      result.survivors = r.survivors;
+    });
+  });
+
+  const stdinDone = writePrompt(child, spec.prompt);
+  const stdoutDone = pumpStdout(child.stdout, join(spec.logDir, ATTEMPT_FILES.jsonl), (line) => {
+    lastActivity = Date.now();
+    const event = stream.push(line);
+    if (event) spec.onEvent?.(stream, event);
+  });
+  const stderrDone = pumpStderr(child.stderr, join(spec.logDir, ATTEMPT_FILES.stderr));
+
+  const status = await child.status;
+  clearTimeout(totalTimer);
+  clearInterval(idleTimer);
+  offRun();
+  offAttempt();
+  if (killing) await killing;
+  else {
+    // The worker ended on its own; commands it left behind (same token) are ended too.
+    const leftovers = await killProcessTree({ pid: child.pid, start, token, graceS: 0 });
+    result.survivors = leftovers.survivors;
+  }
+  await stdinDone;
+  await stdoutDone;
+  result.stderrTail = await stderrDone;
+  result.exitCode = status.signal ? null : status.code;
+  result.signal = status.signal ?? null;
+  result.stopReason = attemptStop.reason;
+  result.stopMessage = attemptStop.message;
+  return result;
+}
+
+function spawnErrorMessage(command: string, error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) {
+    return `cannot start the worker: \`${command}\` was not found on PATH — install the Codex CLI ` +
+      "(`npm install -g @openai/codex`) or set codex.command in .cmcs/config.yml";
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return `cannot start the worker: \`${command}\` is not executable (permission denied) — check codex.command`;
+  }
+  return `cannot start the worker \`${command}\`: ${(error as Error).message}`;
+}
+
+async function writePrompt(child: Deno.ChildProcess, prompt: string): Promise<void> {
+  const writer = child.stdin.getWriter();
+  try {
+    await writer.write(new TextEncoder().encode(prompt));
+  } catch {
+    // The worker exited without reading its prompt; its exit status tells the story.
+  }
+  try {
+    await writer.close();
+  } catch { /* already closed */ }
+}
+
+/** Copies stdout to `path` as it arrives and calls `onLine` for each complete line. */
+async function pumpStdout(
+  readable: ReadableStream<Uint8Array>,
+  path: string,
+  onLine: (line: string) => void,
+) {
+  using file = await Deno.open(path, { create: true, write: true, truncate: true });
+  const decoder = new TextDecoder();
+  let pending = "";
+  for await (const chunk of readable) {
+    await writeAll(file, chunk);
+    pending += decoder.decode(chunk, { stream: true });
+    let newline: number;
+    while ((newline = pending.indexOf("\n")) >= 0) {
+      const line = pending.slice(0, newline).replace(/\r$/, "");
+      pending = pending.slice(newline + 1);
+      if (line.trim()) onLine(line);
+    }
+  }
+  pending += decoder.decode();
+  if (pending.trim()) onLine(pending);
+}
+
+/** Copies stderr to `path` and returns its last few KB (for failure messages). */
+async function pumpStderr(readable: ReadableStream<Uint8Array>, path: string): Promise<string> {
+  using file = await Deno.open(path, { create: true, write: true, truncate: true });
+  let tail = new Uint8Array(0);
+  for await (const chunk of readable) {
+    await writeAll(file, chunk);
+    const joined = new Uint8Array(tail.length + chunk.length);
+    joined.set(tail);
+    joined.set(chunk, tail.length);
+    tail = joined.slice(Math.max(0, joined.length - STDERR_TAIL_BYTES));
+  }
+  return new TextDecoder().decode(tail);
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await file.write(bytes.subarray(written));
+}

@@ -1,0 +1,375 @@
+import { join, relative } from "node:path";
+import type { Config } from "../config.ts";
+import type { Database } from "../db/database.ts";
+import {
+  addAttemptWarning,
+  finishAttempt,
+  getAttempt,
+  setAttemptChanges,
+  setAttemptThread,
+  setAttemptWorker,
+  startAttempt,
+} from "../db/attempts.ts";
+import { recordEvent } from "../db/events.ts";
+import { setRunWorker } from "../db/runs.ts";
+import type { AttemptKind, AttemptRow, FileChange, Outcome } from "../db/types.ts";
+import {
+  attemptChanges,
+  commitPaths,
+  diffBetween,
+  diffWorkingTree,
+  snapshotDirty,
+} from "../git_changes.ts";
+import { headCommit } from "../git.ts";
+import { classifyFailure } from "../outcome.ts";
+import type { Project } from "../project.ts";
+import { parseTicket, type Ticket } from "../tickets.ts";
+import { buildCodexArgs } from "./codex_command.ts";
+import { ATTEMPT_FILES, executeWorker } from "./execute_worker.ts";
+import type { ProgressSink } from "./progress.ts";
+import type { StopController } from "./stop_control.ts";
+
+export interface AttemptContext {
+  db: Database;
+  project: Project;
+  config: Config;
+  target: string;
+  runId: number;
+  stop: StopController;
+  progress: ProgressSink;
+}
+
+export interface AttemptRequest {
+  ticket: Ticket;
+  kind: AttemptKind;
+  model: string | null;
+  effort: string | null;
+  prompt: string;
+  resumeThreadId?: string | null;
+}
+
+export interface AttemptOutcome {
+  attempt: AttemptRow;
+  outcome: Outcome;
+  message: string | null;
+  /** A failure that may go away on its own (5xx, dropped stream): worth a retry. */
+  transient: boolean;
+}
+
+/**
+ * Makes one attempt at a ticket and records everything about it: the attempt row (opened before
+ * the worker starts, closed with one outcome), `started`/`completed`/`failed` events, the worker's
+ * files, the auto-commit and the files the attempt changed.
+ */
+export async function runAttempt(
+  ctx: AttemptContext,
+  req: AttemptRequest,
+): Promise<AttemptOutcome> {
+  const { db, target, runId, config, ticket } = { ...ctx, ticket: req.ticket };
+  const isGit = ctx.project.isGit;
+  const commitBefore = isGit ? await headCommit(target) : null;
+  const dirtyBefore = isGit ? await snapshotDirty(target) : new Map<string, string>();
+
+  const opened = startAttempt(db, {
+    runId,
+    ticket: ticket.id,
+    title: ticket.title || null,
+    kind: req.kind,
+    model: req.model,
+    reasoningEffort: req.effort,
+    commitBefore,
+    logDir: "",
+  });
+  const logDirName = `${runId}/${ticket.id}.${opened.number}`;
+  db.run("UPDATE attempts SET log_dir = ? WHERE id = ?", logDirName, opened.id);
+  const logDir = join(ctx.project.logsDir, logDirName);
+  recordEvent(db, {
+    runId,
+    event: "started",
+    ticket: ticket.file,
+    model: req.model,
+    attemptId: opened.id,
+  });
+  setRunWorker(db, runId, null, ticket.file);
+  ctx.progress({
+    kind: "attempt_started",
+    runId,
+    target,
+    ticket: ticket.id,
+    title: ticket.title,
+    number: opened.number,
+    attemptKind: req.kind,
+    model: req.model,
+    effort: req.effort,
+  });
+
+  const timeoutS = ticket.timeout_s ?? config.codex.timeout_s;
+  const execution = await executeWorker({
+    command: config.codex.command,
+    args: buildCodexArgs(config.codex, {
+      target,
+      model: req.model,
+      effort: req.effort,
+      lastMessageFile: join(logDir, ATTEMPT_FILES.lastMessage),
+      resumeThreadId: req.resumeThreadId,
+    }),
+    cwd: target,
+    prompt: req.prompt,
+    logDir,
+    env: { CMCS_RUN_ID: String(runId), CMCS_TICKET: ticket.file, CMCS_TARGET: target },
+    timeoutS,
+    idleTimeoutS: config.codex.idle_timeout_s,
+    graceS: config.codex.stop_grace_s,
+    runStop: ctx.stop,
+    onSpawn: (worker) => {
+      setAttemptWorker(db, opened.id, worker);
+      setRunWorker(db, runId, worker.pid, ticket.file);
+    },
+    onEvent: (stream, event) => {
+      if (event.type === "thread.started" && stream.threadId) {
+        setAttemptThread(db, opened.id, stream.threadId);
+      }
+    },
+  });
+  setRunWorker(db, runId, null, ticket.file);
+
+  let outcome: Outcome;
+  let message: string | null = null;
+  let transient = false;
+  let resetsAt: string | null = null;
+  const { stream } = execution;
+  if (execution.spawnError) {
+    outcome = "spawn_error";
+    message = execution.spawnError;
+  } else if (execution.stopReason) {
+    outcome = execution.stopReason;
+    message = execution.stopMessage;
+  } else if (execution.exitCode === 0) {
+    const after = await rereadTicket(ticket.path);
+    if (after.done) outcome = "done";
+    else {
+      outcome = "not_marked_done";
+      message = after.problem ??
+        `codex exited 0 but ${ticket.file} is not marked \`done: true\` (the work may be incomplete)`;
+    }
+  } else {
+    const failure = classifyFailure({
+      exitCode: execution.exitCode,
+      signal: execution.signal,
+      stream,
+      stderrTail: execution.stderrTail,
+    });
+    outcome = failure.outcome;
+    message = failure.message;
+    transient = failure.transient;
+    resetsAt = failure.resetsAt;
+  }
+  if (execution.survivors.length > 0) {
+    addAttemptWarning(
+      db,
+      opened.id,
+      `processes still alive after stopping the worker: ${execution.survivors.join(", ")}`,
+    );
+  }
+
+  finishAttempt(db, opened.id, {
+    outcome,
+    message,
+    exitCode: execution.exitCode,
+    signal: execution.signal,
+    threadId: stream.threadId,
+    usage: stream.usage,
+    finalMessage: stream.finalMessage,
+    resetsAt,
+  });
+
+  let commit: string | null = null;
+  if (isGit && !execution.spawnError) {
+    commit = await recordChanges(ctx, opened.id, ticket, outcome, commitBefore, dirtyBefore);
+  }
+
+  const attempt = getAttempt(db, opened.id)!;
+  const warnings: string[] = attempt.warnings ? JSON.parse(attempt.warnings) : [];
+  recordEvent(db, {
+    runId,
+    event: outcome === "done" ? "completed" : "failed",
+    ticket: ticket.file,
+    model: req.model,
+    attemptId: opened.id,
+    exitCode: execution.exitCode,
+    durationS: attempt.duration_s,
+    outcome,
+    message,
+  });
+  await writeSummary(join(logDir, ATTEMPT_FILES.summary), attempt, logDir);
+  ctx.progress({
+    kind: "attempt_finished",
+    runId,
+    target,
+    ticket: ticket.id,
+    outcome,
+    message,
+    durationS: attempt.duration_s ?? 0,
+    tokens: stream.usage ? stream.usage.input_tokens + stream.usage.output_tokens : null,
+    commit,
+    warnings,
+  });
+  return { attempt, outcome, message, transient };
+}
+
+async function rereadTicket(path: string): Promise<{ done: boolean; problem: string | null }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch {
+    return { done: false, problem: `the ticket file ${path} is gone after the worker ran` };
+  }
+  const entry = parseTicket(path, bytes);
+  if (!entry.ok) {
+    const p = entry.problems[0];
+    return {
+      done: false,
+      problem: `codex exited 0 but left ${entry.file} malformed: ${
+        p.line ? `line ${p.line}: ` : ""
+      }${p.message}`,
+    };
+  }
+  return { done: entry.ticket.done, problem: null };
+}
+
+/**
+ * Auto-commits a done attempt's changes (never cmcs's database or logs, never edits that were
+ * already uncommitted before the attempt) and records the files the attempt changed. A failing
+ * commit is a warning on the attempt, not a failure. Returns the new commit, if any.
+ */
+async function recordChanges(
+  ctx: AttemptContext,
+  attemptId: number,
+  ticket: Ticket,
+  outcome: Outcome,
+  commitBefore: string | null,
+  dirtyBefore: Map<string, string>,
+): Promise<string | null> {
+  const { db, target, runId } = ctx;
+  const changes = await attemptChanges(target, dirtyBefore);
+  const autoCommit = ticket.auto_commit ?? ctx.config.codex.auto_commit;
+  let commit: string | null = null;
+  if (outcome === "done" && autoCommit) {
+    const ticketPath = relative(target, ticket.path);
+    const unrelated = changes.touchedPreexisting.filter((path) => path !== ticketPath);
+    if (unrelated.length > 0) {
+      warn(
+        ctx,
+        attemptId,
+        ticket,
+        `committed files that had uncommitted edits before the ticket ran: ${
+          changes.touchedPreexisting.join(", ")
+        }`,
+      );
+    }
+    const title = ticket.title ? `: ${ticket.title}` : "";
+    const attempt = getAttempt(db, attemptId)!;
+    const result = await commitPaths(target, changes.paths, [
+      `${ticket.id}${title}`,
+      `Committed by cmcs: run ${runId}, attempt ${attempt.number}${
+        attempt.model ? `, model ${attempt.model}` : ""
+      }.`,
+    ]);
+    if (result.error) {
+      warn(ctx, attemptId, ticket, `auto-commit failed, changes left uncommitted: ${result.error}`);
+    }
+    commit = result.commit;
+    if (commit) {
+      recordEvent(db, {
+        runId,
+        event: "committed",
+        ticket: ticket.file,
+        attemptId,
+        message: commit,
+      });
+    }
+  }
+  const currentHead = await headCommit(target);
+  const files: FileChange[] = commit
+    ? await diffBetween(target, commitBefore, commit)
+    : await diffWorkingTree(target, commitBefore, changes.paths);
+  if (!commit && currentHead && currentHead !== commitBefore) {
+    // The worker committed by itself: its commits are the attempt's change.
+    const committed = await diffBetween(target, commitBefore, currentHead);
+    setAttemptChanges(db, attemptId, {
+      commitAfter: currentHead,
+      files: mergeChanges(committed, files),
+    });
+    return null;
+  }
+  setAttemptChanges(db, attemptId, { commitAfter: commit, files });
+  return commit;
+}
+
+function mergeChanges(a: FileChange[], b: FileChange[]): FileChange[] {
+  const byPath = new Map(a.map((c) => [c.path, { ...c }]));
+  for (const change of b) {
+    const existing = byPath.get(change.path);
+    if (!existing) byPath.set(change.path, { ...change });
+    else {
+      existing.added = existing.added === null || change.added === null
+        ? null
+        : existing.added + change.added;
+      existing.removed = existing.removed === null || change.removed === null
+        ? null
+        : existing.removed + change.removed;
+    }
+  }
+  return [...byPath.values()];
+}
+
+function warn(ctx: AttemptContext, attemptId: number, ticket: Ticket, message: string): void {
+  addAttemptWarning(ctx.db, attemptId, message);
+  recordEvent(ctx.db, {
+    runId: ctx.runId,
+    event: "warning",
+    ticket: ticket.file,
+    attemptId,
+    message,
+  });
+  ctx.progress({
+    kind: "warning",
+    runId: ctx.runId,
+    target: ctx.target,
+    ticket: ticket.id,
+    message,
+  });
+}
+
+async function writeSummary(path: string, attempt: AttemptRow, logDir: string): Promise<void> {
+  const summary = {
+    run_id: attempt.run_id,
+    attempt_id: attempt.id,
+    ticket: attempt.ticket,
+    title: attempt.title,
+    number: attempt.number,
+    kind: attempt.kind,
+    model: attempt.model,
+    reasoning_effort: attempt.reasoning_effort,
+    outcome: attempt.outcome,
+    message: attempt.message,
+    exit_code: attempt.exit_code,
+    signal: attempt.signal,
+    started_at: attempt.started_at,
+    finished_at: attempt.finished_at,
+    duration_s: attempt.duration_s,
+    thread_id: attempt.thread_id,
+    usage: {
+      input_tokens: attempt.input_tokens,
+      cached_input_tokens: attempt.cached_input_tokens,
+      output_tokens: attempt.output_tokens,
+      reasoning_output_tokens: attempt.reasoning_output_tokens,
+    },
+    commit_before: attempt.commit_before,
+    commit_after: attempt.commit_after,
+    files_changed: attempt.files_changed ? JSON.parse(attempt.files_changed) : [],
+    warnings: attempt.warnings ? JSON.parse(attempt.warnings) : [],
+    files: Object.fromEntries(Object.entries(ATTEMPT_FILES).map(([k, f]) => [k, join(logDir, f)])),
+  };
+  await Deno.writeTextFile(path, JSON.stringify(summary, null, 2) + "\n");
+}

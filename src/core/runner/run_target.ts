@@ -1,0 +1,188 @@
+import type { Config } from "../config.ts";
+import type { Database } from "../db/database.ts";
+import { recordEvent } from "../db/events.ts";
+import { createRun, finishRun, getRun } from "../db/runs.ts";
+import type { RunRow, RunStatus } from "../db/types.ts";
+import type { Project } from "../project.ts";
+import { discoverTickets, previousProgress, type TicketEntry } from "../tickets.ts";
+import { buildPrompt } from "./prompt.ts";
+import type { ProgressSink } from "./progress.ts";
+import type { AttemptOutcome } from "./run_attempt.ts";
+import { runTicket } from "./run_ticket.ts";
+import { StopController } from "./stop_control.ts";
+
+export interface TargetRunOptions {
+  db: Database;
+  project: Project;
+  config: Config;
+  target: string;
+  ticketsDir: string;
+  broker: { pid: number; start: string | null };
+  /** The broker-wide stop (signals); each run also watches its own `stop_requested_at`. */
+  stop: StopController;
+  progress: ProgressSink;
+}
+
+export interface TargetRunResult {
+  run: RunRow;
+  status: RunStatus;
+  message: string | null;
+  tickets: { ticket: string; outcome: string; attempts: number }[];
+}
+
+/** How often a running broker looks for a `cmcs stop` recorded in the database. */
+const STOP_POLL_MS = 250;
+
+/**
+ * The ticket loop of one target: re-reads the tickets before each step, runs the first one that is
+ * not done and is for Codex, and stops at the first ticket that does not end done. Tickets for
+ * other agents are announced once per run. A malformed ticket reached in order fails the run with
+ * its problem; it is never dispatched. Whatever happens, the run ends in a terminal status.
+ */
+export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult> {
+  const { db, target } = opts;
+  const run = createRun(db, target, opts.broker);
+  const stop = new StopController();
+  const offBroker = opts.stop.onStop(() =>
+    stop.request(opts.stop.reason ?? "stopped", opts.stop.message ?? "stopped")
+  );
+  const poll = setInterval(() => {
+    const current = getRun(db, run.id);
+    if (current?.stop_requested_at || (current && current.status !== "running")) {
+      stop.request("stopped", "stopped by `cmcs stop`");
+    }
+  }, STOP_POLL_MS);
+  const tickets: TargetRunResult["tickets"] = [];
+  let status: RunStatus = "failed";
+  let message: string | null = null;
+  try {
+    recordEvent(db, { runId: run.id, event: "run_started", message: target });
+    const announced = new Set<string>();
+    let first = true;
+    while (true) {
+      if (stop.stopped) {
+        status = "stopped";
+        message = stop.message;
+        break;
+      }
+      const entries = await discoverTickets(opts.ticketsDir);
+      announceSkipped(opts, run.id, entries, announced);
+      const next = nextRunnable(entries);
+      if (first) {
+        opts.progress({
+          kind: "run_started",
+          runId: run.id,
+          target,
+          pending: countPending(entries),
+        });
+        first = false;
+      }
+      if (next === null) {
+        status = "completed";
+        break;
+      }
+      const entry = entries[next];
+      if (!entry.ok) {
+        const problem = entry.problems[0];
+        message = `${entry.file}${problem?.line ? `:${problem.line}` : ""}: ${
+          problem?.message ?? "malformed ticket"
+        }`;
+        recordEvent(db, {
+          runId: run.id,
+          event: "failed",
+          ticket: entry.file,
+          outcome: "ticket_error",
+          message,
+        });
+        tickets.push({ ticket: entry.id, outcome: "ticket_error", attempts: 0 });
+        status = "failed";
+        break;
+      }
+      const result: AttemptOutcome = await runTicket({ ...opts, stop, runId: run.id }, {
+        ticket: entry.ticket,
+        prompt: buildPrompt({
+          target,
+          ticket: entry.ticket,
+          previousProgress: previousProgress(entries, next),
+        }),
+      });
+      tickets.push({
+        ticket: entry.ticket.id,
+        outcome: result.outcome,
+        attempts: result.attempt.number,
+      });
+      if (result.outcome !== "done") {
+        status = result.outcome === "stopped" ? "stopped" : "failed";
+        message = `${entry.ticket.id}: ${result.outcome}${
+          result.message ? ` — ${result.message}` : ""
+        }`;
+        break;
+      }
+    }
+  } catch (error) {
+    status = "failed";
+    message = `internal error in cmcs: ${(error as Error).message}`;
+    throw error;
+  } finally {
+    clearInterval(poll);
+    offBroker();
+    finishRun(db, run.id, status, message);
+    const final = getRun(db, run.id)!;
+    recordEvent(db, {
+      runId: run.id,
+      event: "run_finished",
+      outcome: final.status,
+      message: final.message,
+    });
+    opts.progress({
+      kind: "run_finished",
+      runId: run.id,
+      target,
+      status: final.status,
+      message: final.message,
+    });
+    status = final.status;
+    message = final.message;
+  }
+  return { run: getRun(db, run.id)!, status, message, tickets };
+}
+
+/** Index of the first entry a run must act on: a malformed ticket, or an open Codex ticket. */
+export function nextRunnable(entries: TicketEntry[]): number | null {
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i];
+    if (!entry.ok) return i;
+    if (!entry.ticket.done && entry.ticket.agent === "codex") return i;
+  }
+  return null;
+}
+
+function countPending(entries: TicketEntry[]): number {
+  return entries.filter((e) => !e.ok || (!e.ticket.done && e.ticket.agent === "codex")).length;
+}
+
+function announceSkipped(
+  opts: TargetRunOptions,
+  runId: number,
+  entries: TicketEntry[],
+  announced: Set<string>,
+) {
+  for (const entry of entries) {
+    if (!entry.ok || entry.ticket.done || entry.ticket.agent === "codex") continue;
+    if (announced.has(entry.ticket.file)) continue;
+    announced.add(entry.ticket.file);
+    recordEvent(opts.db, {
+      runId,
+      event: "skipped",
+      ticket: entry.ticket.file,
+      message: `agent: ${entry.ticket.agent}`,
+    });
+    opts.progress({
+      kind: "skipped",
+      runId,
+      target: opts.target,
+      ticket: entry.ticket.id,
+      agent: entry.ticket.agent,
+    });
+  }
+}

@@ -1,0 +1,80 @@
+import { recordEvent } from "../db/events.ts";
+import type { Ticket } from "../tickets.ts";
+import { type AttemptContext, type AttemptOutcome, runAttempt } from "./run_attempt.ts";
+
+/**
+ * Runs a ticket until it is done or cannot be: the first attempt, then at most one retry with
+ * `codex.fallback_model` after a context-window failure, and up to `codex.max_retries` retries with
+ * doubling backoff after transient errors. `usage_limit`, `auth`, timeouts and stops never retry.
+ */
+export async function runTicket(
+  ctx: AttemptContext,
+  input: { ticket: Ticket; prompt: string },
+): Promise<AttemptOutcome> {
+  const { ticket, prompt } = input;
+  const codex = ctx.config.codex;
+  const effort = ticket.reasoning_effort ?? codex.reasoning_effort;
+  let model = ticket.model ?? codex.model;
+  let result = await runAttempt(ctx, { ticket, kind: "first", model, effort, prompt });
+  let usedFallback = false;
+  let retries = 0;
+  while (!ctx.stop.stopped) {
+    if (
+      result.outcome === "context_limit" && !usedFallback && codex.fallback_model &&
+      codex.fallback_model !== model
+    ) {
+      usedFallback = true;
+      model = codex.fallback_model;
+      announceRetry(
+        ctx,
+        ticket,
+        `context window exceeded; retrying with fallback model ${model}`,
+        0,
+        model,
+      );
+      result = await runAttempt(ctx, { ticket, kind: "fallback", model, effort, prompt });
+      continue;
+    }
+    if (result.transient && retries < codex.max_retries) {
+      retries++;
+      const delayS = codex.retry_backoff_s * 2 ** (retries - 1);
+      announceRetry(
+        ctx,
+        ticket,
+        `transient error (${result.message}); retry ${retries} of ${codex.max_retries} in ${delayS}s`,
+        delayS,
+        model,
+      );
+      if (await ctx.stop.sleep(delayS * 1000)) break;
+      result = await runAttempt(ctx, { ticket, kind: "retry", model, effort, prompt });
+      continue;
+    }
+    break;
+  }
+  return result;
+}
+
+function announceRetry(
+  ctx: AttemptContext,
+  ticket: Ticket,
+  reason: string,
+  delayS: number,
+  model: string | null,
+) {
+  recordEvent(ctx.db, {
+    runId: ctx.runId,
+    event: "retry",
+    ticket: ticket.file,
+    model,
+    message: reason,
+  });
+  ctx.progress({
+    kind: "retry",
+    runId: ctx.runId,
+    target: ctx.target,
+    ticket: ticket.id,
+    reason,
+    delayS,
+    model,
+  });
+}

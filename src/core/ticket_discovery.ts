@@ -1,0 +1,188 @@
+/**
+ * Finding a target's tickets, ordering them, and looking one up. Discovery reads the directory
+ * afresh on every call so tickets added or edited during a run are seen.
+ */
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { UserError } from "../cli/errors.ts";
+import { parseTicket, type TicketEntry, ticketId } from "./ticket_parse.ts";
+
+const TICKET_FILE = /^TICKET-.*\.md$/;
+
+/**
+ * The absolute tickets directory of `target` for a configured `dir`. The directory must stay
+ * inside the target (a worker is only trusted with its own tree), so an absolute `dir` or one that
+ * climbs out with `..` is an error. The check is on the path as written; `.` (the target itself)
+ * is allowed.
+ */
+export function resolveTicketsDir(target: string, dir: string): string {
+  if (isAbsolute(dir)) {
+    throw new UserError(
+      `tickets.dir must be relative to the target, got the absolute path ${dir}`,
+      {
+        hint: "set tickets.dir in .cmcs/config.yml to a path such as .cmcs/tickets",
+      },
+    );
+  }
+  const absolute = resolve(target, dir);
+  const rel = relative(target, absolute);
+  if (rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+    throw new UserError(`tickets.dir "${dir}" points outside the target ${target}`, {
+      hint: "set tickets.dir in .cmcs/config.yml to a path inside the repository",
+    });
+  }
+  return absolute;
+}
+
+/**
+ * Every `TICKET-*.md` in `ticketsDir` (case-sensitive, not recursive), parsed, in natural order.
+ * A missing directory gives `[]`. An entry that cannot be a ticket (a directory named
+ * `TICKET-x.md`, an unreadable file) is returned as a malformed entry instead of failing the whole
+ * discovery, so one bad file never hides the others. A path that exists but is not a directory is
+ * an error naming it.
+ */
+export async function discoverTickets(ticketsDir: string): Promise<TicketEntry[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(ticketsDir)) {
+      if (TICKET_FILE.test(entry.name)) names.push(entry.name);
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    if (error instanceof Deno.errors.NotADirectory) {
+      throw new UserError(`the tickets directory ${ticketsDir} is a file, not a directory`, {
+        hint: "move the file away or set tickets.dir in .cmcs/config.yml",
+      });
+    }
+    throw new UserError(`cannot read the tickets directory ${ticketsDir}: ${error}`);
+  }
+  names.sort(compareTicketNames);
+  return await Promise.all(names.map((name) => _readTicket(join(ticketsDir, name), name)));
+}
+
+async function _readTicket(path: string, file: string): Promise<TicketEntry> {
+  const broken = (message: string): TicketEntry => ({
+    ok: false,
+    file,
+    id: ticketId(file),
+    path,
+    problems: [{ file, path, line: null, message }],
+  });
+  try {
+    const info = await Deno.stat(path);
+    if (!info.isFile) return broken("is a directory, not a ticket file: rename or remove it");
+    return parseTicket(path, await Deno.readFile(path));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return broken("disappeared while being read (or is a broken symlink): check the file");
+    }
+    return broken(`cannot be read: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Natural order of ticket names: runs of digits compare as numbers, so `TICKET-2` < `TICKET-10`
+ * and padded and unpadded names interleave (`TICKET-009` < `TICKET-10`). A trailing `.md` is
+ * ignored, so `TICKET-2` < `TICKET-2-fix` < `TICKET-3`. Text runs compare by code point (not
+ * locale), and names that tie numerically (`TICKET-10`, `TICKET-010`) fall back to plain code
+ * point order, so the order is total and the same on every machine.
+ */
+export function compareTicketNames(a: string, b: string): number {
+  const left = _chunks(a.replace(/\.md$/, ""));
+  const right = _chunks(b.replace(/\.md$/, ""));
+  for (let i = 0; i < Math.min(left.length, right.length); i++) {
+    const x = left[i];
+    const y = right[i];
+    const xDigit = /^\d/.test(x);
+    const yDigit = /^\d/.test(y);
+    let order: number;
+    if (xDigit && yDigit) {
+      const xs = x.replace(/^0+(?=\d)/, "");
+      const ys = y.replace(/^0+(?=\d)/, "");
+      order = xs.length !== ys.length ? xs.length - ys.length : _codePoints(xs, ys);
+    } else {
+      order = _codePoints(x, y);
+    }
+    if (order !== 0) return Math.sign(order);
+  }
+  if (left.length !== right.length) return left.length < right.length ? -1 : 1;
+  return _codePoints(a, b);
+}
+
+function _chunks(name: string): string[] {
+  return name.match(/\d+|\D+/g) ?? [];
+}
+
+function _codePoints(a: string, b: string): number {
+  const x = Array.from(a);
+  const y = Array.from(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
+    if (d !== 0) return Math.sign(d);
+  }
+  return Math.sign(x.length - y.length);
+}
+
+/**
+ * The `## Progress` section of the ticket just before `entries[index]`, the context a worker gets
+ * from its predecessor: from the first line starting with `## Progress` (`### Progress` and
+ * `## Progressive` do not count) to the end of the file, trimmed. Only the immediate predecessor
+ * is consulted, whatever its `done` or parse state; a malformed one is read from its raw text.
+ * Null for the first ticket or when the predecessor has no such section (or could not be read).
+ */
+export function previousProgress(entries: TicketEntry[], index: number): string | null {
+  if (index <= 0 || index > entries.length) return null;
+  const previous = entries[index - 1];
+  const raw = previous.ok ? previous.ticket.raw : previous.raw;
+  if (raw === undefined) return null;
+  const match = /^## Progress(?![\w-])/m.exec(raw);
+  if (!match) return null;
+  return raw.slice(match.index).trim();
+}
+
+/**
+ * Finds a ticket by what a user types: `TICKET-002`, `TICKET-002.md`, or just the number (`2`,
+ * `002`), which matches the ticket numbered 2 however it is padded (a ticket with a suffix such as
+ * `TICKET-002-fix` is only found by its full id). An exact id wins over a case-insensitive one.
+ */
+export function findTicket(entries: TicketEntry[], ref: string): TicketEntry | undefined {
+  const wanted = ref.trim().replace(/\.md$/i, "");
+  const idOf = (entry: TicketEntry) => (entry.ok ? entry.ticket.id : entry.id);
+  if (/^\d+$/.test(wanted)) {
+    const number = BigInt(wanted);
+    return entries.find((entry) => {
+      const match = /^TICKET-(\d+)$/.exec(idOf(entry));
+      return match !== null && BigInt(match[1]) === number;
+    });
+  }
+  return entries.find((entry) => idOf(entry) === wanted) ??
+    entries.find((entry) => idOf(entry).toLowerCase() === wanted.toLowerCase());
+}
+
+/**
+ * Where `ticket new` writes next: one more than the highest `TICKET-<n>` in the directory
+ * (suffixes such as `TICKET-004-fix.md` count as 4), zero-padded to 3 digits or to the width the
+ * highest existing ticket uses (`TICKET-0007.md` → `TICKET-0008.md`). A missing directory gives
+ * `TICKET-001.md`. Callers should create the file with `createNew` and retry on a race.
+ */
+export async function nextTicketPath(
+  ticketsDir: string,
+): Promise<{ path: string; number: number }> {
+  let highest = 0;
+  let width = 3;
+  try {
+    for await (const entry of Deno.readDir(ticketsDir)) {
+      const match = /^TICKET-(\d+).*\.md$/.exec(entry.name);
+      if (!match) continue;
+      const number = Number(match[1]);
+      if (number > highest || (number === highest && match[1].length > width)) {
+        highest = number;
+        width = Math.max(3, match[1].length);
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const number = highest + 1;
+  const path = join(ticketsDir, `TICKET-${String(number).padStart(width, "0")}.md`);
+  return { path, number };
+}

@@ -1,0 +1,25 @@
+/**
+ * Tickets: markdown files with a YAML front matter in `<target>/.cmcs/tickets/TICKET-*.md`. This
+ * module is the one import the rest of cmcs uses; the work is split by concern:
+ * parsing (ticket_parse.ts), discovery and lookup (ticket_discovery.ts), editing `done`
+ * (ticket_edit.ts) and the `ticket new` template (ticket_template.ts).
+ */
+export {
+  parseTicket,
+  REASONING_EFFORTS,
+  type ReasoningEffort,
+  type Ticket,
+  type TicketEntry,
+  ticketId,
+  type TicketProblem,
+} from "./ticket_parse.ts";
+export {
+  compareTicketNames,
+  discoverTickets,
+  findTicket,
+  nextTicketPath,
+  previousProgress,
+  resolveTicketsDir,
+} from "./ticket_discovery.ts";
+export { setTicketDone } from "./ticket_edit.ts";
+export { renderTicketTemplate } from "./ticket_template.ts";

@@ -1,0 +1,274 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  descendants,
+  isAlive,
+  killProcessTree,
+  type KillStep,
+  listProcesses,
+  processesWithToken,
+} from "../src/core/process_tree.ts";
+import { processStartToken } from "../src/core/process_identity.ts";
+
+/**
+ * A shell script run as a real process tree, with its temp dir in $D. Every process it reports
+ * (and the root) is killed at teardown whatever the test did, so a failing test leaves nothing.
+ */
+class Tree {
+  readonly dir: string;
+  readonly child: Deno.ChildProcess;
+  readonly rootStart: string | null;
+  readonly #tracked = new Map<number, string>();
+
+  constructor(script: string, opts: { env?: Record<string, string>; detached?: boolean } = {}) {
+    this.dir = Deno.makeTempDirSync({ prefix: "cmcs-ptree-" });
+    this.child = new Deno.Command("bash", {
+      args: ["-c", script],
+      env: { ...opts.env, D: this.dir },
+      detached: opts.detached ?? false,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    this.rootStart = processStartToken(this.child.pid);
+    if (this.rootStart) this.#tracked.set(this.child.pid, this.rootStart);
+  }
+
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** Waits until `file` in $D lists `count` pids of running processes, and tracks them. */
+  async pids(file: string, count: number): Promise<{ pid: number; start: string }[]> {
+    const found = await waitFor(`${count} pids in ${file}`, () => {
+      let text = "";
+      try {
+        text = Deno.readTextFileSync(join(this.dir, file));
+      } catch {
+        return null;
+      }
+      const pids = text.split("\n").filter((line) => /^\d+$/.test(line.trim())).map(Number);
+      if (pids.length < count) return null;
+      const procs = pids.map((pid) => ({ pid, start: processStartToken(pid) }));
+      return procs.every((p) => p.start !== null)
+        ? procs as { pid: number; start: string }[]
+        : null;
+    });
+    for (const proc of found) this.#tracked.set(proc.pid, proc.start);
+    return found;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const [pid, start] of this.#tracked) {
+      if (processStartToken(pid) === start) {
+        try {
+          Deno.kill(pid, "SIGKILL");
+        } catch { /* gone meanwhile */ }
+      }
+    }
+    await this.child.status;
+    Deno.removeSync(this.dir, { recursive: true });
+  }
+}
+
+async function waitFor<T>(what: string, probe: () => T | null, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = probe();
+    if (value !== null) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** `/proc/<pid>/status` as a record, read through `cat` (Deno reads `/proc` only with -A). */
+function procStatus(pid: number): Record<string, string> {
+  const output = new Deno.Command("cat", { args: [`/proc/${pid}/status`], stdin: "null" })
+    .outputSync();
+  const out: Record<string, string> = {};
+  for (const line of new TextDecoder().decode(output.stdout).split("\n")) {
+    const [key, ...rest] = line.split(":");
+    if (rest.length) out[key] = rest.join(":").trim();
+  }
+  return out;
+}
+
+function gone(proc: { pid: number; start: string }): boolean {
+  return processStartToken(proc.pid) !== proc.start;
+}
+
+function recordSteps(): {
+  steps: [KillStep, number[]][];
+  onStep: (s: KillStep, p: number[]) => void;
+} {
+  const steps: [KillStep, number[]][] = [];
+  return { steps, onStep: (step, pids) => steps.push([step, [...pids].sort()]) };
+}
+
+Deno.test("descendants() lists every level of a three-level tree, and nothing else", async () => {
+  const tree = new Tree(
+    `bash -c 'sleep 1000 & echo $! > "$D/leaf"; wait' & echo $! > "$D/mid"; wait`,
+  );
+  try {
+    const [mid] = await tree.pids("mid", 1);
+    const [leaf] = await tree.pids("leaf", 1);
+    const all = listProcesses();
+    assert.ok(all.some((p) => p.pid === Deno.pid), "listProcesses() sees this process");
+    const below = descendants(tree.pid, all);
+    assert.deepEqual(below.map((p) => p.pid), [mid.pid, leaf.pid]);
+    assert.equal(below[0].ppid, tree.pid);
+    assert.equal(below[1].ppid, mid.pid);
+    assert.equal(below[1].start, leaf.start);
+    assert.deepEqual(descendants(mid.pid, all).map((p) => p.pid), [leaf.pid]);
+    assert.deepEqual(descendants(leaf.pid, all), []);
+  } finally {
+    await tree.cleanup();
+  }
+});
+
+Deno.test("killProcessTree() ends children that run in process groups of their own", async () => {
+  // Spawned like the runner spawns a worker: detached, so the root leads a group of its own.
+  const tree = new Tree(
+    `for i in 1 2; do setsid sh -c 'echo $$ >> "$D/groups"; exec sleep 1000' & done
+     sleep 1000 & echo $! > "$D/plain"
+     wait`,
+    { detached: true },
+  );
+  try {
+    const grouped = await tree.pids("groups", 2);
+    const [plain] = await tree.pids("plain", 1);
+    for (const proc of grouped) {
+      const info = listProcesses().find((p) => p.pid === proc.pid);
+      assert.equal(info?.pgid, proc.pid, "the command leads a process group of its own");
+    }
+    const { steps, onStep } = recordSteps();
+    const result = await killProcessTree({
+      pid: tree.pid,
+      token: null,
+      graceS: 0.3,
+      termGraceS: 0.5,
+      onStep,
+    });
+    await tree.child.status;
+    assert.deepEqual(result.survivors, []);
+    for (const proc of [...grouped, plain]) assert.ok(gone(proc), `pid ${proc.pid} is gone`);
+    assert.deepEqual(steps[0], ["SIGINT", [tree.pid]], "SIGINT goes to the root only");
+  } finally {
+    await tree.cleanup();
+  }
+});
+
+Deno.test("killProcessTree() gives the root its SIGINT turn before SIGTERM reaches the rest", async () => {
+  const tree = new Tree(`trap 'exit 0' INT; sleep 1000 & echo $! > "$D/child"; wait`);
+  try {
+    const [child] = await tree.pids("child", 1);
+    const { steps, onStep } = recordSteps();
+    const result = await killProcessTree({ pid: tree.pid, token: null, graceS: 5, onStep });
+    const status = await tree.child.status;
+    assert.deepEqual(result.survivors, []);
+    assert.equal(status.code, 0, "the root ended gracefully on SIGINT");
+    assert.deepEqual(steps, [["SIGINT", [tree.pid]], ["SIGTERM", [child.pid]]]);
+    assert.ok(gone(child));
+  } finally {
+    await tree.cleanup();
+  }
+});
+
+Deno.test("killProcessTree() SIGKILLs a process that ignores SIGINT and SIGTERM", async () => {
+  const tree = new Tree(`trap '' TERM INT; exec sleep 1000`);
+  try {
+    // SigIgn bit n-1 for signal n: SIGINT (2) and SIGTERM (15).
+    await waitFor("the traps to be set and sleep to run", () => {
+      const status = procStatus(tree.pid);
+      const ignoring = (BigInt(`0x${status.SigIgn}`) & 0x4002n) === 0x4002n;
+      return ignoring && status.Name === "sleep" ? true : null;
+    });
+    const { steps, onStep } = recordSteps();
+    const result = await killProcessTree({
+      pid: tree.pid,
+      token: null,
+      graceS: 0.2,
+      termGraceS: 0.3,
+      onStep,
+    });
+    const status = await tree.child.status;
+    assert.deepEqual(result.survivors, []);
+    assert.equal(status.signal, "SIGKILL");
+    assert.deepEqual(steps.map(([step]) => step), ["SIGINT", "SIGTERM", "SIGKILL"]);
+  } finally {
+    await tree.cleanup();
+  }
+});
+
+Deno.test("killProcessTree() finds a grandchild reparented to init by its process token", async () => {
+  const token = crypto.randomUUID();
+  const tree = new Tree(
+    `bash -c 'sleep 1000 & echo $! > "$D/orphan"'; echo $$ > "$D/ready"; exec sleep 1000`,
+    { env: { CMCS_PROCESS_TOKEN: token } },
+  );
+  try {
+    const [orphan] = await tree.pids("orphan", 1);
+    await tree.pids("ready", 1);
+    assert.ok(!descendants(tree.pid).some((p) => p.pid === orphan.pid), "no longer in the tree");
+    const carriers = processesWithToken(token);
+    assert.ok(carriers.includes(orphan.pid) && carriers.includes(tree.pid));
+    assert.ok(!carriers.includes(Deno.pid));
+    assert.deepEqual(processesWithToken(crypto.randomUUID()), []);
+
+    const result = await killProcessTree({ pid: tree.pid, token, graceS: 0.2, termGraceS: 1 });
+    await tree.child.status;
+    assert.deepEqual(result.survivors, []);
+    assert.ok(gone(orphan), "the reparented grandchild was ended");
+  } finally {
+    await tree.cleanup();
+  }
+});
+
+Deno.test("killProcessTree() ends what a worker left behind after the worker itself exited", async () => {
+  const token = crypto.randomUUID();
+  const tree = new Tree(`setsid sleep 1000 & echo $! > "$D/left"`, {
+    env: { CMCS_PROCESS_TOKEN: token },
+  });
+  try {
+    const [left] = await tree.pids("left", 1);
+    await tree.child.status;
+    const { steps, onStep } = recordSteps();
+    const result = await killProcessTree({
+      pid: tree.pid,
+      start: tree.rootStart,
+      token,
+      graceS: 0.2,
+      onStep,
+    });
+    assert.deepEqual(result.survivors, []);
+    assert.ok(gone(left));
+    assert.deepEqual(steps, [["SIGTERM", [left.pid]]], "no SIGINT for a root that is gone");
+  } finally {
+    await tree.cleanup();
+  }
+});
+
+Deno.test("killProcessTree() does not signal a pid that now belongs to another process", async () => {
+  const tree = new Tree(`exec sleep 1000`);
+  try {
+    const start = await waitFor("sleep to run", () => {
+      const status = procStatus(tree.pid);
+      return status.Name === "sleep" ? processStartToken(tree.pid) : null;
+    });
+    assert.ok(isAlive(tree.pid, start));
+    assert.ok(!isAlive(tree.pid, `${start}0`));
+    const { steps, onStep } = recordSteps();
+    const result = await killProcessTree({
+      pid: tree.pid,
+      start: `${start}0`,
+      token: null,
+      graceS: 0.2,
+      onStep,
+    });
+    assert.deepEqual(result.survivors, []);
+    assert.deepEqual(steps, []);
+    assert.ok(isAlive(tree.pid, start), "the process with the reused pid still runs");
+  } finally {
+    await tree.cleanup();
+  }
+});
