@@ -118,10 +118,18 @@ export function buildProgram(): Command {
     .description("run the target's tickets in order through Codex until one does not succeed")
     .argument("[paths...]", "repositories or worktrees (default: .)")
     .option("--dry-run", "list what would be dispatched, with model and effort, and exit")
+    .option("--all", "every registered target (main checkout and worktrees) with a ticket to run")
+    .option("--detach", "run in a background broker; print the run ids and return at once")
     .option("--json", "print a JSON summary at the end")
     .addHelpText(
       "after",
-      example("cmcs run", "cmcs run --dry-run", "cmcs run worktrees/feat-a --json"),
+      example(
+        "cmcs run",
+        "cmcs run --dry-run",
+        "cmcs run worktrees/feat-a --json",
+        "cmcs run worktrees/feat-a worktrees/feat-b",
+        "cmcs run --all --detach --json",
+      ),
     )
     .action((paths, opts) =>
       invoke(async () => (await import("./src/commands/run.ts")).run(paths, opts))
@@ -145,11 +153,76 @@ export function buildProgram(): Command {
       "block until the latest run of each target ends; exit 0 completed, 1 otherwise, 124 timeout",
     )
     .argument("[paths...]", "repositories or worktrees (default: .)")
+    .option("--all", "every registered target that has a run (or is queued)")
+    .option("--any", "return as soon as one of the runs ended")
     .option("--timeout <s>", "give up after s seconds (exit 124)", seconds)
     .option("--json", "print JSON")
-    .addHelpText("after", example("cmcs wait . --timeout 600"))
+    .addHelpText(
+      "after",
+      example(
+        "cmcs wait . --timeout 600",
+        "cmcs wait --all",
+        "cmcs wait worktrees/a worktrees/b --any",
+      ),
+    )
     .action((paths, opts) =>
       invoke(async () => (await import("./src/commands/wait.ts")).wait(paths, opts))
+    );
+
+  const worktree = program
+    .command("worktree")
+    .description("create, list and clean up git worktrees, one per stream of tickets");
+  worktree
+    .command("create")
+    .description(
+      "add a worktree for a branch under worktrees.root, copy ignored files and tickets, run setup",
+    )
+    .argument("<branch>", "branch to create, or an existing branch to check out (feat/x nests)")
+    .option("--from <ref>", "start a new branch here (default: worktrees.base, else HEAD)")
+    .option(
+      "--tickets <glob>",
+      "copy matching ticket files from the main checkout, e.g. 'TICKET-00[1-3]*'",
+    )
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      example(
+        "cmcs worktree create feat/login",
+        "cmcs worktree create fix-42 --from origin/main --tickets 'TICKET-01*' --json",
+      ),
+    )
+    .action((branch, opts) =>
+      invoke(async () =>
+        (await import("./src/commands/worktree_create.ts")).worktreeCreate(branch, opts)
+      )
+    );
+  worktree
+    .command("list")
+    .description(
+      "list targets: branch, state, latest run, tickets done/total, ahead/behind, uncommitted",
+    )
+    .option("--all", "include archived (cleaned up) worktrees")
+    .option("--json", "print JSON")
+    .addHelpText("after", example("cmcs worktree list", "cmcs worktree list --json"))
+    .action((opts) =>
+      invoke(async () => (await import("./src/commands/worktree_list.ts")).worktreeList(opts))
+    );
+  worktree
+    .command("cleanup")
+    .description(
+      "remove a worktree and its branch; refuses if work would be lost (uncommitted, unmerged)",
+    )
+    .argument("<branch>", "the worktree's branch")
+    .option("--force", "remove even with uncommitted changes or unmerged commits")
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      example("cmcs worktree cleanup feat/login", "cmcs worktree cleanup spike --force"),
+    )
+    .action((branch, opts) =>
+      invoke(async () =>
+        (await import("./src/commands/worktree_cleanup.ts")).worktreeCleanup(branch, opts)
+      )
     );
 
   program
@@ -173,7 +246,87 @@ export function buildProgram(): Command {
       invoke(async () => (await import("./src/commands/logs.ts")).logs(path, opts))
     );
 
+  program
+    .command("result")
+    .description(
+      "a short review packet for one ticket: outcome, attempts, tokens, files changed, final message",
+    )
+    .argument("<path>", "repository or worktree")
+    .argument("[ticket]", "the ticket (default: the one of the target's latest attempt)")
+    .option("--json", "print JSON (every attempt and every file)")
+    .addHelpText(
+      "after",
+      example("cmcs result .", "cmcs result . TICKET-002", "cmcs result worktrees/feat-a 3 --json"),
+    )
+    .action((path, ticket, opts) =>
+      invoke(async () => (await import("./src/commands/result.ts")).result(path, ticket, opts))
+    );
+
+  program
+    .command("diff")
+    .description(
+      "show what a ticket changed: git diff of its commits, or of the working tree when nothing was committed",
+    )
+    .argument("<path>", "repository or worktree")
+    .argument("[ticket]", "the ticket (default: the one of the target's latest attempt)")
+    .option("--stat", "only the changed files with +/- counts (git diff --stat)")
+    .addHelpText("after", example("cmcs diff . TICKET-002", "cmcs diff . --stat"))
+    .action((path, ticket, opts) =>
+      invoke(async () => (await import("./src/commands/diff.ts")).diff(path, ticket, opts))
+    );
+
+  program
+    .command("resume")
+    .description(
+      "send a ticket back to the same Codex conversation with feedback (re-opens it, new run)",
+    )
+    .argument("<path>", "repository or worktree")
+    .argument("<ticket>", "the ticket to continue")
+    .option("-m, --message <feedback>", "the feedback for the worker")
+    .option("--file <file>", "read the feedback from a file (- for stdin)")
+    .option("--json", "print a JSON summary at the end")
+    .addHelpText(
+      "after",
+      example(
+        'cmcs resume . TICKET-002 -m "Also handle empty input and add a test for it"',
+        "cmcs resume worktrees/feat-a TICKET-004 --file review.md",
+      ),
+    )
+    .action((path, ticket, opts) =>
+      invoke(async () => (await import("./src/commands/resume.ts")).resume(path, ticket, opts))
+    );
+
+  program
+    .command("dashboard")
+    .description("serve the live web dashboard of this project (127.0.0.1:4173) until Ctrl-C")
+    .option(
+      "--port <n>",
+      "port to listen on (default: dashboard.port; 0 picks a free one)",
+      integer(0),
+    )
+    .option("--host <host>", "address to listen on (default: dashboard.host, 127.0.0.1)")
+    .option("--open", "open the dashboard in the default browser")
+    .option(
+      "--allow-remote",
+      "allow a non-loopback --host (no login: anyone reaching it can stop runs)",
+    )
+    .addHelpText("after", example("cmcs dashboard", "cmcs dashboard --port 8080 --open"))
+    .action((opts) =>
+      invoke(async () => (await import("./src/commands/dashboard.ts")).dashboard(opts))
+    );
+
+  hideHelpCommands(program);
   return program;
+}
+
+/** `cmcs ticket help new` is redundant with `cmcs ticket new --help`; keep the lists short. */
+function hideHelpCommands(command: Command): void {
+  for (const sub of command.commands) {
+    if (sub.commands.length > 0) {
+      sub.helpCommand(false);
+      hideHelpCommands(sub as unknown as Command);
+    }
+  }
 }
 
 /** Parses `argv` and runs the command; returns the exit code (commander's usage errors give 2). */
@@ -183,10 +336,9 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
   } catch (error) {
     const code = (error as { code?: string }).code ?? "";
-    if (
-      code === "commander.helpDisplayed" || code === "commander.version" ||
-      code === "commander.help"
-    ) return 0;
+    if (code === "commander.helpDisplayed" || code === "commander.version") return 0;
+    // A group called without a subcommand prints its help as an error.
+    if (code === "commander.help") return (error as { exitCode?: number }).exitCode === 0 ? 0 : 2;
     if (code.startsWith("commander.")) return 2;
     throw error;
   }

@@ -148,7 +148,7 @@ Deno.test("Database.open() migrates the earlier tool's database in place, keepin
 
   const db = Database.open(path);
   try {
-    assert.equal(db.version, 1);
+    assert.equal(db.version, SCHEMA_VERSION);
     const runs = db.all<{ id: number; status: string; started_at: string; finished_at: string }>(
       "SELECT * FROM runs ORDER BY id",
     );

@@ -53,6 +53,8 @@ function describe(p: Progress): string[] {
       return [`${p.ticket}  retry: ${p.reason}`];
     case "warning":
       return [`${p.ticket}  ${paint("yellow", "warning")}: ${p.message}`];
+    case "ticket_finished":
+      return [];
     case "run_finished":
       return [
         `run ${p.runId} ${paint(statusColor(p.status), p.status)}${

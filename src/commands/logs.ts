@@ -33,6 +33,7 @@ export async function logs(path: string, opts: LogsOptions): Promise<number> {
   try {
     await recoverOrphans(opened.db);
     const run = resolveRun(opened, opts.run);
+    if (opts.follow) await untilFirstAttempt(opened, run);
     const attempt = pickAttempt(opened, run, opts.ticket);
     if (opts.follow) return await follow(opened, run, attempt, opts);
     const file = join(opened.project.logsDir, attempt.log_dir ?? "", ATTEMPT_FILES.jsonl);
@@ -102,6 +103,15 @@ function pickAttempt(opened: OpenedTarget, run: RunRow, ticketRef: string | unde
   return attempts.filter((a) => a.ticket === id).at(-1)!;
 }
 
+/** `--follow` right after `cmcs run` started: waits while the run has no attempt yet. */
+async function untilFirstAttempt(opened: OpenedTarget, run: RunRow): Promise<void> {
+  while (runAttempts(opened.db, run.id).length === 0) {
+    await recoverOrphans(opened.db);
+    if (getRun(opened.db, run.id)?.status !== "running") return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 async function follow(
   opened: OpenedTarget,
   run: RunRow,
@@ -109,43 +119,54 @@ async function follow(
   opts: LogsOptions,
 ): Promise<number> {
   let attempt = first;
-  const initial = renderLines(
-    await readTail(
-      join(opened.project.logsDir, attempt.log_dir ?? "", ATTEMPT_FILES.jsonl),
-      TAIL_BYTES,
-    ),
-  );
+  const fileOf = (a: AttemptRow) =>
+    join(opened.project.logsDir, a.log_dir ?? "", ATTEMPT_FILES.jsonl);
+  const show = (lines: string[]) => {
+    const complete = lines.filter((l) => l.trim());
+    for (const line of opts.raw ? complete : renderLines(complete.join("\n"))) console.log(line);
+  };
+  // The tail up to a known size, so nothing written meanwhile is shown twice or skipped.
+  let decoder = new TextDecoder();
+  let offset = await fileSize(fileOf(attempt));
+  const start = Math.max(0, offset - TAIL_BYTES);
+  // A file not written yet (the attempt just started) reads as nothing.
+  const initial = offset === 0
+    ? [""]
+    : (await readRange(fileOf(attempt), start, offset, decoder)).split("\n");
+  if (start > 0) initial.shift();
+  let pending = initial.pop() ?? "";
+  const shown = opts.raw ? initial.filter((l) => l.trim()) : renderLines(initial.join("\n"));
   console.log(header(attempt));
-  for (const line of initial.slice(-opts.lines)) console.log(line);
-  let offset = await fileSize(
-    join(opened.project.logsDir, attempt.log_dir ?? "", ATTEMPT_FILES.jsonl),
-  );
-  let pending = "";
+  for (const line of shown.slice(-opts.lines)) console.log(line);
   while (true) {
-    const file = join(opened.project.logsDir, attempt.log_dir ?? "", ATTEMPT_FILES.jsonl);
+    // The run's state is read before the file is drained: whatever was written before the run
+    // moved on (next attempt, end of run) is printed before following it.
+    const attempts = runAttempts(opened.db, run.id);
+    await recoverOrphans(opened.db);
+    const current = getRun(opened.db, run.id)!;
+    const file = fileOf(attempt);
     const size = await fileSize(file);
     if (size < offset) offset = 0;
     if (size > offset) {
-      const chunk = await readRange(file, offset, size);
+      pending += await readRange(file, offset, size, decoder);
       offset = size;
-      pending += chunk;
       const parts = pending.split("\n");
       pending = parts.pop() ?? "";
-      for (const line of renderLines(parts.join("\n"))) console.log(opts.raw ? line : line);
+      show(parts);
     }
-    const attempts = runAttempts(opened.db, run.id);
     const newer = attempts.find((a) => a.id > attempt.id);
     if (newer) {
+      show([pending]);
       attempt = newer;
       offset = 0;
       pending = "";
+      decoder = new TextDecoder();
       console.log(header(attempt));
       continue;
     }
-    await recoverOrphans(opened.db);
-    const current = getRun(opened.db, run.id)!;
-    if (current.status !== "running" && size === offset) {
-      const last = attempts.at(-1);
+    if (current.status !== "running") {
+      show([pending]);
+      const last = runAttempts(opened.db, run.id).at(-1);
       if (last?.outcome && last.outcome !== "done" && last.message) {
         console.log(`-- ${last.outcome}: ${last.message}`);
       }
@@ -166,7 +187,13 @@ async function fileSize(path: string): Promise<number> {
   }
 }
 
-async function readRange(path: string, start: number, end: number): Promise<string> {
+/** Bytes `start`..`end` of a file as text; a streaming `decoder` keeps a character cut at `end`. */
+async function readRange(
+  path: string,
+  start: number,
+  end: number,
+  decoder = new TextDecoder(),
+): Promise<string> {
   using file = await Deno.open(path);
   await file.seek(start, Deno.SeekMode.Start);
   const buffer = new Uint8Array(end - start);
@@ -176,5 +203,5 @@ async function readRange(path: string, start: number, end: number): Promise<stri
     if (n === null) break;
     read += n;
   }
-  return new TextDecoder().decode(buffer.subarray(0, read));
+  return decoder.decode(buffer.subarray(0, read), { stream: true });
 }

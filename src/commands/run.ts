@@ -1,25 +1,24 @@
 import { relative } from "node:path";
-import { EXIT, UserError } from "../cli/errors.ts";
+import { EXIT, UsageError, UserError } from "../cli/errors.ts";
 import { formatTable, printJson } from "../cli/output.ts";
-import { progressPrinter } from "../cli/progress_printer.ts";
+import { lineDisplay, liveView } from "../cli/live_view.ts";
 import { loadConfig } from "../core/config.ts";
 import { Database } from "../core/db/database.ts";
-import { TargetBusyError } from "../core/db/runs.ts";
-import { registerWorktree } from "../core/db/worktrees.ts";
-import { currentBranch } from "../core/git.ts";
 import { processStartToken } from "../core/process_identity.ts";
-import { type Project, realDir, requireProject } from "../core/project.ts";
+import { type Project, requireProject, resolveTarget } from "../core/project.ts";
 import { recoverOrphans } from "../core/recovery.ts";
-import type { Progress } from "../core/runner/progress.ts";
-import { runTarget, type TargetRunResult } from "../core/runner/run_target.ts";
+import { busyReason, runTargets, type TargetOutcome } from "../core/runner/parallel.ts";
 import { StopController } from "../core/runner/stop_control.ts";
 import { discoverTickets, resolveTicketsDir } from "../core/tickets.ts";
 import type { Config } from "../core/config.ts";
-import { basename } from "node:path";
 
 export interface RunOptions {
   dryRun?: boolean;
   json?: boolean;
+  /** Every registered target (main checkout and worktrees) that has a ticket to run. */
+  all?: boolean;
+  /** Start the runs in a background broker, print their ids and return. */
+  detach?: boolean;
 }
 
 interface PreparedTarget {
@@ -32,8 +31,24 @@ interface PreparedTarget {
 
 /** `cmcs run [paths...]`: runs each target's tickets; exit 0 only when every run completed. */
 export async function run(paths: string[], opts: RunOptions): Promise<number> {
-  const targets = await prepareTargets(paths.length > 0 ? paths : ["."]);
+  if (opts.all && paths.length > 0) {
+    throw new UsageError(
+      "give target paths or --all, not both",
+      "`cmcs run --all` runs every registered target that has a ticket to run",
+    );
+  }
+  const { runnableTargets } = await import("../core/worktrees/select.ts");
+  let targets = await prepareTargets(
+    opts.all ? await runnableTargets(Deno.cwd()) : paths.length > 0 ? paths : ["."],
+  );
   if (opts.dryRun) return await dryRun(targets, opts);
+  targets = await refuseBusy(targets, Boolean(opts.all));
+  if (opts.all && targets.length === 0) {
+    if (opts.json) printJson({ runs: [] });
+    else console.log("nothing to run: no registered target has a ticket to run");
+    return EXIT.ok;
+  }
+  if (opts.detach) return await detach(targets, opts);
 
   const stop = new StopController();
   let interrupted = false;
@@ -49,80 +64,111 @@ export async function run(paths: string[], opts: RunOptions): Promise<number> {
       Deno.addSignalListener(signal, handler);
     } catch { /* not supported on this platform */ }
   }
-  const write = opts.json
-    ? (line: string) => console.error(line)
-    : (line: string) => console.log(line);
-  const printer = progressPrinter(
-    write,
-    targets.length > 1 ? (t) => targets.find((x) => x.target === t)?.label ?? t : () => null,
-  );
+  const live = !opts.json && targets.length > 1 && Deno.stdout.isTerminal();
+  const display = live
+    ? liveView(targets)
+    : lineDisplay(targets, opts.json ? (line) => console.error(line) : (line) => console.log(line));
   const broker = { pid: Deno.pid, start: processStartToken(Deno.pid) };
-  let results: TargetRunResult[];
+  let outcomes: TargetOutcome[];
   try {
-    results = await Promise.all(targets.map((t) => runOne(t, broker, stop, printer)));
+    outcomes = await runTargets({
+      targets,
+      broker,
+      stop,
+      progress: display.progress,
+      report: display.note,
+      onQueued: (t) => display.queued(t.target),
+    });
   } finally {
+    display.close();
     for (const [signal, handler] of handlers) {
       try {
         Deno.removeSignalListener(signal, handler);
       } catch { /* ignore */ }
     }
   }
+  for (const o of outcomes) {
+    if (o.error) console.error(`error: ${o.error}`);
+    else if (live && o.result && o.result.status !== "completed") {
+      console.log(
+        `run ${o.result.run.id} (${o.target.label}) ${o.result.status}: ${o.result.message}`,
+      );
+    }
+  }
   if (opts.json) {
     printJson({
-      runs: results.map((r, i) => ({
-        run_id: r.run.id,
-        target: targets[i].target,
-        status: r.status,
-        message: r.message,
-        tickets: r.tickets,
+      runs: outcomes.map((o) => ({
+        run_id: o.result?.run.id ?? null,
+        target: o.target.target,
+        status: o.result?.status ?? "not_started",
+        message: o.result?.message ?? o.error,
+        tickets: o.result?.tickets ?? [],
       })),
     });
   }
   if (interrupted) return EXIT.interrupted;
-  return results.every((r) => r.status === "completed") ? EXIT.ok : EXIT.failed;
+  return outcomes.every((o) => o.result?.status === "completed") ? EXIT.ok : EXIT.failed;
 }
 
-async function runOne(
-  t: PreparedTarget,
-  broker: { pid: number; start: string | null },
-  stop: StopController,
-  progress: (p: Progress) => void,
-): Promise<TargetRunResult> {
-  const db = Database.open(t.project.dbPath);
-  try {
-    await recoverOrphans(db);
-    registerWorktree(db, t.target, (await currentBranch(t.target)) ?? basename(t.target));
-    return await runTarget({
-      db,
-      project: t.project,
-      config: t.config,
-      target: t.target,
-      ticketsDir: t.ticketsDir,
-      broker,
-      stop,
-      progress,
+/**
+ * Drops (with `--all`, noting each) or refuses (named targets) targets that another live broker
+ * is running or has queued, before anything starts.
+ */
+async function refuseBusy(targets: PreparedTarget[], skip: boolean): Promise<PreparedTarget[]> {
+  const free: PreparedTarget[] = [];
+  for (const t of targets) {
+    const db = Database.open(t.project.dbPath);
+    let reason: string | null;
+    try {
+      await recoverOrphans(db);
+      reason = busyReason(db, t.target, t.label);
+    } finally {
+      db.close();
+    }
+    if (!reason) free.push(t);
+    else if (skip) console.error(`skipping ${reason}`);
+    else {
+      throw new UserError(reason, {
+        hint: `wait for it with \`cmcs wait ${t.label}\` or stop it with \`cmcs stop ${t.label}\``,
+      });
+    }
+  }
+  return free;
+}
+
+/** `run --detach`: hands the targets to a background broker and prints its runs. */
+async function detach(targets: PreparedTarget[], opts: RunOptions): Promise<number> {
+  const { startDetachedBroker } = await import("../core/runner/detach.ts");
+  const started = await startDetachedBroker({
+    cwd: Deno.cwd(),
+    logsDir: targets[0].project.logsDir,
+    targets: targets.map((t) => ({ target: t.target, label: t.label, dbPath: t.project.dbPath })),
+  });
+  if (opts.json) {
+    printJson({
+      broker_pid: started.pid,
+      log: started.log,
+      runs: started.runs.map((r) => ({ run_id: r.run_id, target: r.target, status: r.status })),
     });
-  } catch (error) {
-    if (error instanceof TargetBusyError) {
-      throw new UserError(
-        `${t.label}: run ${error.run.id} is already running there (broker pid ${error.run.broker_pid})`,
-        {
-          hint:
-            `wait for it with \`cmcs wait ${t.label}\` or stop it with \`cmcs stop ${error.run.id}\``,
-        },
+  } else {
+    for (const r of started.runs) {
+      console.log(
+        r.run_id === null ? `queued ${r.label}` : `run ${r.run_id} started on ${r.label}`,
       );
     }
-    throw error;
-  } finally {
-    db.close();
+    console.log(`in the background (broker pid ${started.pid}, log ${started.log})`);
+    console.log(
+      `wait with \`cmcs wait ${opts.all ? "--all" : started.runs.map((r) => r.label).join(" ")}\``,
+    );
   }
+  return EXIT.ok;
 }
 
 async function prepareTargets(paths: string[]): Promise<PreparedTarget[]> {
   const prepared: PreparedTarget[] = [];
   const seen = new Set<string>();
   for (const path of paths) {
-    const target = await realDir(path);
+    const target = await resolveTarget(path);
     if (seen.has(target)) continue;
     seen.add(target);
     const project = await requireProject(target);

@@ -1,5 +1,5 @@
 import { relative, sep } from "node:path";
-import { realDir, requireProject } from "../core/project.ts";
+import { requireProject, resolveTarget } from "../core/project.ts";
 import { Database } from "../core/db/database.ts";
 import { countRuns, queryRunSummaries, type RunSummary } from "../core/db/status_query.ts";
 import { recoverOrphans } from "../core/recovery.ts";
@@ -26,7 +26,7 @@ export interface StatusOptions {
  * running really is.
  */
 export async function status(path: string | undefined, opts: StatusOptions): Promise<number> {
-  const target = path === undefined ? undefined : await realDir(path);
+  const target = path === undefined ? undefined : await resolveTarget(path);
   const project = await requireProject(target ?? Deno.cwd());
   const db = Database.open(project.dbPath);
   let runs: RunSummary[];

@@ -2,7 +2,7 @@ import { basename } from "node:path";
 import { UsageError, UserError } from "../cli/errors.ts";
 import { printJson } from "../cli/output.ts";
 import { loadConfig } from "../core/config.ts";
-import { realDir, requireProject } from "../core/project.ts";
+import { requireProject, resolveTarget } from "../core/project.ts";
 import {
   nextTicketPath,
   REASONING_EFFORTS,
@@ -40,7 +40,7 @@ export async function ticketNew(
     );
   }
 
-  const target = await realDir(path);
+  const target = await resolveTarget(path);
   const project = await requireProject(target);
   const loaded = await loadConfig(project);
   for (const warning of loaded.warnings) console.error(`warning: ${warning}`);

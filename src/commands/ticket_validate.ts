@@ -1,6 +1,6 @@
 import { formatTable, paint, printJson } from "../cli/output.ts";
 import { loadConfig } from "../core/config.ts";
-import { realDir, requireProject } from "../core/project.ts";
+import { requireProject, resolveTarget } from "../core/project.ts";
 import { discoverTickets, resolveTicketsDir, type TicketEntry } from "../core/tickets.ts";
 
 /**
@@ -10,7 +10,7 @@ import { discoverTickets, resolveTicketsDir, type TicketEntry } from "../core/ti
  * (a malformed ticket is never dispatched), 0 otherwise, including when there are no tickets.
  */
 export async function ticketValidate(path: string, opts: { json?: boolean }): Promise<number> {
-  const target = await realDir(path);
+  const target = await resolveTarget(path);
   const project = await requireProject(target);
   const loaded = await loadConfig(project);
   for (const warning of loaded.warnings) console.error(`warning: ${warning}`);

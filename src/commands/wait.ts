@@ -1,17 +1,23 @@
 import { relative } from "node:path";
-import { EXIT } from "../cli/errors.ts";
+import { EXIT, UsageError, UserError } from "../cli/errors.ts";
 import { formatDuration, paint, printJson, statusColor } from "../cli/output.ts";
-import { getRun } from "../core/db/runs.ts";
+import { getRun, latestRun } from "../core/db/runs.ts";
 import type { RunRow } from "../core/db/types.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { type OpenedTarget, openTarget, resolveRun } from "../core/run_lookup.ts";
 import { secondsBetween } from "../core/time.ts";
+import { liveQueueMark } from "../core/worktrees/queue.ts";
 
 export interface WaitOptions {
   timeout?: number;
   json?: boolean;
   any?: boolean;
+  /** Every registered target that has a run or is queued. */
+  all?: boolean;
 }
+
+/** A target waited for: its run, or none yet while it is queued by a live broker. */
+type Waited = OpenedTarget & { run: RunRow | null; queued: boolean; queuedAt: string | null };
 
 const POLL_MS = 200;
 
@@ -21,22 +27,44 @@ const POLL_MS = 200;
  * or interrupted, 124 on timeout. A broker that died is noticed (its run becomes `interrupted`).
  */
 export async function wait(paths: string[], opts: WaitOptions): Promise<number> {
-  const targets: (OpenedTarget & { run: RunRow })[] = [];
+  if (opts.all && paths.length > 0) throw new UsageError("give target paths or --all, not both");
+  const targets: Waited[] = [];
   try {
-    for (const path of paths.length > 0 ? paths : ["."]) {
+    let selected = paths.length > 0 ? paths : ["."];
+    if (opts.all) {
+      selected = await (await import("../core/worktrees/select.ts")).waitableTargets(Deno.cwd());
+      if (selected.length === 0) {
+        throw new UserError("no registered target has a run yet", {
+          hint: "start runs with `cmcs run --all` or `cmcs run <path>...`",
+        });
+      }
+    }
+    for (const path of selected) {
       const opened = await openTarget(path);
       await recoverOrphans(opened.db);
-      targets.push({ ...opened, run: resolveRun(opened, null) });
+      const mark = liveQueueMark(opened.db, opened.target!);
+      targets.push({
+        ...opened,
+        queued: mark !== null,
+        queuedAt: mark?.queued_at ?? null,
+        run: mark ? null : resolveRun(opened, null),
+      });
     }
     const deadline = opts.timeout === undefined ? Infinity : Date.now() + opts.timeout * 1000;
     while (true) {
       for (const t of targets) {
-        if (t.run.status === "running") {
+        if (t.queued && liveQueueMark(t.db, t.target!) === null) {
+          t.queued = false;
+          // A run older than the queue mark means the broker ended before starting this target.
+          const run = latestRun(t.db, t.target!) ?? null;
+          t.run = run && run.started_at >= t.queuedAt! ? run : null;
+        }
+        if (t.run?.status === "running") {
           await recoverOrphans(t.db);
           t.run = getRun(t.db, t.run.id)!;
         }
       }
-      const ended = targets.filter((t) => t.run.status !== "running");
+      const ended = targets.filter((t) => !t.queued && t.run?.status !== "running");
       const done = opts.any ? ended.length > 0 : ended.length === targets.length;
       const timedOut = !done && Date.now() >= deadline;
       if (done || timedOut) return report(targets, timedOut, opts);
@@ -50,11 +78,24 @@ export async function wait(paths: string[], opts: WaitOptions): Promise<number> 
 }
 
 function report(
-  targets: (OpenedTarget & { run: RunRow })[],
+  targets: Waited[],
   timedOut: boolean,
   opts: WaitOptions,
 ): number {
   const rows = targets.map((t) => {
+    if (!t.run) {
+      return {
+        run_id: null,
+        target: t.target!,
+        label: t.label,
+        status: t.queued ? "queued" : "not_started",
+        message: t.queued ? "waiting for a run.max_parallel slot" : "the broker ended before it",
+        current_ticket: null,
+        duration_s: 0,
+        tickets_done: 0,
+        tickets_failed: 0,
+      };
+    }
     const counts = t.db.get<{ done: number; failed: number }>(
       `SELECT COUNT(DISTINCT CASE WHEN outcome = 'done' THEN ticket END) AS done,
               COUNT(DISTINCT CASE WHEN outcome IS NOT NULL AND outcome != 'done' THEN ticket END) AS failed
@@ -77,7 +118,9 @@ function report(
     printJson({ timed_out: timedOut, runs: rows.map(({ label: _label, ...row }) => row) });
   } else {
     for (const row of rows) {
-      const head = `run ${row.run_id} (${row.label}) ${paint(statusColor(row.status), row.status)}`;
+      const head = `${row.run_id === null ? "no run" : `run ${row.run_id}`} (${row.label}) ${
+        paint(statusColor(row.status), row.status)
+      }`;
       const facts = `${row.tickets_done} done, ${row.tickets_failed} failed, ${
         formatDuration(row.duration_s)
       }`;
@@ -89,12 +132,12 @@ function report(
     if (timedOut) {
       console.error(
         `error: timed out after ${opts.timeout}s waiting for ${
-          rows.filter((r) => r.status === "running").length
+          rows.filter((r) => r.status === "running" || r.status === "queued").length
         } run(s)`,
       );
     }
   }
   if (timedOut) return EXIT.timeout;
-  const ended = rows.filter((r) => r.status !== "running");
+  const ended = rows.filter((r) => r.status !== "running" && r.status !== "queued");
   return ended.every((r) => r.status === "completed") ? EXIT.ok : EXIT.failed;
 }

@@ -345,7 +345,7 @@ export const KEY_SPECS: readonly KeySpec[] = Object.freeze(
       key: "hooks.on_ticket_end",
       type: "string | null",
       default: null,
-      description: "shell command run after each ticket attempt",
+      description: "shell command run once when a ticket ends (after its last attempt)",
       check: nullable(nonEmptyString(), NULL_STRING),
     },
     {

@@ -91,3 +91,14 @@ export async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Resolves a user-given target path: the top level of the git working tree it is in (so `cmcs run`
+ * from a subdirectory acts on the whole checkout or worktree), or the directory itself outside git.
+ */
+export async function resolveTarget(path: string): Promise<string> {
+  const dir = await realDir(path);
+  const result = await git(dir, ["rev-parse", "--show-toplevel"]);
+  if (result.code !== 0 || !result.stdout.trim()) return dir;
+  return await realDir(result.stdout.trim());
+}

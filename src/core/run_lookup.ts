@@ -3,7 +3,7 @@ import { UserError } from "../cli/errors.ts";
 import { Database } from "./db/database.ts";
 import { getRun, latestRun } from "./db/runs.ts";
 import type { RunRow } from "./db/types.ts";
-import { isDirectory, type Project, realDir, requireProject } from "./project.ts";
+import { isDirectory, type Project, requireProject, resolveTarget } from "./project.ts";
 
 export interface OpenedTarget {
   project: Project;
@@ -35,7 +35,7 @@ export async function openTargetOrRun(
 
 /** Opens the database of the project that `path` belongs to. */
 export async function openTarget(path: string): Promise<OpenedTarget> {
-  const target = await realDir(path);
+  const target = await resolveTarget(path);
   const project = await requireProject(target);
   return {
     project,

@@ -325,8 +325,9 @@ export class FakeCodexProcess {
   }
 
   async #pump(stream: ReadableStream<Uint8Array>, onText: (text: string) => void): Promise<void> {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      onText(text);
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      onText(decoder.decode(chunk, { stream: true }));
       for (const wake of this.#waiters.splice(0)) wake();
     }
     this.#openStreams--;

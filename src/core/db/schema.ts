@@ -187,6 +187,15 @@ export const MIGRATIONS: Migration[] = [
     description: "worktrees, runs, attempts and events",
     statements: (legacy) => [...(legacy ? LEGACY_UPGRADE : FRESH), ...INDEXES],
   },
+  {
+    version: 2,
+    description: "queued targets: which broker holds a target waiting for a run.max_parallel slot",
+    statements: () => [
+      "ALTER TABLE worktrees ADD COLUMN queued_at TEXT",
+      "ALTER TABLE worktrees ADD COLUMN queued_broker_pid INTEGER",
+      "ALTER TABLE worktrees ADD COLUMN queued_broker_start TEXT",
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

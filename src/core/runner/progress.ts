@@ -41,6 +41,18 @@ export type Progress =
   }
   | { kind: "warning"; runId: number; target: string; ticket: string; message: string }
   | {
+    /** Once per ticket a run acted on, after its last attempt (or its problem, if malformed). */
+    kind: "ticket_finished";
+    runId: number;
+    target: string;
+    ticket: string;
+    /** Absolute path of the ticket file. */
+    file: string;
+    outcome: Outcome;
+    attempts: number;
+    message: string | null;
+  }
+  | {
     kind: "run_finished";
     runId: number;
     target: string;

@@ -46,6 +46,12 @@ export interface AttemptRequest {
   effort: string | null;
   prompt: string;
   resumeThreadId?: string | null;
+  /**
+   * Paths earlier attempts at this ticket changed and left uncommitted (`cmcs resume` after an
+   * attempt that did not end done): they count as this attempt's work, so its auto-commit takes
+   * them, instead of being left alone as edits that predate the attempt.
+   */
+  carryOver?: string[];
 }
 
 export interface AttemptOutcome {
@@ -69,6 +75,7 @@ export async function runAttempt(
   const isGit = ctx.project.isGit;
   const commitBefore = isGit ? await headCommit(target) : null;
   const dirtyBefore = isGit ? await snapshotDirty(target) : new Map<string, string>();
+  for (const path of req.carryOver ?? []) dirtyBefore.delete(path);
 
   const opened = startAttempt(db, {
     runId,

@@ -46,12 +46,13 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
   const offBroker = opts.stop.onStop(() =>
     stop.request(opts.stop.reason ?? "stopped", opts.stop.message ?? "stopped")
   );
-  const poll = setInterval(() => {
+  const checkStop = () => {
     const current = getRun(db, run.id);
     if (current?.stop_requested_at || (current && current.status !== "running")) {
       stop.request("stopped", "stopped by `cmcs stop`");
     }
-  }, STOP_POLL_MS);
+  };
+  const poll = setInterval(checkStop, STOP_POLL_MS);
   const tickets: TargetRunResult["tickets"] = [];
   let status: RunStatus = "failed";
   let message: string | null = null;
@@ -60,6 +61,9 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
     const announced = new Set<string>();
     let first = true;
     while (true) {
+      // Checked here too, not only by the poll: a stop asked for between tickets must keep the
+      // next ticket from starting.
+      checkStop();
       if (stop.stopped) {
         status = "stopped";
         message = stop.message;
@@ -95,9 +99,21 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
           message,
         });
         tickets.push({ ticket: entry.id, outcome: "ticket_error", attempts: 0 });
+        opts.progress({
+          kind: "ticket_finished",
+          runId: run.id,
+          target,
+          ticket: entry.id,
+          file: entry.path,
+          outcome: "ticket_error",
+          attempts: 0,
+          message,
+        });
         status = "failed";
         break;
       }
+      checkStop();
+      if (stop.stopped) continue;
       const result: AttemptOutcome = await runTicket({ ...opts, stop, runId: run.id }, {
         ticket: entry.ticket,
         prompt: buildPrompt({
@@ -111,11 +127,23 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
         outcome: result.outcome,
         attempts: result.attempt.number,
       });
+      opts.progress({
+        kind: "ticket_finished",
+        runId: run.id,
+        target,
+        ticket: entry.ticket.id,
+        file: entry.ticket.path,
+        outcome: result.outcome,
+        attempts: result.attempt.number,
+        message: result.message,
+      });
       if (result.outcome !== "done") {
-        status = result.outcome === "stopped" ? "stopped" : "failed";
+        // A stop that came after the attempt ended (during a retry's backoff) stops the run too.
+        const stoppedLater = result.outcome !== "stopped" && stop.stopped;
+        status = result.outcome === "stopped" || stoppedLater ? "stopped" : "failed";
         message = `${entry.ticket.id}: ${result.outcome}${
           result.message ? ` — ${result.message}` : ""
-        }`;
+        }${stoppedLater ? `; then ${stop.message}` : ""}`;
         break;
       }
     }

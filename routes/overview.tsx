@@ -1,0 +1,135 @@
+import type { Hono } from "hono";
+import { countRuns, queryRunSummaries } from "../src/core/db/status_query.ts";
+import { listWorktrees } from "../src/core/db/worktrees.ts";
+import { Pager, RunsTable, TargetLink, Time, withParam } from "../src/dashboard/components.tsx";
+import type { DashboardContext } from "../src/dashboard/context.ts";
+import { activeRuns } from "../src/dashboard/data.ts";
+import { Island } from "../src/dashboard/island.tsx";
+import { renderPage } from "../src/dashboard/layout.tsx";
+import { pageCount, paging } from "../src/dashboard/params.ts";
+import { countEvents, eventPage, latestEventId } from "../src/dashboard/queries.ts";
+
+/** Runs per page of the overview's run list. */
+export const RUNS_PER_PAGE = 20;
+/** Events per page of the overview's event list. */
+export const EVENTS_PER_PAGE = 50;
+
+/**
+ * `GET /`: the running runs (live cards), recent runs and recent events newest first (`?page=`
+ * and `?events_page=`), and the worktrees.
+ */
+export function registerOverview(app: Hono, ctx: DashboardContext): void {
+  app.get("/", async (c) => {
+    const url = new URL(c.req.url);
+    const runsPaging = paging(c.req.query("page"), undefined, {
+      default: RUNS_PER_PAGE,
+      max: RUNS_PER_PAGE,
+    });
+    const eventsPaging = paging(c.req.query("events_page"), undefined, {
+      default: EVENTS_PER_PAGE,
+      max: EVENTS_PER_PAGE,
+    }, "events_page");
+    const after = latestEventId(ctx.db);
+    const active = await activeRuns(ctx);
+    const totalRuns = countRuns(ctx.db, {});
+    const runs = queryRunSummaries(ctx.db, {
+      limit: runsPaging.limit,
+      offset: runsPaging.offset,
+    });
+    const totalEvents = countEvents(ctx.db, { maxId: after });
+    const events = eventPage(ctx.db, {
+      maxId: after,
+      limit: eventsPaging.limit,
+      offset: eventsPaging.offset,
+    });
+    const worktrees = listWorktrees(ctx.db, { includeArchived: true });
+    return c.html(renderPage(
+      { title: "Overview", project: ctx.project.root, token: ctx.token },
+      <>
+        <h2 id="active">Active runs</h2>
+        <Island name="ActiveRuns" props={{ runs: active, token: ctx.token, after }} />
+
+        <h2 id="runs">
+          Recent runs <span class="count">newest first</span>
+        </h2>
+        <section class="panel">
+          <RunsTable runs={runs} />
+          <Pager
+            page={runsPaging.page}
+            pages={pageCount(totalRuns, runsPaging.limit)}
+            total={totalRuns}
+            noun="run"
+            href={(p) => withParam(url, "page", p)}
+          />
+        </section>
+
+        <h2 id="events">
+          Recent events <span class="count">newest first</span>
+        </h2>
+        <section class="panel">
+          <Island
+            name="EventFeed"
+            props={{
+              events,
+              after,
+              runId: null,
+              live: eventsPaging.page === 1,
+              limit: eventsPaging.limit,
+            }}
+          />
+          <Pager
+            page={eventsPaging.page}
+            pages={pageCount(totalEvents, eventsPaging.limit)}
+            total={totalEvents}
+            noun="event"
+            href={(p) => withParam(url, "events_page", p)}
+          />
+        </section>
+
+        <h2 id="worktrees">
+          Worktrees <span class="count">{worktrees.length}</span>
+        </h2>
+        <section class="panel">
+          {worktrees.length === 0
+            ? <div class="empty">No worktrees registered yet.</div>
+            : (
+              <div class="scroll">
+                <table>
+                  <thead>
+                    <tr>
+                      <th>Worktree</th>
+                      <th>Branch</th>
+                      <th>Status</th>
+                      <th>Created (UTC)</th>
+                      <th class="num">Port</th>
+                      <th>Path</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {worktrees.map((w) => (
+                      <tr key={w.path}>
+                        <td class="nowrap">
+                          <TargetLink path={w.path} />
+                        </td>
+                        <td class="mono nowrap">{w.branch}</td>
+                        <td>
+                          <span class={`badge ${w.status === "active" ? "ok" : "muted"}`}>
+                            {w.status}
+                          </span>
+                        </td>
+                        <td>
+                          <Time iso={w.created_at} />
+                        </td>
+                        <td class="num">{w.port ?? "-"}</td>
+                        <td class="mono msg">{w.path}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+        </section>
+      </>,
+    ));
+  });
+}

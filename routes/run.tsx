@@ -1,0 +1,349 @@
+import type { Hono } from "hono";
+import { runAttempts } from "../src/core/db/attempts.ts";
+import { getWorktree } from "../src/core/db/worktrees.ts";
+import type { AttemptRow, RunRow } from "../src/core/db/types.ts";
+import { Badge, Pager, TargetLink, Time, withParam } from "../src/dashboard/components.tsx";
+import type { DashboardContext } from "../src/dashboard/context.ts";
+import { runFromParam } from "../src/dashboard/data.ts";
+import { diffRange, type TicketDiff, ticketDiff } from "../src/dashboard/diff.ts";
+import { formatDuration, formatTokens, shortCommit } from "../src/dashboard/format.ts";
+import { Island } from "../src/dashboard/island.tsx";
+import { renderPage } from "../src/dashboard/layout.tsx";
+import { attemptFile, readLogTail } from "../src/dashboard/logs.ts";
+import { pageCount, paging } from "../src/dashboard/params.ts";
+import {
+  attemptView,
+  countEvents,
+  eventPage,
+  latestEventId,
+  runSummary,
+} from "../src/dashboard/queries.ts";
+
+/** Rendered log lines the run page starts with (the live stream adds to them). */
+export const LOG_LINES = 200;
+/** Events per page on the run page. */
+export const RUN_EVENTS_PER_PAGE = 50;
+/** Tickets of one run whose diffs are computed (each is one bounded `git diff`). */
+const MAX_DIFFS = 50;
+
+interface TicketGroup {
+  ticket: string;
+  title: string | null;
+  attempts: AttemptRow[];
+}
+
+/**
+ * `GET /runs/:id`: the run's facts, its ticket timeline (every attempt with outcome, duration,
+ * tokens and commits), the current attempt's log streaming live, each ticket's final message and
+ * diff, and the run's events.
+ */
+export function registerRunPage(app: Hono, ctx: DashboardContext): void {
+  app.get("/runs/:id", async (c) => {
+    const url = new URL(c.req.url);
+    const run = runFromParam(ctx, c.req.param("id"));
+    const summary = runSummary(ctx.db, run)!;
+    const attempts = runAttempts(ctx.db, run.id);
+    const current = attempts.at(-1);
+    const running = run.status === "running";
+    const log = await readLogTail(
+      current ? await attemptFile(ctx.project, current, "jsonl") : null,
+      { maxLines: LOG_LINES },
+    );
+    const groups = groupByTicket(attempts);
+    const diffs = await Promise.all(groups.map(async (group, i) => {
+      const range = i < MAX_DIFFS ? diffRange(group.attempts) : null;
+      return range ? await ticketDiff(ctx.project, range) : null;
+    }));
+    const eventsPaging = paging(c.req.query("events_page"), undefined, {
+      default: RUN_EVENTS_PER_PAGE,
+      max: RUN_EVENTS_PER_PAGE,
+    }, "events_page");
+    const after = latestEventId(ctx.db);
+    const totalEvents = countEvents(ctx.db, { runId: run.id, maxId: after });
+    const events = eventPage(ctx.db, {
+      runId: run.id,
+      maxId: after,
+      limit: eventsPaging.limit,
+      offset: eventsPaging.offset,
+    });
+    const branch = summary.branch ?? getWorktree(ctx.db, run.worktree)?.branch ?? null;
+
+    return c.html(renderPage(
+      { title: `Run #${run.id}`, project: ctx.project.root, token: ctx.token },
+      <>
+        <div class="title-row">
+          <h1>
+            Run #{run.id} <Badge status={run.status} />
+          </h1>
+          {running && <Island name="StopButton" props={{ runId: run.id, token: ctx.token }} />}
+        </div>
+        <p class="sub">
+          <TargetLink path={run.worktree} /> <span class="mono">{run.worktree}</span>
+          {branch && <span class="mono">{` · ${branch}`}</span>}
+        </p>
+        <Island name="RunWatcher" props={{ runId: run.id, after }} />
+        <section class="panel facts">
+          <Fact label="Started (UTC)">
+            <Time iso={run.started_at} />
+          </Fact>
+          <Fact label={running ? "Elapsed" : "Duration"}>
+            <Island
+              name="Elapsed"
+              inline
+              props={{ start: run.started_at, end: running ? null : run.finished_at }}
+            />
+          </Fact>
+          {running && <Fact label="Current ticket">{run.current_ticket ?? "-"}</Fact>}
+          <Fact label="Tickets">
+            {`${summary.tickets.done} done · ${summary.tickets.failed} failed · ${summary.tickets.started} attempted`}
+          </Fact>
+          <Fact label="Tokens">
+            {summary.tokens.total === 0
+              ? "none reported yet"
+              : `${formatTokens(summary.tokens.input)} in (${
+                formatTokens(summary.tokens.cached_input)
+              } cached) · ${formatTokens(summary.tokens.output)} out`}
+          </Fact>
+          {running && run.broker_pid !== null && (
+            <Fact label="Broker pid">{String(run.broker_pid)}</Fact>
+          )}
+          {run.message && <Fact label="Message">{run.message}</Fact>}
+        </section>
+
+        <h2 id="timeline">
+          Timeline{" "}
+          <span class="count">
+            {attempts.length} attempt{attempts.length === 1 ? "" : "s"}
+          </span>
+        </h2>
+        <section class="panel">
+          <Timeline attempts={attempts} />
+        </section>
+
+        <h2 id="log">
+          {running ? "Live log" : "Log of the last attempt"}
+        </h2>
+        <Island
+          name="LogStream"
+          props={{
+            runId: run.id,
+            attempt: current
+              ? {
+                attempt_id: current.id,
+                ticket: current.ticket,
+                number: current.number,
+                outcome: current.outcome,
+              }
+              : null,
+            lines: log.lines,
+            offset: log.offset,
+            live: running,
+            truncated: log.truncated,
+          }}
+        />
+
+        <h2 id="tickets">
+          Tickets <span class="count">{groups.length}</span>
+        </h2>
+        {groups.length === 0 && <div class="panel empty">No ticket was attempted yet.</div>}
+        {groups.map((group, i) => (
+          <TicketSection key={group.ticket} run={run} group={group} diff={diffs[i]} />
+        ))}
+
+        <h2 id="events">
+          Events <span class="count">newest first</span>
+        </h2>
+        <section class="panel">
+          <Island
+            name="EventFeed"
+            props={{
+              events,
+              after,
+              runId: run.id,
+              live: eventsPaging.page === 1 && running,
+              limit: eventsPaging.limit,
+            }}
+          />
+          <Pager
+            page={eventsPaging.page}
+            pages={pageCount(totalEvents, eventsPaging.limit)}
+            total={totalEvents}
+            noun="event"
+            href={(p) => withParam(url, "events_page", p)}
+          />
+        </section>
+      </>,
+    ));
+  });
+}
+
+function Fact({ label, children }: { label: string; children: preact.ComponentChildren }) {
+  return (
+    <div>
+      <span class="k">{label}</span>
+      <span class="v">{children}</span>
+    </div>
+  );
+}
+
+function Timeline({ attempts }: { attempts: AttemptRow[] }) {
+  if (attempts.length === 0) return <div class="empty">No attempts yet.</div>;
+  return (
+    <div class="scroll">
+      <table class="timeline">
+        <thead>
+          <tr>
+            <th>Ticket</th>
+            <th>Attempt</th>
+            <th>Model</th>
+            <th>Started (UTC)</th>
+            <th class="num">Duration</th>
+            <th>Outcome</th>
+            <th class="num">Tokens in/out</th>
+            <th>Commits</th>
+            <th>Message</th>
+          </tr>
+        </thead>
+        <tbody>
+          {attempts.map((a) => {
+            const view = attemptView(a);
+            return (
+              <tr key={a.id} data-attempt-id={a.id}>
+                <td class="nowrap">
+                  <a class="mono" href={`#ticket-${a.ticket}`}>{a.ticket}</a>
+                  {a.title && <div class="note">{a.title}</div>}
+                </td>
+                <td class="nowrap">
+                  {a.number} <span class="note">{a.kind}</span>
+                </td>
+                <td class="mono nowrap">
+                  {a.model ?? "default"}
+                  {a.reasoning_effort && <span class="note">{` ${a.reasoning_effort}`}</span>}
+                </td>
+                <td>
+                  <Time iso={a.started_at} />
+                </td>
+                <td class="num">
+                  {a.outcome === null
+                    ? <Island name="Elapsed" inline props={{ start: a.started_at, end: null }} />
+                    : formatDuration(a.duration_s)}
+                </td>
+                <td>
+                  <Badge status={a.outcome} />
+                  {a.exit_code !== null && <span class="note">{` exit ${a.exit_code}`}</span>}
+                </td>
+                <td class="num">
+                  {formatTokens(a.input_tokens)} / {formatTokens(a.output_tokens)}
+                </td>
+                <td class="mono nowrap">
+                  {a.commit_after && a.commit_after !== a.commit_before
+                    ? `${shortCommit(a.commit_before)}..${shortCommit(a.commit_after)}`
+                    : shortCommit(a.commit_before)}
+                  {view.files_changed.length > 0 && (
+                    <div class="note">{view.files_changed.length} files</div>
+                  )}
+                </td>
+                <td class="msg">
+                  {a.message ?? ""}
+                  {view.warnings.map((w, i) => <div key={i} class="error-text">{w}</div>)}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function TicketSection(
+  { run, group, diff }: { run: RunRow; group: TicketGroup; diff: TicketDiff | null },
+) {
+  const last = group.attempts.at(-1)!;
+  const finalMessage = group.attempts.findLast((a) => a.final_message)?.final_message ?? null;
+  const files = attemptView(last).files_changed;
+  const tokens = group.attempts.reduce(
+    (sum, a) => sum + (a.input_tokens ?? 0) + (a.output_tokens ?? 0),
+    0,
+  );
+  const seconds = group.attempts.reduce((sum, a) => sum + (a.duration_s ?? 0), 0);
+  const inProgress = last.outcome === null && run.status === "running";
+  return (
+    <section class="panel ticket" id={`ticket-${group.ticket}`}>
+      <div class="head">
+        <h3 class="mono">{group.ticket}</h3>
+        <span>{group.title ?? ""}</span>
+        <Badge status={last.outcome} />
+        <span class="note">
+          {`${group.attempts.length} attempt${group.attempts.length === 1 ? "" : "s"} · ${
+            inProgress ? "in progress" : formatDuration(seconds)
+          }${tokens > 0 ? ` · ${formatTokens(tokens)} tokens` : ""}`}
+        </span>
+      </div>
+      <div class="body">
+        <div>
+          <div class="note">Final message</div>
+          {finalMessage
+            ? <pre class="text panel">{finalMessage}</pre>
+            : <div class="note">{inProgress ? "(still working)" : "(none)"}</div>}
+        </div>
+        {files.length > 0 && (
+          <div>
+            <div class="note">Files changed</div>
+            <ul class="mono files">
+              {files.map((f) => (
+                <li key={f.path}>
+                  {f.path}
+                  {f.added ? <span class="stat-add">{` +${f.added}`}</span> : null}
+                  {f.removed ? <span class="stat-del">{` −${f.removed}`}</span> : null}
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
+        <DiffView diff={diff} inProgress={inProgress} />
+      </div>
+    </section>
+  );
+}
+
+function DiffView({ diff, inProgress }: { diff: TicketDiff | null; inProgress: boolean }) {
+  if (!diff) {
+    return (
+      <div class="note">
+        {inProgress ? "Diff: nothing committed yet." : "Diff: no commit recorded for this ticket."}
+      </div>
+    );
+  }
+  if (diff.error) return <div class="note error-text">Diff unavailable: {diff.error}</div>;
+  return (
+    <details class="diffbox" open={diff.lines.length <= 400}>
+      <summary>
+        Diff <span class="mono">{`${shortCommit(diff.base)}..${shortCommit(diff.head)}`}</span>{" "}
+        <span class="stat-add">+{diff.added}</span> <span class="stat-del">−{diff.removed}</span>
+        {diff.truncated && <span class="note">(cut: too large to show whole)</span>}
+      </summary>
+      <div class="diff">
+        <pre>
+          {diff.lines.map((line, i) => (
+            <span key={i} class={`d d-${line.kind}`}>{line.text || " "}</span>
+          ))}
+        </pre>
+      </div>
+    </details>
+  );
+}
+
+function groupByTicket(attempts: AttemptRow[]): TicketGroup[] {
+  const groups = new Map<string, TicketGroup>();
+  for (const attempt of attempts) {
+    let group = groups.get(attempt.ticket);
+    if (!group) {
+      group = { ticket: attempt.ticket, title: attempt.title, attempts: [] };
+      groups.set(attempt.ticket, group);
+    }
+    group.attempts.push(attempt);
+    if (attempt.title) group.title = attempt.title;
+  }
+  return [...groups.values()];
+}

@@ -1,0 +1,279 @@
+/**
+ * `deno task bundle`: builds `dist/cmcs.js`, the whole program in one JavaScript file: the CLI,
+ * every command, the dashboard with its island bundle, and every npm dependency. It runs with
+ * `deno run <flags of permissions.txt> cmcs.js` from any directory and imports nothing but Deno's
+ * `node:` built-ins.
+ *
+ *     deno task bundle [--output PATH] [--build STAMP]
+ *
+ * How it is made: `deno bundle --platform deno` of main.ts. main.ts loads each command with a
+ * dynamic `import("./src/commands/<name>.ts")`; deno bundle inlines such literal dynamic imports as
+ * lazily initialised modules (`Promise.resolve().then(() => (init_x(), x_exports))`) rather than
+ * splitting them into chunks, and it inlines `with { type: "text" }` imports as string constants.
+ * {@link foreignImports} checks that this still holds (no import of anything but `node:`) so a
+ * future bundler that splits or externalises fails the build instead of shipping a broken file.
+ */
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { UsageError, UserError } from "../src/cli/errors.ts";
+import { reportError } from "../src/cli/invoke.ts";
+import { VERSION } from "../src/version.ts";
+import { readPermissionFlags } from "./permission_flags.ts";
+
+/** The root of this checkout. */
+export const PROJECT_DIR: string = fileURLToPath(new URL("../", import.meta.url));
+
+/** Where `deno task bundle` writes the program. */
+export const DEFAULT_BUNDLE: string = join(PROJECT_DIR, "dist/cmcs.js");
+
+export interface BundleOptions {
+  /** Output file (default {@link DEFAULT_BUNDLE}); must end in `.js`. */
+  output?: string;
+  /** The build stamp (default {@link buildStamp}). */
+  build?: string;
+}
+
+export interface BundleResult {
+  path: string;
+  build: string;
+  bytes: number;
+}
+
+const decoder = new TextDecoder();
+
+async function _git(cwd: string, ...args: string[]): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command("git", { args, cwd, stdin: "null", stderr: "null" })
+      .output();
+    return out.code === 0 ? decoder.decode(out.stdout).trim() : undefined;
+  } catch {
+    return undefined; // no git on PATH
+  }
+}
+
+/**
+ * The build identity stamped into the program: `<version>+<short commit>` from git, with `.dirty`
+ * appended when tracked files differ from that commit (so a binary built from uncommitted edits
+ * never passes for the release), or `<version>+<yyyymmdd>` (UTC) outside a git checkout, e.g. from
+ * a source tarball. Both are valid semver build metadata.
+ */
+export async function buildStamp(
+  projectDir: string = PROJECT_DIR,
+  now: Date = new Date(),
+): Promise<string> {
+  const sha = await _git(projectDir, "rev-parse", "--short", "HEAD");
+  if (sha) {
+    const changes = await _git(projectDir, "status", "--porcelain", "--untracked-files=no");
+    return `${VERSION}+${sha}${changes ? ".dirty" : ""}`;
+  }
+  return `${VERSION}+${now.toISOString().slice(0, 10).replaceAll("-", "")}`;
+}
+
+const STAMPABLE = /^[0-9A-Za-z][0-9A-Za-z.+_-]*$/;
+
+/**
+ * Replaces the `BUILD = "dev"` of src/version.ts in the bundled text with `build`.
+ *
+ * Why text replacement on the output: src/version.ts must stay untouched in the checkout (several
+ * people build from it and the lead commits it), deno bundle has no `--define`, and an import map
+ * that swaps version.ts for a generated module would have to duplicate deno.json's imports. The
+ * replacement is confined to the section deno bundle marks `// src/version.ts` and must match
+ * exactly once, so a change in the bundler's output shape fails the build loudly (and
+ * {@link bundle} then runs the result and checks that `cmcs version --json` reports the stamp).
+ */
+export function stampBuild(bundleText: string, build: string): string {
+  if (!STAMPABLE.test(build)) {
+    throw new UsageError(
+      `build stamp "${build}" has characters other than letters, digits and . + _ -`,
+      "pass something like --build 1.2.3+abc1234",
+    );
+  }
+  const marker = "\n// src/version.ts\n";
+  const start = bundleText.indexOf(marker);
+  const next = start < 0 ? -1 : bundleText.indexOf("\n// ", start + marker.length);
+  const end = next < 0 ? bundleText.length : next;
+  const section = start < 0 ? "" : bundleText.slice(start, end);
+  const matches = [...section.matchAll(/\bBUILD\d* = "dev"/g)];
+  if (matches.length !== 1) {
+    throw new UserError(
+      `found ${matches.length} places to stamp the build in the bundle (expected one \`BUILD = "dev"\` ` +
+        "under `// src/version.ts`)",
+      {
+        hint:
+          "deno bundle's output or src/version.ts changed shape: update stampBuild() in scripts/bundle.ts",
+      },
+    );
+  }
+  const at = start + matches[0].index!;
+  const old = matches[0][0];
+  const stamped = old.replace('"dev"', JSON.stringify(build));
+  return bundleText.slice(0, at) + stamped + bundleText.slice(at + old.length);
+}
+
+/**
+ * Every module the bundled text would still load at run time other than Deno's `node:` built-ins:
+ * static `import … from`/`export … from`, side-effect imports, `import(…)` and the bundler's
+ * `__require(…)`. A non-literal `import(expr)` is reported as `import(<expr>)`. An empty list means
+ * the file is self-contained.
+ */
+export function foreignImports(bundleText: string): string[] {
+  const found = new Set<string>();
+  const literal = /^\s*(["'`])([^"'`]+)\1\s*$/;
+  const patterns = [
+    /^\s*(?:import|export)\s[^;]*?\sfrom\s*(["'])([^"']+)\1/gm,
+    /^\s*import\s*(["'])([^"']+)\1/gm,
+  ];
+  for (const pattern of patterns) {
+    for (const match of bundleText.matchAll(pattern)) found.add(match[2]);
+  }
+  for (const match of bundleText.matchAll(/(?<![\w$.])(import|__require)\(([^()]*)\)/g)) {
+    const specifier = literal.exec(match[2]);
+    found.add(specifier ? specifier[2] : `${match[1]}(${match[2].trim()})`);
+  }
+  return [...found].filter((specifier) => !specifier.startsWith("node:")).sort();
+}
+
+async function _runDeno(args: string[], cwd: string): Promise<Deno.CommandOutput> {
+  return await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+  }).output();
+}
+
+function _firstLines(bytes: Uint8Array, count = 6): string {
+  return decoder.decode(bytes).trim().split("\n").slice(0, count).join(" | ");
+}
+
+/**
+ * The error and its causes from Deno's error output, outermost first, without the "Caused by:"
+ * headings, cause numbers, blank lines and the (always empty) stack backtrace.
+ */
+export function denoErrorCauses(text: string): string[] {
+  return text.split("Stack backtrace:")[0].split("\n")
+    .map((line) => line.trim().replace(/^\d+:\s*/, "").replace(/^error:\s*/, ""))
+    .filter((line) => line && line !== "Caused by:");
+}
+
+/** Deno's error output as one line: {@link denoErrorCauses} joined by ": ". */
+export function condenseDenoError(text: string): string {
+  return denoErrorCauses(text).join(": ");
+}
+
+/**
+ * Runs the bundle the way a user would (documented permissions, a working directory outside the
+ * checkout) and checks that `cmcs version --json` reports this version and `build`.
+ */
+export async function verifyBundle(path: string, build: string): Promise<void> {
+  const flags = await readPermissionFlags();
+  const cwd = await Deno.makeTempDir({ prefix: "cmcs-bundle-check-" });
+  try {
+    const out = await _runDeno(["run", "--quiet", ...flags, path, "version", "--json"], cwd);
+    let info: { version?: string; build?: string } = {};
+    try {
+      info = JSON.parse(decoder.decode(out.stdout));
+    } catch { /* reported below */ }
+    if (out.code !== 0 || info.version !== VERSION || info.build !== build) {
+      throw new UserError(
+        `${path} does not run as cmcs ${VERSION} (build ${build}): exit ${out.code}, ` +
+          `output ${JSON.stringify(_firstLines(out.stdout) || _firstLines(out.stderr))}`,
+        { hint: "run it by hand with `deno run $(cat permissions.txt) dist/cmcs.js version`" },
+      );
+    }
+  } finally {
+    await Deno.remove(cwd, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Builds the single-file program: bundles main.ts (with the frozen lock file: a build never changes
+ * dependencies) into a temporary `.js` file (deno bundle wants the `-o` name to end in `.js`),
+ * stamps the build, refuses the result if it still imports anything but `node:` built-ins, runs it
+ * once to prove it works, and only then moves it to `output` (atomically, so a failed build never
+ * leaves a half-written or broken file there).
+ */
+export async function bundle(options: BundleOptions = {}): Promise<BundleResult> {
+  const output = resolve(options.output ?? DEFAULT_BUNDLE);
+  if (!output.endsWith(".js")) {
+    throw new UsageError(`output "${output}" must end in .js`, "e.g. --output dist/cmcs.js");
+  }
+  const build = options.build ?? await buildStamp();
+  const work = await Deno.makeTempDir({ prefix: "cmcs-bundle-" });
+  try {
+    const raw = join(work, "cmcs.js");
+    const out = await _runDeno(
+      [
+        "bundle",
+        "--quiet",
+        "--frozen-lockfile",
+        "--platform",
+        "deno",
+        "-o",
+        raw,
+        join(PROJECT_DIR, "main.ts"),
+      ],
+      PROJECT_DIR,
+    );
+    if (out.code !== 0) {
+      const said = decoder.decode(out.stderr);
+      const offline = /error sending request|Failed loading https?:/.test(said);
+      throw new UserError(`deno bundle failed: ${condenseDenoError(said)}`, {
+        hint: offline
+          ? "deno bundle fetches esbuild from the npm registry the first time: run it once online"
+          : "run `deno task check` to see type and import errors",
+      });
+    }
+    const text = stampBuild(await Deno.readTextFile(raw), build);
+    const foreign = foreignImports(text);
+    if (foreign.length > 0) {
+      throw new UserError(
+        `the bundle is not self-contained: it still imports ${foreign.join(", ")}`,
+        { hint: "import modules with literal specifiers so deno bundle can inline them" },
+      );
+    }
+    const stamped = join(work, "stamped.js");
+    await Deno.writeTextFile(stamped, text);
+    await verifyBundle(stamped, build);
+    await Deno.mkdir(dirname(output), { recursive: true });
+    const partial = `${output}.partial`;
+    await Deno.copyFile(stamped, partial);
+    await Deno.rename(partial, output);
+    return { path: output, build, bytes: new TextEncoder().encode(text).length };
+  } finally {
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Parses the script's arguments; unknown flags are usage errors. */
+export function parseBundleArgs(args: string[]): BundleOptions {
+  try {
+    const { values } = parseArgs({
+      args,
+      options: { output: { type: "string", short: "o" }, build: { type: "string" } },
+      strict: true,
+      allowPositionals: false,
+    });
+    return { output: values.output, build: values.build };
+  } catch (error) {
+    throw new UsageError(
+      (error as Error).message,
+      "usage: deno task bundle [--output PATH] [--build STAMP]",
+    );
+  }
+}
+
+if (import.meta.main) {
+  try {
+    const result = await bundle(parseBundleArgs(Deno.args));
+    const size = `${(result.bytes / 1024).toFixed(0)} KiB`;
+    console.log(
+      `${relative(Deno.cwd(), result.path) || result.path}  ${size}  build ${result.build}`,
+    );
+  } catch (error) {
+    Deno.exit(reportError(error));
+  }
+}

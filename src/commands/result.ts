@@ -1,0 +1,48 @@
+import { relative } from "node:path";
+import { printJson } from "../cli/output.ts";
+import { recoverOrphans } from "../core/recovery.ts";
+import { buildResultPacket } from "../core/review/result_packet.ts";
+import { renderResultPacket } from "../core/review/result_text.ts";
+import { resolveReviewTicket, ticketHistory } from "../core/review/ticket_history.ts";
+import { openTarget } from "../core/run_lookup.ts";
+
+export interface ResultOptions {
+  json?: boolean;
+}
+
+/**
+ * `cmcs result <path> [ticket]`: the review packet of one ticket — by default the ticket of the
+ * target's newest attempt. About 30 lines of text whatever the size of the change; `--json` has
+ * every attempt and every file.
+ */
+export async function result(
+  path: string,
+  ticketRef: string | undefined,
+  opts: ResultOptions,
+): Promise<number> {
+  const opened = await openTarget(path);
+  try {
+    await recoverOrphans(opened.db);
+    const target = opened.target!;
+    const ticket = resolveReviewTicket(opened.db, target, opened.label, ticketRef);
+    const history = ticketHistory(opened.db, target, ticket)!;
+    const packet = await buildResultPacket({
+      db: opened.db,
+      target,
+      isGit: opened.project.isGit,
+      logsDir: opened.project.logsDir,
+      history,
+      pathArg: commandPath(target),
+    });
+    if (opts.json) printJson(packet);
+    else for (const line of renderResultPacket(packet)) console.log(line);
+    return 0;
+  } finally {
+    opened.db.close();
+  }
+}
+
+/** How a command printed for the user names `target`: relative to the current directory. */
+export function commandPath(target: string): string {
+  return relative(Deno.cwd(), target) || ".";
+}

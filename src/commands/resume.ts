@@ -1,0 +1,171 @@
+import { basename, relative } from "node:path";
+import { EXIT, UsageError, UserError } from "../cli/errors.ts";
+import { printJson } from "../cli/output.ts";
+import { progressPrinter } from "../cli/progress_printer.ts";
+import { loadConfig } from "../core/config.ts";
+import { Database } from "../core/db/database.ts";
+import { TargetBusyError } from "../core/db/runs.ts";
+import { registerWorktree } from "../core/db/worktrees.ts";
+import { currentBranch } from "../core/git.ts";
+import { HookRunner } from "../core/hooks.ts";
+import { processStartToken } from "../core/process_identity.ts";
+import { requireProject, resolveTarget } from "../core/project.ts";
+import { recoverOrphans } from "../core/recovery.ts";
+import { shellWord } from "../core/review/result_packet.ts";
+import { planResume, type ResumeResult, resumeTicket } from "../core/runner/resume_ticket.ts";
+import { StopController } from "../core/runner/stop_control.ts";
+import { resolveTicketsDir } from "../core/tickets.ts";
+import { commandPath } from "./result.ts";
+
+export interface ResumeOptions {
+  message?: string;
+  file?: string;
+  json?: boolean;
+}
+
+/**
+ * `cmcs resume <path> <ticket> (-m FEEDBACK | --file F)`: sends a ticket back to the same Codex
+ * conversation with the orchestrator's feedback, as a new run with one `resume` attempt. Exit 0
+ * when the ticket ends done, 1 otherwise (including a thread Codex no longer has), 2 for a usage
+ * mistake, 130 on Ctrl-C.
+ */
+export async function resume(
+  path: string,
+  ticketRef: string,
+  opts: ResumeOptions,
+): Promise<number> {
+  const feedback = await readFeedback(opts);
+  const target = await resolveTarget(path);
+  const project = await requireProject(target);
+  const { config, warnings } = await loadConfig(project);
+  for (const warning of warnings) console.error(`warning: ${warning}`);
+  const label = relative(project.root, target) || ".";
+  const pathArg = shellWord(commandPath(target));
+  const db = Database.open(project.dbPath);
+  const stop = new StopController();
+  let interrupted = false;
+  const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as Deno.Signal[]).map((signal) =>
+    [signal, () => {
+      interrupted = true;
+      stop.request("stopped", `interrupted by ${signal}`);
+    }] as const
+  );
+  let hooks: HookRunner | null = null;
+  try {
+    await recoverOrphans(db);
+    const plan = await planResume(
+      db,
+      target,
+      resolveTicketsDir(target, config.tickets.dir),
+      ticketRef,
+    );
+    registerWorktree(db, target, (await currentBranch(target)) ?? basename(target));
+    for (const [signal, handler] of handlers) {
+      try {
+        Deno.addSignalListener(signal, handler);
+      } catch { /* not supported on this platform */ }
+    }
+    const write = opts.json
+      ? (line: string) => console.error(line)
+      : (line: string) => console.log(line);
+    const printer = progressPrinter(write);
+    hooks = new HookRunner({ hooks: config.hooks, db, cwd: target, report: write });
+    const runHooks = hooks;
+    let result: ResumeResult;
+    try {
+      result = await resumeTicket({
+        db,
+        project,
+        config,
+        target,
+        broker: { pid: Deno.pid, start: processStartToken(Deno.pid) },
+        stop,
+        progress: (p) => {
+          printer(p);
+          runHooks.onProgress(p);
+        },
+        plan,
+        feedback,
+      });
+    } catch (error) {
+      if (error instanceof TargetBusyError) {
+        throw new UserError(
+          `${label}: run ${error.run.id} is already running there (broker pid ${error.run.broker_pid})`,
+          {
+            hint:
+              `wait for it with \`cmcs wait ${pathArg}\` or stop it with \`cmcs stop ${error.run.id}\``,
+          },
+        );
+      }
+      throw error;
+    }
+    const id = plan.ticket.id;
+    if (result.threadGone) {
+      throw new UserError(
+        `the Codex thread of ${id} is gone (Codex has no conversation ${plan.threadId}); ` +
+          `start a new attempt with \`cmcs run ${pathArg}\``,
+        {
+          hint: `${id} is now re-opened (done: false), so \`cmcs run ${pathArg}\` starts it afresh`,
+        },
+      );
+    }
+    if (opts.json) {
+      printJson({
+        run_id: result.run.id,
+        target,
+        ticket: id,
+        thread_id: plan.threadId,
+        resumed_attempt_id: plan.source.id,
+        status: result.status,
+        message: result.message,
+        outcome: result.outcome,
+        attempt_id: result.attempt.id,
+        attempt_kind: result.attempt.kind,
+        commit_after: result.attempt.commit_after,
+      });
+    } else {
+      console.log(`review it with \`cmcs result ${pathArg} ${shellWord(id)}\``);
+    }
+    if (interrupted) return EXIT.interrupted;
+    return result.status === "completed" ? EXIT.ok : EXIT.failed;
+  } finally {
+    for (const [signal, handler] of handlers) {
+      try {
+        Deno.removeSignalListener(signal, handler);
+      } catch { /* never added */ }
+    }
+    await hooks?.drain();
+    db.close();
+  }
+}
+
+/** The feedback from `-m` or `--file` (`-` = stdin): exactly one of them, and not empty. */
+async function readFeedback(opts: ResumeOptions): Promise<string> {
+  if ((opts.message === undefined) === (opts.file === undefined)) {
+    throw new UsageError(
+      opts.message === undefined
+        ? 'resume needs the feedback: -m "FEEDBACK" or --file FILE'
+        : "give the feedback either with -m or with --file, not both",
+      'e.g. cmcs resume . TICKET-002 -m "The tests for empty input are missing"',
+    );
+  }
+  let text: string;
+  if (opts.message !== undefined) text = opts.message;
+  else if (opts.file === "-") text = await new Response(Deno.stdin.readable).text();
+  else {
+    try {
+      text = await Deno.readTextFile(opts.file!);
+    } catch (error) {
+      throw new UserError(
+        `cannot read the feedback file ${opts.file}: ${(error as Error).message}`,
+      );
+    }
+  }
+  if (text.trim() === "") {
+    throw new UsageError(
+      `the feedback is empty${opts.file !== undefined ? ` (${opts.file})` : ""}`,
+      "say what the worker should change",
+    );
+  }
+  return text;
+}

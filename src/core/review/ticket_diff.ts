@@ -1,0 +1,155 @@
+import { join } from "node:path";
+import type { FileChange } from "../db/types.ts";
+import { git } from "../git.ts";
+import { uncommittedPaths } from "../git_changes.ts";
+import type { TicketHistory } from "./ticket_history.ts";
+import { uncommittedAttemptPaths } from "./ticket_history.ts";
+
+/**
+ * What a ticket changed, in git terms: the tree at `to` (the last commit of its attempts, or
+ * `from` when none committed) with the working-tree content of `overlay` on top, compared with
+ * `from`.
+ */
+export interface TicketDiffSpec {
+  /** The commit before the ticket's first attempt; null for a repository that had no commit. */
+  from: string | null;
+  /** The last commit an attempt of the ticket recorded; null when none committed. */
+  to: string | null;
+  /**
+   * Paths the ticket's attempts changed without committing that are still uncommitted now (auto-commit
+   * off, an attempt that did not end done). Paths committed since then are not overlaid: their
+   * working-tree content may hold later work.
+   */
+  overlay: string[];
+}
+
+/** The diff span of a ticket's history (see {@link TicketDiffSpec}). */
+export async function ticketDiffSpec(
+  target: string,
+  history: TicketHistory,
+): Promise<TicketDiffSpec> {
+  const first = history.attempts.find((a) => a.commit_before) ?? history.attempts[0];
+  const from = first.commit_before;
+  const to = history.attempts.findLast((a) => a.commit_after)?.commit_after ?? null;
+  const changed = uncommittedAttemptPaths(history);
+  let overlay: string[] = [];
+  if (changed.length > 0) {
+    const dirty = new Set(await uncommittedPaths(target));
+    overlay = changed.filter((path) => dirty.has(path));
+  }
+  return { from, to, overlay };
+}
+
+/** True when the span shows nothing: no commit and no uncommitted change left. */
+export function isEmptySpec(spec: TicketDiffSpec): boolean {
+  return spec.overlay.length === 0 && (spec.to === null || spec.to === spec.from);
+}
+
+export interface GitDiffOptions {
+  /** Extra `git diff` arguments: `--stat`, `--numstat -z`, `--color=always`… */
+  args: string[];
+  /** `inherit` streams git's output to cmcs's stdout; `piped` returns it. */
+  stdout: "inherit" | "piped";
+}
+
+/**
+ * Runs `git diff` over a ticket's span. Without an overlay this is exactly
+ * `git diff <from> <to>`; with one, a throwaway index (never the repository's own) is loaded with
+ * `to` and the overlaid paths from the working tree and compared with `from`, so untracked new
+ * files and deletions show too. Git's pager is never used.
+ */
+export async function runTicketDiff(
+  target: string,
+  spec: TicketDiffSpec,
+  opts: GitDiffOptions,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const from = spec.from ?? (await emptyTree(target));
+  if (spec.overlay.length === 0) {
+    return await gitDiff(target, [...opts.args, from, spec.to ?? from], {}, opts.stdout);
+  }
+  const tempDir = await Deno.makeTempDir({ prefix: "cmcs-diff-" });
+  try {
+    const env = { GIT_INDEX_FILE: join(tempDir, "index") };
+    const base = spec.to ?? from;
+    const read = await git(target, ["read-tree", base], env);
+    if (read.code !== 0) return { code: read.code, stdout: "", stderr: read.stderr };
+    const added = await addPaths(target, spec.overlay, env);
+    if (added.code !== 0) return added;
+    return await gitDiff(target, [...opts.args, "--cached", from], env, opts.stdout);
+  } finally {
+    await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Added/removed line counts of a ticket's span, in git's order (binary files have null counts). */
+export async function ticketNumstat(
+  target: string,
+  spec: TicketDiffSpec,
+): Promise<FileChange[] | null> {
+  const out = await runTicketDiff(target, spec, {
+    args: ["--numstat", "-z", "--no-renames"],
+    stdout: "piped",
+  });
+  return out.code === 0 ? parseNumstat(out.stdout) : null;
+}
+
+async function gitDiff(
+  target: string,
+  args: string[],
+  env: Record<string, string>,
+  stdout: "inherit" | "piped",
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command("git", {
+    args: ["--no-pager", "diff", ...args],
+    cwd: target,
+    env,
+    stdin: "null",
+    stdout,
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: stdout === "piped" ? decoder.decode(out.stdout) : "",
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+async function addPaths(
+  target: string,
+  paths: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command("git", {
+    args: ["add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"],
+    cwd: target,
+    env,
+    stdin: "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(paths.map((p) => `:(top,literal)${p}`).join("\0")));
+  await writer.close();
+  const out = await child.output();
+  return { code: out.code, stdout: "", stderr: new TextDecoder().decode(out.stderr) };
+}
+
+function parseNumstat(text: string): FileChange[] {
+  const changes: FileChange[] = [];
+  for (const entry of text.split("\0")) {
+    const match = /^(-|\d+)\t(-|\d+)\t(.*)$/s.exec(entry.replace(/^\n/, ""));
+    if (!match) continue;
+    changes.push({
+      path: match[3],
+      added: match[1] === "-" ? null : Number(match[1]),
+      removed: match[2] === "-" ? null : Number(match[2]),
+    });
+  }
+  return changes;
+}
+
+async function emptyTree(dir: string): Promise<string> {
+  const out = await git(dir, ["hash-object", "-t", "tree", "/dev/null"]);
+  return out.stdout.trim() || "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+}

@@ -1,0 +1,253 @@
+import { join } from "node:path";
+import { UserError } from "../../cli/errors.ts";
+import type { Config } from "../config.ts";
+import type { Database } from "../db/database.ts";
+import { recordEvent } from "../db/events.ts";
+import { createRun, finishRun, getRun } from "../db/runs.ts";
+import type { AttemptRow, RunRow, RunStatus } from "../db/types.ts";
+import type { Project } from "../project.ts";
+import {
+  latestThreadAttempt,
+  ticketHistory,
+  uncommittedAttemptPaths,
+} from "../review/ticket_history.ts";
+import { discoverTickets, findTicket, setTicketDone, type Ticket } from "../tickets.ts";
+import { ATTEMPT_FILES } from "./execute_worker.ts";
+import type { ProgressSink } from "./progress.ts";
+import { buildResumePrompt } from "./prompt.ts";
+import { type AttemptContext, type AttemptOutcome, runAttempt } from "./run_attempt.ts";
+import { StopController } from "./stop_control.ts";
+
+/** What `cmcs resume` continues: the ticket, and the attempt whose Codex thread it resumes. */
+export interface ResumePlan {
+  ticket: Ticket;
+  /** The newest attempt of the ticket's current work that recorded a thread id. */
+  source: AttemptRow;
+  threadId: string;
+  /** Paths earlier attempts changed and left uncommitted: the resume's commit includes them. */
+  carryOver: string[];
+}
+
+/**
+ * Finds the ticket file `ref` names in `ticketsDir` and the Codex thread to continue. Errors, all
+ * before anything is changed: no such ticket, a malformed one, or no thread recorded for it (it
+ * never ran on this target, or its worker never started a conversation).
+ */
+export async function planResume(
+  db: Database,
+  target: string,
+  ticketsDir: string,
+  ref: string,
+): Promise<ResumePlan> {
+  const entries = await discoverTickets(ticketsDir);
+  const entry = findTicket(entries, ref);
+  if (!entry) {
+    throw new UserError(`no ticket "${ref}" in ${ticketsDir}`, {
+      hint: "list the tickets with `cmcs ticket validate`",
+    });
+  }
+  if (!entry.ok) {
+    const p = entry.problems[0];
+    throw new UserError(
+      `${entry.file}${p?.line ? `:${p.line}` : ""}: ${p?.message ?? "malformed ticket"}`,
+      { hint: `fix ${entry.path} first (\`cmcs ticket validate\` shows every problem)` },
+    );
+  }
+  const ticket = entry.ticket;
+  const history = ticketHistory(db, target, ticket.id);
+  const source = history ? latestThreadAttempt(history) : null;
+  if (!history || !source?.thread_id) {
+    throw new UserError(
+      history
+        ? `${ticket.id} has no Codex thread to resume: none of its attempts started one`
+        : `${ticket.id} has no Codex thread to resume: it has not run on this target`,
+      { hint: "start a new attempt with `cmcs run`" },
+    );
+  }
+  return {
+    ticket,
+    source,
+    threadId: source.thread_id,
+    carryOver: uncommittedAttemptPaths(history),
+  };
+}
+
+export interface ResumeOptions {
+  db: Database;
+  project: Project;
+  config: Config;
+  target: string;
+  broker: { pid: number; start: string | null };
+  /** The broker-wide stop (signals); the run also watches its own `stop_requested_at`. */
+  stop: StopController;
+  progress: ProgressSink;
+  plan: ResumePlan;
+  feedback: string;
+}
+
+export interface ResumeResult {
+  run: RunRow;
+  status: RunStatus;
+  message: string | null;
+  /** The last attempt made (the resume, or its transient-error retry). */
+  attempt: AttemptRow;
+  outcome: AttemptOutcome["outcome"];
+  /** Codex no longer has the thread (`no rollout found for thread id`). */
+  threadGone: boolean;
+}
+
+const STOP_POLL_MS = 250;
+const THREAD_GONE = /no rollout found for thread id/i;
+
+/**
+ * Continues a ticket's Codex conversation with the orchestrator's feedback, as a run of its own on
+ * the target: the run is created first (so it refuses while another run is active there), then the
+ * ticket is re-opened (`done: false`), then one attempt of kind `resume` runs
+ * `codex exec … resume <thread id> -` with the feedback prompt on stdin and the thread's model and
+ * effort. Logs, outcomes, stop, timeouts and auto-commit are those of any attempt. A transient
+ * failure is retried like a normal attempt (same thread); there is no fallback model, since a
+ * different model cannot continue the conversation. Whatever happens, the run ends in a terminal
+ * status.
+ */
+export async function resumeTicket(opts: ResumeOptions): Promise<ResumeResult> {
+  const { db, target, plan } = opts;
+  const { ticket } = plan;
+  const run = createRun(db, target, opts.broker, { resume: ticket.id, thread_id: plan.threadId });
+  const stop = new StopController();
+  const offBroker = opts.stop.onStop(() =>
+    stop.request(opts.stop.reason ?? "stopped", opts.stop.message ?? "stopped")
+  );
+  const poll = setInterval(() => {
+    const current = getRun(db, run.id);
+    if (current?.stop_requested_at || (current && current.status !== "running")) {
+      stop.request("stopped", "stopped by `cmcs stop`");
+    }
+  }, STOP_POLL_MS);
+  let status: RunStatus = "failed";
+  let message: string | null = null;
+  let result: AttemptOutcome | null = null;
+  let threadGone = false;
+  try {
+    recordEvent(db, { runId: run.id, event: "run_started", message: target });
+    opts.progress({ kind: "run_started", runId: run.id, target, pending: 1 });
+    await setTicketDone(ticket.path, false);
+    const ctx: AttemptContext = {
+      db,
+      project: opts.project,
+      config: opts.config,
+      target,
+      runId: run.id,
+      stop,
+      progress: opts.progress,
+    };
+    result = await attemptWithRetries(ctx, opts, plan);
+    opts.progress({
+      kind: "ticket_finished",
+      runId: run.id,
+      target,
+      ticket: ticket.id,
+      file: ticket.path,
+      outcome: result.outcome,
+      attempts: result.attempt.number,
+      message: result.message,
+    });
+    threadGone = result.outcome === "worker_failed" &&
+      (THREAD_GONE.test(result.message ?? "") ||
+        THREAD_GONE.test(await stderrOf(opts.project, result.attempt)));
+    if (result.outcome === "done") status = "completed";
+    else {
+      status = result.outcome === "stopped" ? "stopped" : "failed";
+      message = `${ticket.id}: ${threadGone ? "Codex thread gone" : result.outcome}${
+        result.message ? ` — ${result.message}` : ""
+      }`;
+    }
+  } catch (error) {
+    status = "failed";
+    message = error instanceof UserError
+      ? error.message
+      : `internal error in cmcs: ${(error as Error).message}`;
+    throw error;
+  } finally {
+    clearInterval(poll);
+    offBroker();
+    finishRun(db, run.id, status, message);
+    const final = getRun(db, run.id)!;
+    recordEvent(db, {
+      runId: run.id,
+      event: "run_finished",
+      outcome: final.status,
+      message: final.message,
+    });
+    opts.progress({
+      kind: "run_finished",
+      runId: run.id,
+      target,
+      status: final.status,
+      message: final.message,
+    });
+  }
+  const final = getRun(db, run.id)!;
+  return {
+    run: final,
+    status: final.status,
+    message: final.message,
+    attempt: result!.attempt,
+    outcome: result!.outcome,
+    threadGone,
+  };
+}
+
+async function attemptWithRetries(
+  ctx: AttemptContext,
+  opts: ResumeOptions,
+  plan: ResumePlan,
+): Promise<AttemptOutcome> {
+  const codex = opts.config.codex;
+  const request = {
+    ticket: plan.ticket,
+    model: plan.source.model,
+    effort: plan.source.reasoning_effort,
+    prompt: buildResumePrompt({ ticket: plan.ticket, feedback: opts.feedback }),
+    resumeThreadId: plan.threadId,
+    carryOver: plan.carryOver,
+  };
+  let result = await runAttempt(ctx, { ...request, kind: "resume" });
+  let retries = 0;
+  while (!ctx.stop.stopped && result.transient && retries < codex.max_retries) {
+    retries++;
+    const delayS = codex.retry_backoff_s * 2 ** (retries - 1);
+    const reason =
+      `transient error (${result.message}); retry ${retries} of ${codex.max_retries} in ${delayS}s`;
+    recordEvent(ctx.db, {
+      runId: ctx.runId,
+      event: "retry",
+      ticket: plan.ticket.file,
+      model: request.model,
+      message: reason,
+    });
+    ctx.progress({
+      kind: "retry",
+      runId: ctx.runId,
+      target: ctx.target,
+      ticket: plan.ticket.id,
+      reason,
+      delayS,
+      model: request.model,
+    });
+    if (await ctx.stop.sleep(delayS * 1000)) break;
+    result = await runAttempt(ctx, { ...request, kind: "retry" });
+  }
+  return result;
+}
+
+async function stderrOf(project: Project, attempt: AttemptRow): Promise<string> {
+  if (!attempt.log_dir) return "";
+  try {
+    const text = await Deno.readTextFile(
+      join(project.logsDir, attempt.log_dir, ATTEMPT_FILES.stderr),
+    );
+    return text.slice(-8192);
+  } catch {
+    return "";
+  }
+}

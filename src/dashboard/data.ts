@@ -1,0 +1,124 @@
+/**
+ * Data the pages and the JSON API share: the running runs with what their workers are doing, a
+ * target's tickets, and run lookup by the id in a URL.
+ */
+import { loadConfig } from "../core/config.ts";
+import { queryRunSummaries } from "../core/db/status_query.ts";
+import { getRun } from "../core/db/runs.ts";
+import type { RunRow } from "../core/db/types.ts";
+import { discoverTickets, resolveTicketsDir, type TicketEntry } from "../core/tickets.ts";
+import type { DashboardContext } from "./context.ts";
+import { HttpError, idParam } from "./params.ts";
+import { isKnownTarget, latestAttempt } from "./queries.ts";
+import type { ActiveRunView } from "./views.ts";
+
+/** The most running runs the overview shows (more than any machine runs at once). */
+const MAX_ACTIVE = 100;
+
+/** The run named by a URL's `:id`: 400 when it is not a number, 404 when there is no such run. */
+export function runFromParam(ctx: DashboardContext, value: string): RunRow {
+  const id = idParam(value);
+  const run = id > 0 ? getRun(ctx.db, id) : undefined;
+  if (!run) throw new HttpError(404, `no run with id ${value}`);
+  return run;
+}
+
+/** Every running run, newest first, with its current model, ticket title and target progress. */
+export async function activeRuns(ctx: DashboardContext): Promise<ActiveRunView[]> {
+  const runs = queryRunSummaries(ctx.db, { active: true, limit: MAX_ACTIVE });
+  let ticketsDir: string | null = null;
+  try {
+    ticketsDir = (await loadConfig(ctx.project)).config.tickets.dir;
+  } catch {
+    // A broken config only costs the progress numbers here.
+  }
+  return await Promise.all(runs.map(async (run) => {
+    const attempt = latestAttempt(ctx.db, run.id);
+    let progress: ActiveRunView["target_tickets"] = null;
+    if (ticketsDir !== null) {
+      try {
+        const entries = await discoverTickets(resolveTicketsDir(run.target, ticketsDir));
+        const codex = entries.filter((e) => !e.ok || e.ticket.agent === "codex");
+        progress = {
+          done: codex.filter((e) => e.ok && e.ticket.done).length,
+          total: codex.length,
+        };
+      } catch {
+        progress = null;
+      }
+    }
+    return {
+      ...run,
+      model: attempt?.model ?? null,
+      ticket_title: attempt && attempt.ticket === run.current_ticket ? attempt.title : null,
+      target_tickets: progress,
+    };
+  }));
+}
+
+/** One ticket as `cmcs ticket validate --json` lists it. */
+export interface TicketJson {
+  file: string;
+  id: string;
+  ok: boolean;
+  title: string | null;
+  done: boolean | null;
+  agent: string | null;
+  model: string | null;
+  reasoning_effort: string | null;
+  problems: { line: number | null; message: string }[];
+}
+
+export interface TargetTickets {
+  target: string;
+  tickets_dir: string | null;
+  tickets: TicketJson[];
+  /** Why the tickets could not be listed (a broken config, an unreadable directory). */
+  error: string | null;
+}
+
+/**
+ * The tickets of `target`, in run order. Only a target the project knows is read (its root, a
+ * registered worktree, the target of a run): anything else is a 404.
+ */
+export async function targetTickets(ctx: DashboardContext, target: string): Promise<TargetTickets> {
+  if (!isKnownTarget(ctx.db, ctx.project, target)) {
+    throw new HttpError(404, `${target} is not a target of this project`);
+  }
+  try {
+    const { config } = await loadConfig(ctx.project);
+    const dir = resolveTicketsDir(target, config.tickets.dir);
+    const entries = await discoverTickets(dir);
+    return { target, tickets_dir: dir, tickets: entries.map(ticketJson), error: null };
+  } catch (error) {
+    return { target, tickets_dir: null, tickets: [], error: (error as Error).message };
+  }
+}
+
+function ticketJson(entry: TicketEntry): TicketJson {
+  if (entry.ok) {
+    const t = entry.ticket;
+    return {
+      file: t.file,
+      id: t.id,
+      ok: true,
+      title: t.title,
+      done: t.done,
+      agent: t.agent,
+      model: t.model,
+      reasoning_effort: t.reasoning_effort,
+      problems: [],
+    };
+  }
+  return {
+    file: entry.file,
+    id: entry.id,
+    ok: false,
+    title: null,
+    done: null,
+    agent: null,
+    model: null,
+    reasoning_effort: null,
+    problems: entry.problems.map((p) => ({ line: p.line, message: p.message })),
+  };
+}

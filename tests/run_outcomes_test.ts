@@ -1,0 +1,240 @@
+/**
+ * Every way an attempt can end, as `run`, `status --json`, the database and `logs` show it, and
+ * the retries that follow (fallback model, transient errors) or must not follow (usage, auth).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import type { AttemptRow, RunRow } from "../src/core/db/types.ts";
+import { CODEX_MESSAGES, directive } from "./helpers/fake_codex.ts";
+import { type TestProject, testProject } from "./helpers/project.ts";
+
+/** Reads the project's database directly (read-only: the test never migrates or writes it). */
+function query<T>(p: TestProject, sql: string): T[] {
+  const db = new DatabaseSync(join(p.path, ".cmcs/cmcs.db"), { readOnly: true });
+  try {
+    return db.prepare(sql).all() as T[];
+  } finally {
+    db.close();
+  }
+}
+
+const attempts = (p: TestProject) => query<AttemptRow>(p, "SELECT * FROM attempts ORDER BY id");
+const runs = (p: TestProject) => query<RunRow>(p, "SELECT * FROM runs ORDER BY id");
+
+interface Case {
+  outcome: string;
+  directives: string;
+  codex?: Record<string, unknown>;
+  message: RegExp;
+  /** More checks on the attempt row. */
+  check?: (attempt: AttemptRow) => void;
+}
+
+const CASES: Case[] = [
+  {
+    outcome: "not_marked_done",
+    directives: directive("not-done"),
+    message: /not marked `done: true`/,
+  },
+  {
+    outcome: "worker_failed",
+    directives: directive("fail", "the", "linker", "crashed", "badly"),
+    message: /^the linker crashed badly$/,
+  },
+  {
+    outcome: "context_limit",
+    directives: directive("context"),
+    message: /ran out of room in the model's context window/,
+  },
+  {
+    outcome: "usage_limit",
+    directives: directive("usage-limit"),
+    message: /usage limit/,
+    check(attempt) {
+      assert.equal(attempt.message, CODEX_MESSAGES.usageLimit);
+      // "try again at Nov 24th, 2026 3:05 PM" (local time) is recorded as when the limit lifts.
+      const resets = new Date(attempt.resets_at!);
+      assert.deepEqual(
+        [resets.getFullYear(), resets.getMonth(), resets.getDate(), resets.getHours()],
+        [2026, 10, 24, 15],
+      );
+      assert.equal(resets.getMinutes(), 5);
+    },
+  },
+  {
+    outcome: "auth",
+    directives: directive("auth"),
+    message: /401 Unauthorized/,
+  },
+  {
+    outcome: "timeout_total",
+    directives: directive("hang"),
+    codex: { timeout_s: 2, stop_grace_s: 0.5 },
+    message: /no result after 2s \(codex\.timeout_s\)/,
+  },
+  {
+    outcome: "timeout_idle",
+    directives: directive("hang"),
+    codex: { idle_timeout_s: 1, stop_grace_s: 0.5 },
+    message: /no output from codex for 1s \(codex\.idle_timeout_s\)/,
+  },
+];
+
+for (const c of CASES) {
+  Deno.test(`an attempt ending ${c.outcome} fails the run and shows in status, the database and logs`, async () => {
+    await using p = await testProject({ max_retries: 2, ...c.codex });
+    await p.ticket(
+      "TICKET-001.md",
+      { title: "The task", agent: "codex", done: false },
+      `Do it.\n${c.directives}\n`,
+    );
+    await p.ticket("TICKET-002.md", { title: "Next", agent: "codex", done: false });
+
+    const run = await p.cmcs(["run"]);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, new RegExp(`TICKET-001\\s+${c.outcome}\\b`));
+
+    const rows = attempts(p);
+    assert.equal(rows.length, 1, "no retry (max_retries is 2) and no further ticket");
+    assert.equal(rows[0].outcome, c.outcome);
+    assert.match(rows[0].message ?? "", c.message);
+    c.check?.(rows[0]);
+    assert.equal((await p.calls()).length, 1);
+
+    const status = await p.cmcs(["status", "--json"]);
+    const [summary] = JSON.parse(status.stdout).runs;
+    assert.equal(summary.status, "failed");
+    assert.deepEqual(summary.tickets, { started: 1, done: 0, failed: 1 });
+    assert.match(summary.message, new RegExp(`^TICKET-001: ${c.outcome}`));
+
+    const logs = await p.cmcs(["logs"]);
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(
+      logs.stdout,
+      new RegExp(`^== run 1 · TICKET-001 · attempt 1 .* ${c.outcome}$`, "m"),
+    );
+    assert.ok(logs.stdout.includes(`-- ${c.outcome}: ${rows[0].message}`), logs.stdout);
+  });
+}
+
+Deno.test("a done attempt shows as done in status, the database and logs", async () => {
+  await using p = await testProject();
+  await p.ticket("TICKET-001.md", { title: "The task", agent: "codex", done: false });
+  const run = await p.cmcs(["run"]);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const [attempt] = attempts(p);
+  assert.equal(attempt.outcome, "done");
+  assert.equal(attempt.message, null);
+  assert.ok(attempt.commit_after, "the ticket's work was committed");
+  const [summary] = JSON.parse((await p.cmcs(["status", "--json"])).stdout).runs;
+  assert.equal(summary.status, "completed");
+  assert.deepEqual(summary.tickets, { started: 1, done: 1, failed: 0 });
+  assert.ok(summary.tokens.total > 0);
+  const logs = await p.cmcs(["logs"]);
+  assert.match(logs.stdout, /^== run 1 · TICKET-001 · attempt 1 .* done$/m);
+  assert.doesNotMatch(logs.stdout, /^-- /m);
+});
+
+Deno.test("a context-window failure retries once with the fallback model and keeps both attempts' logs", async () => {
+  await using p = await testProject({ fallback_model: "fb", max_retries: 0 });
+  await p.ticket(
+    "TICKET-001.md",
+    { title: "Big context", agent: "codex", done: false },
+    `Do it.\n${directive("context-unless-model", "fb")}\n`,
+  );
+  const run = await p.cmcs(["run"]);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /retry: context window exceeded; retrying with fallback model fb/);
+
+  const rows = attempts(p);
+  assert.deepEqual(
+    rows.map((a) => [a.number, a.kind, a.model, a.outcome]),
+    [[1, "first", null, "context_limit"], [2, "fallback", "fb", "done"]],
+  );
+  assert.deepEqual(rows.map((a) => a.log_dir), ["1/TICKET-001.1", "1/TICKET-001.2"]);
+  const first = await Deno.readTextFile(join(p.path, ".cmcs/logs/1/TICKET-001.1/codex.jsonl"));
+  const second = await Deno.readTextFile(join(p.path, ".cmcs/logs/1/TICKET-001.2/codex.jsonl"));
+  assert.match(first, /"type":"turn\.failed".*context window/);
+  assert.doesNotMatch(first, /turn\.completed/);
+  assert.match(second, /"type":"turn\.completed"/);
+  for (const [i, dir] of ["TICKET-001.1", "TICKET-001.2"].entries()) {
+    const files = [...Deno.readDirSync(join(p.path, ".cmcs/logs/1", dir))].map((e) => e.name);
+    assert.deepEqual(files.sort(), [
+      "codex.jsonl",
+      "last-message.md",
+      "prompt.md",
+      "stderr.log",
+      "summary.json",
+    ]);
+    const summary = JSON.parse(
+      await Deno.readTextFile(join(p.path, ".cmcs/logs/1", dir, "summary.json")),
+    );
+    assert.deepEqual([summary.number, summary.outcome], [i + 1, rows[i].outcome]);
+  }
+  assert.match(
+    await Deno.readTextFile(join(p.path, ".cmcs/logs/1/TICKET-001.2/last-message.md")),
+    /^Completed TICKET-001/,
+  );
+  const calls = await p.calls();
+  assert.deepEqual(calls.map((c) => c.model), [null, "fb"]);
+});
+
+Deno.test("a transient failure is retried up to max_retries and the retry can succeed", async () => {
+  await using p = await testProject({ max_retries: 1, retry_backoff_s: 0.1 });
+  await p.ticket(
+    "TICKET-001.md",
+    { title: "Flaky", agent: "codex", done: false },
+    `Do it.\n${directive("transient-once")}\n`,
+  );
+  const run = await p.cmcs(["run"]);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /retry: transient error .* retry 1 of 1/);
+  const rows = attempts(p);
+  assert.deepEqual(rows.map((a) => [a.kind, a.outcome]), [["first", "worker_failed"], [
+    "retry",
+    "done",
+  ]]);
+  assert.equal(rows[0].message, CODEX_MESSAGES.highDemand);
+  assert.equal(runs(p)[0].status, "completed");
+});
+
+Deno.test("transient failures stop being retried after max_retries", async () => {
+  await using p = await testProject({ max_retries: 1, retry_backoff_s: 0.1 });
+  await p.ticket(
+    "TICKET-001.md",
+    { title: "Down", agent: "codex", done: false },
+    `Do it.\n${directive("fail")}\n`,
+  );
+  const run = await p.cmcs(["run"]);
+  assert.equal(run.code, 1);
+  assert.deepEqual(attempts(p).map((a) => a.outcome), ["worker_failed", "worker_failed"]);
+});
+
+for (
+  const [what, command] of [
+    ["a codex.command pointing at a missing program", "/nonexistent/bin/codex"],
+    ["`codex` missing from PATH", "codex-not-installed-anywhere"],
+  ]
+) {
+  Deno.test(`${what} is a spawn_error that says how to fix it and leaves nothing running`, async () => {
+    await using p = await testProject({ command });
+    await p.ticket("TICKET-001.md", { title: "Unstartable", agent: "codex", done: false });
+    await p.ticket("TICKET-002.md", { title: "Next", agent: "codex", done: false });
+    const run = await p.cmcs(["run"]);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    const [attempt, ...more] = attempts(p);
+    assert.equal(more.length, 0);
+    assert.equal(attempt.outcome, "spawn_error");
+    assert.ok(attempt.message?.includes(command), attempt.message ?? "");
+    assert.match(attempt.message ?? "", /npm install -g @openai\/codex/);
+    assert.match(attempt.message ?? "", /codex\.command/);
+    assert.match(run.stdout, /TICKET-001\s+spawn_error/);
+    assert.equal(runs(p)[0].status, "failed");
+    assert.equal(query(p, "SELECT id FROM runs WHERE status = 'running'").length, 0);
+    assert.equal(query(p, "SELECT id FROM attempts WHERE outcome IS NULL").length, 0);
+    const logs = await p.cmcs(["logs"]);
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /-- spawn_error: cannot start the worker/);
+  });
+}
