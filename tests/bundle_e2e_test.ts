@@ -249,7 +249,7 @@ async function mainScenario(t: Deno.TestContext, cmcs: Runner, worker: string): 
       const waited = parsed(await run("wait", "--timeout", "60", "--json"), "wait");
       const both = JSON.stringify({ detached, waited });
       assert.equal(waited.timed_out, false, both);
-      assert.equal(waited.runs[0].run_id, detached.runs[0].run_id, both);
+      assert.equal(waited.runs[0].id, detached.runs[0].run_id, both);
       assert.equal(waited.runs[0].status, "completed", both);
       assert.equal((await Deno.readTextFile(join(repo.path, "second.txt"))).trim(), "two");
     },

@@ -36,6 +36,7 @@ async function cleanJson(cwd: string, ...args: string[]) {
   assert.equal(result.code, 0, result.stderr);
   return JSON.parse(result.stdout) as {
     removed_log_dirs: string[];
+    removed_log_files: string[];
     purged_worktrees: string[];
     dry_run: boolean;
   };
@@ -81,6 +82,7 @@ Deno.test("cmcs clean deletes old finished runs' logs and never a running run's"
   const dry = await cleanJson(repo.path, "--dry-run");
   assert.deepEqual(dry, {
     removed_log_dirs: [dirs.old, dirs.strayOld],
+    removed_log_files: [],
     purged_worktrees: [],
     dry_run: true,
   });
@@ -143,4 +145,32 @@ Deno.test("cmcs clean without .cmcs/ exits 1 with a hint to run cmcs init", asyn
   assert.equal(result.code, 1);
   assert.match(result.stderr, /error: cmcs is not initialized/);
   assert.match(result.stderr, /hint: .*cmcs init/);
+});
+
+Deno.test("cmcs clean deletes old detached-broker logs but not one a live run may still write", async () => {
+  await using repo = await tempRepo();
+  assert.equal((await cmcs(["init"], { cwd: repo.path })).code, 0);
+  const logs = join(repo.path, ".cmcs", "logs");
+  const brokerLog = async (name: string, ageDays: number) => {
+    const path = join(logs, name);
+    await Deno.writeTextFile(path, "run 1 started\n");
+    const when = new Date(Date.now() - ageDays * DAY_MS);
+    await Deno.utime(path, when, when);
+    return path;
+  };
+  const ancient = await brokerLog("broker-2026-01-01T00-00-00.log", 40);
+  const lastWeek = await brokerLog("broker-2026-11-17T00-00-00.log", 7);
+  const current = await brokerLog("broker-2026-11-24T00-00-00.log", 0);
+
+  assert.deepEqual((await cleanJson(repo.path)).removed_log_files, [ancient]);
+
+  const db = Database.open(join(repo.path, ".cmcs", "cmcs.db"));
+  try {
+    const running = createRun(db, repo.path, { pid: Deno.pid, start: processStartToken(Deno.pid) });
+    db.run("UPDATE runs SET started_at = ? WHERE id = ?", daysAgo(1), running.id);
+  } finally {
+    db.close();
+  }
+  assert.deepEqual((await cleanJson(repo.path, "--logs-days", "0")).removed_log_files, [lastWeek]);
+  assert.ok(await exists(current), "the log of a broker that may still be running is kept");
 });

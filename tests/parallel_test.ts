@@ -165,10 +165,10 @@ Deno.test("eight targets with ten tickets each run in parallel with --detach; wa
   });
   assert.equal(waited.code, 0, waited.stderr + waited.stdout);
   const report = JSON.parse(waited.stdout) as {
-    runs: { run_id: number; status: string; tickets_done: number }[];
+    runs: { id: number; status: string; tickets: { done: number } }[];
   };
   assert.equal(report.runs.length, 8);
-  assert.ok(report.runs.every((r) => r.status === "completed" && r.tickets_done === 10));
+  assert.ok(report.runs.every((r) => r.status === "completed" && r.tickets.done === 10));
 
   for (const [i, path] of paths.entries()) {
     const log = (await gitIn(p.path, "log", "--format=%s", `main..${names[i]}`)).trim().split("\n");
@@ -246,9 +246,9 @@ Deno.test("a detached broker lists queued targets without a run id; wait --all w
     timeoutMs: 130_000,
   });
   assert.equal(waited.code, 0, waited.stderr + waited.stdout);
-  const report = JSON.parse(waited.stdout).runs as { run_id: number; status: string }[];
+  const report = JSON.parse(waited.stdout).runs as { id: number; status: string }[];
   assert.deepEqual(report.map((r) => r.status), ["completed", "completed", "completed"]);
-  assert.equal(new Set(report.map((r) => r.run_id)).size, 3);
+  assert.equal(new Set(report.map((r) => r.id)).size, 3);
 });
 
 Deno.test("a detached run survives the shell that started it; wait sees it through", async () => {
@@ -281,9 +281,9 @@ Deno.test("a detached run survives the shell that started it; wait sees it throu
   });
   assert.equal(waited.code, 0, waited.stderr + waited.stdout);
   const run = JSON.parse(waited.stdout).runs[0];
-  assert.equal(run.run_id, doc.runs[0].run_id);
+  assert.equal(run.id, doc.runs[0].run_id);
   assert.equal(run.status, "completed");
-  assert.equal(run.tickets_done, 2);
+  assert.equal(run.tickets.done, 2);
 });
 
 Deno.test("run --all picks only targets with a ticket to run; wait --all and misuse are clear", async () => {

@@ -84,11 +84,9 @@ Deno.test("logs --lines, --raw and --json show the same attempt in other shapes"
   const raw = await p.cmcs(["logs", "--raw", "-n", "1000"]);
   const rawLines = raw.stdout.trimEnd().split("\n");
   const file = await Deno.readTextFile(join(p.path, ".cmcs/logs/1/TICKET-002.1/codex.jsonl"));
-  assert.ok(
-    rawLines.slice(1).join("\n").includes(file.trimEnd()),
-    "--raw prints the stream as Codex wrote it",
-  );
-  for (const line of rawLines.slice(1)) JSON.parse(line);
+  assert.equal(rawLines.join("\n"), file.trimEnd(), "--raw prints exactly the stream Codex wrote");
+  for (const line of rawLines) JSON.parse(line);
+  assert.match(raw.stderr, /^== run 1 · TICKET-002/m, "the header goes to stderr");
   const rawTail = (await p.cmcs(["logs", "--raw", "-n", "2"])).stdout.trimEnd().split("\n");
   assert.deepEqual(rawTail.slice(-2), file.trimEnd().split("\n").slice(-2));
 
@@ -147,8 +145,9 @@ Deno.test("logs --follow moves on to the next ticket and ends when the run ends"
   }
 
   assert.equal(raw.code, 0, raw.stderr);
-  const rawBody = raw.stdout.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("== "));
+  const rawBody = raw.stdout.split("\n").filter((l) => l.trim() !== "");
   assert.ok(rawBody.length > 0);
+  assert.equal(raw.stderr.split("\n").filter((l) => l.startsWith("== ")).length, 4);
   for (const line of rawBody) JSON.parse(line);
   assert.equal(rawBody.filter((l) => l.includes('"type":"turn.completed"')).length, 3);
 });

@@ -105,7 +105,7 @@ Deno.test("cmcs status on an empty database says there are no runs and how to st
 Deno.test("cmcs status lists runs newest first with ticket counts, duration and tokens", async () => {
   await using repo = await initRepo();
   const sub = join(repo.path, "sub");
-  await Deno.mkdir(sub);
+  await Deno.mkdir(join(sub, ".cmcs"), { recursive: true });
   withDb(repo.db, (db) => {
     registerWorktree(db, sub, "sub");
     const first = createRun(db, repo.path, SELF);
@@ -183,8 +183,9 @@ Deno.test("cmcs status lists runs newest first with ticket counts, duration and 
 
 Deno.test("cmcs status filters by path, --active and --latest", async () => {
   await using repo = await initRepo();
+  // A target of its own (it has its own .cmcs/), like a worktree or a monorepo package.
   const other = join(repo.path, "other");
-  await Deno.mkdir(other);
+  await Deno.mkdir(join(other, ".cmcs"), { recursive: true });
   withDb(repo.db, (db) => {
     registerWorktree(db, other, "other");
     finishRun(db, createRun(db, repo.path, SELF).id, "completed"); // 1
@@ -277,7 +278,7 @@ Deno.test("cmcs status on a 10,000-run database pages, filters and counts correc
   const targets: string[] = [];
   for (let t = 0; t < 20; t++) {
     const dir = join(repo.path, "wt", `t${t}`);
-    await Deno.mkdir(dir, { recursive: true });
+    await Deno.mkdir(join(dir, ".cmcs"), { recursive: true });
     targets.push(dir);
   }
   buildLargeDb(repo.db, targets);
@@ -419,4 +420,16 @@ Deno.test("recoverOrphans() ends the process tree a dead broker's worker left be
       await child.status;
     }
   }
+});
+
+Deno.test("cmcs status from a subdirectory of the checkout filters on the whole checkout", async () => {
+  await using repo = await initRepo();
+  withDb(repo.db, (db) => {
+    finishRun(db, createRun(db, repo.path, SELF).id, "completed");
+  });
+  const src = join(repo.path, "src", "deep");
+  await Deno.mkdir(src, { recursive: true });
+  const result = await cmcs(["status", ".", "--json"], { cwd: src });
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(parseRuns(result.stdout).map((r) => r.id), [1]);
 });

@@ -26,6 +26,7 @@ export async function clean(opts: CleanOptions): Promise<number> {
   const cutoff = Date.now() - opts.logsDays * DAY_MS;
   const db = Database.open(project.dbPath);
   const removed: string[] = [];
+  const removedFiles: string[] = [];
   const failures: string[] = [];
   let purged: string[] = [];
   let kept = 0;
@@ -41,6 +42,17 @@ export async function clean(opts: CleanOptions): Promise<number> {
       }
       removed.push(dir);
     }
+    for (const file of await _oldBrokerLogs(db, project.logsDir, cutoff)) {
+      if (!opts.dryRun) {
+        try {
+          await Deno.remove(file);
+        } catch (error) {
+          failures.push(`cannot remove ${file}: ${(error as Error).message}`);
+          continue;
+        }
+      }
+      removedFiles.push(file);
+    }
     if (opts.purgeArchived) {
       const result = _purgeArchived(db, opts.dryRun ?? false);
       purged = result.purged;
@@ -53,6 +65,7 @@ export async function clean(opts: CleanOptions): Promise<number> {
   if (opts.json) {
     printJson({
       removed_log_dirs: removed,
+      removed_log_files: removedFiles,
       purged_worktrees: purged,
       dry_run: opts.dryRun ?? false,
     });
@@ -64,6 +77,10 @@ export async function clean(opts: CleanOptions): Promise<number> {
         removed.length === 1 ? "directory" : "directories"
       } older than ${opts.logsDays} day(s)`,
     );
+    if (removedFiles.length > 0) {
+      if (opts.dryRun) { for (const file of removedFiles) console.log(`would remove ${file}`); }
+      console.log(`${verb} ${removedFiles.length} detached-broker log file(s)`);
+    }
     if (opts.purgeArchived) {
       if (opts.dryRun) { for (const path of purged) console.log(`would purge ${path}`); }
       console.log(
@@ -103,6 +120,29 @@ async function _oldLogDirs(db: Database, logsDir: string, cutoff: number): Promi
     if (endedAt !== null && endedAt < cutoff) old.push(dir);
   }
   return old;
+}
+
+/**
+ * Logs of detached brokers (`broker-<time>.log`) last written before the cutoff. A log written
+ * since the oldest running run started may belong to a live broker and is kept.
+ */
+async function _oldBrokerLogs(db: Database, logsDir: string, cutoff: number): Promise<string[]> {
+  const oldestRunning = db.get<{ started: string | null }>(
+    "SELECT MIN(started_at) AS started FROM runs WHERE status = 'running'",
+  )?.started;
+  const keepFrom = oldestRunning ? Date.parse(oldestRunning) : Infinity;
+  const old: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(logsDir)) {
+      if (!entry.isFile || !/^broker-.*\.log$/.test(entry.name)) continue;
+      const path = join(logsDir, entry.name);
+      const mtime = (await Deno.stat(path).catch(() => null))?.mtime?.getTime();
+      if (mtime !== undefined && mtime < cutoff && mtime < keepFrom) old.push(path);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return old.sort();
 }
 
 /** Newest modification time (ms) of `dir` and its direct entries; null when unknown. */

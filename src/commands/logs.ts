@@ -53,15 +53,21 @@ export async function logs(path: string, opts: LogsOptions): Promise<number> {
       });
       return 0;
     }
-    console.log(header(attempt));
+    const note = noteWriter(opts);
+    note(header(attempt));
     for (const line of shown) console.log(line);
     if (attempt.outcome && attempt.outcome !== "done" && attempt.message) {
-      console.log(`-- ${attempt.outcome}: ${attempt.message}`);
+      note(`-- ${attempt.outcome}: ${attempt.message}`);
     }
     return 0;
   } finally {
     opened.db.close();
   }
+}
+
+/** Headers and trailers go to stderr with --raw, so stdout stays pure JSONL. */
+function noteWriter(opts: LogsOptions): (line: string) => void {
+  return opts.raw ? (line) => console.error(line) : (line) => console.log(line);
 }
 
 function header(a: AttemptRow): string {
@@ -118,6 +124,7 @@ async function follow(
   first: AttemptRow,
   opts: LogsOptions,
 ): Promise<number> {
+  const note = noteWriter(opts);
   let attempt = first;
   const fileOf = (a: AttemptRow) =>
     join(opened.project.logsDir, a.log_dir ?? "", ATTEMPT_FILES.jsonl);
@@ -136,7 +143,7 @@ async function follow(
   if (start > 0) initial.shift();
   let pending = initial.pop() ?? "";
   const shown = opts.raw ? initial.filter((l) => l.trim()) : renderLines(initial.join("\n"));
-  console.log(header(attempt));
+  note(header(attempt));
   for (const line of shown.slice(-opts.lines)) console.log(line);
   while (true) {
     // The run's state is read before the file is drained: whatever was written before the run
@@ -161,18 +168,16 @@ async function follow(
       offset = 0;
       pending = "";
       decoder = new TextDecoder();
-      console.log(header(attempt));
+      note(header(attempt));
       continue;
     }
     if (current.status !== "running") {
       show([pending]);
       const last = runAttempts(opened.db, run.id).at(-1);
       if (last?.outcome && last.outcome !== "done" && last.message) {
-        console.log(`-- ${last.outcome}: ${last.message}`);
+        note(`-- ${last.outcome}: ${last.message}`);
       }
-      console.log(
-        `== run ${run.id} ${current.status}${current.message ? `: ${current.message}` : ""}`,
-      );
+      note(`== run ${run.id} ${current.status}${current.message ? `: ${current.message}` : ""}`);
       return 0;
     }
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -1,11 +1,11 @@
 import { relative } from "node:path";
 import { EXIT, UsageError, UserError } from "../cli/errors.ts";
-import { formatDuration, paint, printJson, statusColor } from "../cli/output.ts";
+import { formatDuration, formatTokens, paint, printJson, statusColor } from "../cli/output.ts";
+import { queryRunSummaries } from "../core/db/status_query.ts";
 import { getRun, latestRun } from "../core/db/runs.ts";
 import type { RunRow } from "../core/db/types.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { type OpenedTarget, openTarget, resolveRun } from "../core/run_lookup.ts";
-import { secondsBetween } from "../core/time.ts";
 import { liveQueueMark } from "../core/worktrees/queue.ts";
 
 export interface WaitOptions {
@@ -85,59 +85,51 @@ function report(
   const rows = targets.map((t) => {
     if (!t.run) {
       return {
-        run_id: null,
-        target: t.target!,
         label: t.label,
-        status: t.queued ? "queued" : "not_started",
-        message: t.queued ? "waiting for a run.max_parallel slot" : "the broker ended before it",
-        current_ticket: null,
-        duration_s: 0,
-        tickets_done: 0,
-        tickets_failed: 0,
+        summary: {
+          id: null,
+          target: t.target!,
+          branch: null,
+          status: t.queued ? "queued" : "not_started",
+          started_at: null,
+          finished_at: null,
+          duration_s: 0,
+          current_ticket: null,
+          tickets: { started: 0, done: 0, failed: 0 },
+          tokens: { input: 0, cached_input: 0, output: 0, reasoning: 0, total: 0 },
+          message: t.queued ? "waiting for a run.max_parallel slot" : "the broker ended before it",
+          broker_pid: null,
+          worker_pid: null,
+        },
       };
     }
-    const counts = t.db.get<{ done: number; failed: number }>(
-      `SELECT COUNT(DISTINCT CASE WHEN outcome = 'done' THEN ticket END) AS done,
-              COUNT(DISTINCT CASE WHEN outcome IS NOT NULL AND outcome != 'done' THEN ticket END) AS failed
-       FROM attempts WHERE run_id = ?`,
-      t.run.id,
-    )!;
-    return {
-      run_id: t.run.id,
-      target: t.run.worktree,
-      label: relative(t.project.root, t.run.worktree) || ".",
-      status: t.run.status,
-      message: t.run.message,
-      current_ticket: t.run.current_ticket,
-      duration_s: secondsBetween(t.run.started_at, t.run.finished_at),
-      tickets_done: counts.done,
-      tickets_failed: counts.failed,
-    };
+    const [summary] = queryRunSummaries(t.db, { id: t.run.id, limit: 1 });
+    return { label: relative(t.project.root, t.run.worktree) || ".", summary };
   });
   if (opts.json) {
-    printJson({ timed_out: timedOut, runs: rows.map(({ label: _label, ...row }) => row) });
+    printJson({ timed_out: timedOut, runs: rows.map((row) => row.summary) });
   } else {
-    for (const row of rows) {
-      const head = `${row.run_id === null ? "no run" : `run ${row.run_id}`} (${row.label}) ${
-        paint(statusColor(row.status), row.status)
+    for (const { label, summary: run } of rows) {
+      const head = `${run.id === null ? "no run" : `run ${run.id}`} (${label}) ${
+        paint(statusColor(run.status), run.status)
       }`;
-      const facts = `${row.tickets_done} done, ${row.tickets_failed} failed, ${
-        formatDuration(row.duration_s)
-      }`;
-      const tail = row.status === "running"
-        ? (row.current_ticket ? `; working on ${row.current_ticket}` : "")
-        : (row.message ? `: ${row.message}` : "");
+      const facts = `${run.tickets.done} done, ${run.tickets.failed} failed, ${
+        formatDuration(run.duration_s)
+      }${run.tokens.total ? `, ${formatTokens(run.tokens.total)} tokens` : ""}`;
+      const tail = run.status === "running"
+        ? (run.current_ticket ? `; working on ${run.current_ticket}` : "")
+        : (run.message ? `: ${run.message}` : "");
       console.log(`${head} (${facts})${tail}`);
     }
     if (timedOut) {
       console.error(
         `error: timed out after ${opts.timeout}s waiting for ${
-          rows.filter((r) => r.status === "running" || r.status === "queued").length
+          rows.filter((r) => r.summary.status === "running" || r.summary.status === "queued").length
         } run(s)`,
       );
     }
   }
   if (timedOut) return EXIT.timeout;
-  const ended = rows.filter((r) => r.status !== "running" && r.status !== "queued");
-  return ended.every((r) => r.status === "completed") ? EXIT.ok : EXIT.failed;
+  const ended = rows.filter((r) => r.summary.status !== "running" && r.summary.status !== "queued");
+  return ended.every((r) => r.summary.status === "completed") ? EXIT.ok : EXIT.failed;
 }

@@ -33,6 +33,12 @@ export interface KillTreeOptions {
   token: string | null;
   /** Seconds the root gets to end its turn after SIGINT. */
   graceS: number;
+  /**
+   * The caller has already reaped the root (awaited its exit status), so its pid may name another
+   * process by now: the root is never looked up or signalled, and the tree is what carries the
+   * token. When nothing does, one look at the environments settles it without a full snapshot.
+   */
+  rootReaped?: boolean;
   /** Seconds the tree gets after SIGTERM before SIGKILL (default 2). */
   termGraceS?: number;
   /** Called for each batch of signals sent; a step may report several batches as the tree is re-scanned. */
@@ -63,7 +69,9 @@ export function listProcesses(): ProcInfo[] {
  * `ps`, best effort. The calling process is never included.
  */
 export function processesWithToken(token: string): number[] {
-  return token === "" ? [] : snapshot(token).tokenPids;
+  if (token === "") return [];
+  const pids = Deno.build.os === "linux" ? linuxTokenCarriers(token) : psSnapshot(token).tokenPids;
+  return pids.filter((pid) => pid !== Deno.pid);
 }
 
 function snapshot(token: string | null): Snapshot {
@@ -89,18 +97,34 @@ function linuxSnapshot(token: string | null): Snapshot {
   return shellSnapshot(token);
 }
 
-function directSnapshot(token: string | null): Snapshot {
+/** The token carriers alone: the environments are read, the (slower) stat files are not. */
+function linuxTokenCarriers(token: string): number[] {
+  if (procDirect) {
+    try {
+      return directSnapshot(token, false).tokenPids;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotCapable)) throw error;
+      procDirect = false;
+    }
+  }
+  const text = runQuiet("sh", ["-c", CARRIERS_SCRIPT, "sh", `${TOKEN_VAR}=${token}`]);
+  return [...text.matchAll(/\/proc\/(\d+)\/environ/g)].map((m) => Number(m[1]));
+}
+
+function directSnapshot(token: string | null, withStats = true): Snapshot {
   const stats: string[] = [];
   const tokenPids: number[] = [];
   const needle = token === null ? null : `${TOKEN_VAR}=${token}`;
   const decoder = new TextDecoder();
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      stats.push(Deno.readTextFileSync(`/proc/${entry.name}/stat`));
-    } catch (error) {
-      if (error instanceof Deno.errors.NotCapable) throw error;
-      continue; // the process ended meanwhile
+    if (withStats) {
+      try {
+        stats.push(Deno.readTextFileSync(`/proc/${entry.name}/stat`));
+      } catch (error) {
+        if (error instanceof Deno.errors.NotCapable) throw error;
+        continue; // the process ended meanwhile
+      }
     }
     if (needle === null) continue;
     try {
@@ -117,6 +141,7 @@ const TOKEN_MARKER = "@@cmcs-token-carriers@@";
 const SNAPSHOT_SCRIPT = "cat /proc/[0-9]*/stat 2>/dev/null; " +
   `if [ -n "$1" ]; then echo; echo ${TOKEN_MARKER}; ` +
   'grep -lsxzF -e "$1" /proc/[0-9]*/environ 2>/dev/null; fi; exit 0';
+const CARRIERS_SCRIPT = 'exec grep -lsxzF -e "$1" /proc/[0-9]*/environ 2>/dev/null';
 
 function shellSnapshot(token: string | null): Snapshot {
   const arg = token === null ? "" : `${TOKEN_VAR}=${token}`;
@@ -211,6 +236,8 @@ export function isAlive(pid: number, start: string | null): boolean {
  *
  * 1. Snapshot: the root, its descendants, members of groups led by one of them, and every process
  *    carrying the token — each with its start token.
+ *    With `rootReaped` and no process carrying the token, the tree is empty and nothing more is
+ *    read.
  * 2. SIGINT to the root only and up to `graceS` for it to exit: Codex then interrupts its turn and
  *    kills the commands it started, which is its only clean way out (README §5). Skipped when
  *    `graceS` is 0 or the root is already gone.
@@ -223,6 +250,9 @@ export function isAlive(pid: number, start: string | null): boolean {
  * (the runner awaits the root's status).
  */
 export async function killProcessTree(opts: KillTreeOptions): Promise<{ survivors: number[] }> {
+  if (opts.rootReaped && (opts.token === null || processesWithToken(opts.token).length === 0)) {
+    return { survivors: [] };
+  }
   const tree = new TreeTracker(opts);
   if (tree.scan().length === 0) return { survivors: [] };
 
@@ -267,7 +297,7 @@ class TreeTracker {
   constructor(opts: KillTreeOptions) {
     this.#token = opts.token;
     this.#onStep = opts.onStep;
-    const current = processStartToken(opts.pid);
+    const current = opts.rootReaped ? null : processStartToken(opts.pid);
     const recorded = opts.start === undefined ? current : opts.start;
     const same = current !== null && (recorded === null || recorded === current);
     this.root = same && opts.pid > 1 && opts.pid !== Deno.pid ? opts.pid : null;

@@ -93,11 +93,14 @@ export async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * Resolves a user-given target path: the top level of the git working tree it is in (so `cmcs run`
- * from a subdirectory acts on the whole checkout or worktree), or the directory itself outside git.
+ * Resolves a user-given target path. A directory with its own `.cmcs/` (a checkout, a worktree, or
+ * a package of a monorepo with its own tickets) is its own target; any other directory inside a
+ * git working tree stands for that tree's top level, so `cmcs run` from `src/` acts on the whole
+ * checkout or worktree. Outside git the directory itself is the target.
  */
 export async function resolveTarget(path: string): Promise<string> {
   const dir = await realDir(path);
+  if (await isDirectory(join(dir, ".cmcs"))) return dir;
   const result = await git(dir, ["rev-parse", "--show-toplevel"]);
   if (result.code !== 0 || !result.stdout.trim()) return dir;
   return await realDir(result.stdout.trim());

@@ -43,6 +43,8 @@ export interface RunSummary {
 export interface RunFilter {
   /** Only runs of this target (absolute, real path, as stored). */
   target?: string;
+  /** Only the run with this id. */
+  id?: number;
   /** Only `running` runs. */
   active?: boolean;
   /** Only the newest run (highest id) of each target. */
@@ -79,6 +81,10 @@ function whereClause(
   if (filter.target !== undefined) {
     conditions.push("r.worktree = ?");
     params.push(filter.target);
+  }
+  if (filter.id !== undefined) {
+    conditions.push("r.id = ?");
+    params.push(filter.id);
   }
   if (filter.active) conditions.push("r.status = 'running'");
   if (filter.latest) {

@@ -130,7 +130,13 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
   if (killing) await killing;
   else {
     // The worker ended on its own; commands it left behind (same token) are ended too.
-    const leftovers = await killProcessTree({ pid: child.pid, start, token, graceS: 0 });
+    const leftovers = await killProcessTree({
+      pid: child.pid,
+      start,
+      token,
+      graceS: 0,
+      rootReaped: true,
+    });
     result.survivors = leftovers.survivors;
   }
   await stdinDone;

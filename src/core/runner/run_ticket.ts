@@ -1,4 +1,5 @@
 import { recordEvent } from "../db/events.ts";
+import { ticketHistory, uncommittedAttemptPaths } from "../review/ticket_history.ts";
 import type { Ticket } from "../tickets.ts";
 import { type AttemptContext, type AttemptOutcome, runAttempt } from "./run_attempt.ts";
 
@@ -15,7 +16,14 @@ export async function runTicket(
   const codex = ctx.config.codex;
   const effort = ticket.reasoning_effort ?? codex.reasoning_effort;
   let model = ticket.model ?? codex.model;
-  let result = await runAttempt(ctx, { ticket, kind: "first", model, effort, prompt });
+  let result = await runAttempt(ctx, {
+    ticket,
+    kind: "first",
+    model,
+    effort,
+    prompt,
+    carryOver: unfinishedWork(ctx, ticket),
+  });
   let usedFallback = false;
   let retries = 0;
   while (!ctx.stop.stopped) {
@@ -32,7 +40,14 @@ export async function runTicket(
         0,
         model,
       );
-      result = await runAttempt(ctx, { ticket, kind: "fallback", model, effort, prompt });
+      result = await runAttempt(ctx, {
+        ticket,
+        kind: "fallback",
+        model,
+        effort,
+        prompt,
+        carryOver: unfinishedWork(ctx, ticket),
+      });
       continue;
     }
     if (result.transient && retries < codex.max_retries) {
@@ -46,7 +61,14 @@ export async function runTicket(
         model,
       );
       if (await ctx.stop.sleep(delayS * 1000)) break;
-      result = await runAttempt(ctx, { ticket, kind: "retry", model, effort, prompt });
+      result = await runAttempt(ctx, {
+        ticket,
+        kind: "retry",
+        model,
+        effort,
+        prompt,
+        carryOver: unfinishedWork(ctx, ticket),
+      });
       continue;
     }
     break;
@@ -77,4 +99,15 @@ function announceRetry(
     delayS,
     model,
   });
+}
+
+/**
+ * Files earlier attempts at this ticket changed and left uncommitted (a failed attempt, in this
+ * run or an earlier one): they are the ticket's own work, so the commit of the attempt that
+ * finishes it includes them. Nothing is carried over once the ticket's last attempt ended done.
+ */
+function unfinishedWork(ctx: AttemptContext, ticket: Ticket): string[] {
+  const history = ticketHistory(ctx.db, ctx.target, ticket.id);
+  if (!history || history.attempts.at(-1)?.outcome === "done") return [];
+  return uncommittedAttemptPaths(history);
 }

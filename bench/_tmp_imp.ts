@@ -1,0 +1,2 @@
+import { Command } from "@commander-js/extra-typings";
+new Command("x");
