@@ -35,7 +35,7 @@ progress(`working in ${root}${settings.quick ? " (quick mode)" : ""}`);
 
 try {
   const histories = await buildHistories(root, settings);
-  const startup = await benchStartup(histories, settings);
+  const startup = await benchStartup(root, histories, settings);
   const broker = await benchBroker(root, settings);
   const parallel = await benchParallel(root, settings);
   const dashboard = await benchDashboard(histories.big, settings);

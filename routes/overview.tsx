@@ -1,13 +1,13 @@
 import type { Hono } from "hono";
-import { countRuns, queryRunSummaries } from "../src/core/db/status_query.ts";
 import { listWorktrees } from "../src/core/db/worktrees.ts";
-import { Pager, RunsTable, TargetLink, Time, withParam } from "../src/dashboard/components.tsx";
+import { TargetLink, Time } from "../src/dashboard/components.tsx";
 import type { DashboardContext } from "../src/dashboard/context.ts";
 import { activeRuns } from "../src/dashboard/data.ts";
+import { EventsPanel, eventsPanelData } from "../src/dashboard/events_panel.tsx";
 import { Island } from "../src/dashboard/island.tsx";
 import { renderPage } from "../src/dashboard/layout.tsx";
-import { pageCount, paging } from "../src/dashboard/params.ts";
-import { countEvents, eventPage, latestEventId } from "../src/dashboard/queries.ts";
+import { latestEventId } from "../src/dashboard/queries.ts";
+import { RunsPanel, runsPanelData } from "../src/dashboard/runs_panel.tsx";
 
 /** Runs per page of the overview's run list. */
 export const RUNS_PER_PAGE = 20;
@@ -21,26 +21,14 @@ export const EVENTS_PER_PAGE = 50;
 export function registerOverview(app: Hono, ctx: DashboardContext): void {
   app.get("/", async (c) => {
     const url = new URL(c.req.url);
-    const runsPaging = paging(c.req.query("page"), undefined, {
-      default: RUNS_PER_PAGE,
-      max: RUNS_PER_PAGE,
-    });
-    const eventsPaging = paging(c.req.query("events_page"), undefined, {
-      default: EVENTS_PER_PAGE,
-      max: EVENTS_PER_PAGE,
-    }, "events_page");
+    const runs = runsPanelData(ctx.db, { page: c.req.query("page"), perPage: RUNS_PER_PAGE });
     const after = latestEventId(ctx.db);
     const active = await activeRuns(ctx);
-    const totalRuns = countRuns(ctx.db, {});
-    const runs = queryRunSummaries(ctx.db, {
-      limit: runsPaging.limit,
-      offset: runsPaging.offset,
-    });
-    const totalEvents = countEvents(ctx.db, { maxId: after });
-    const events = eventPage(ctx.db, {
-      maxId: after,
-      limit: eventsPaging.limit,
-      offset: eventsPaging.offset,
+    const events = eventsPanelData(ctx.db, {
+      page: c.req.query("events_page"),
+      perPage: EVENTS_PER_PAGE,
+      after,
+      runId: null,
     });
     const worktrees = listWorktrees(ctx.db, { includeArchived: true });
     return c.html(renderPage(
@@ -52,39 +40,12 @@ export function registerOverview(app: Hono, ctx: DashboardContext): void {
         <h2 id="runs">
           Recent runs <span class="count">newest first</span>
         </h2>
-        <section class="panel">
-          <RunsTable runs={runs} />
-          <Pager
-            page={runsPaging.page}
-            pages={pageCount(totalRuns, runsPaging.limit)}
-            total={totalRuns}
-            noun="run"
-            href={(p) => withParam(url, "page", p)}
-          />
-        </section>
+        <RunsPanel data={runs} url={url} />
 
         <h2 id="events">
           Recent events <span class="count">newest first</span>
         </h2>
-        <section class="panel">
-          <Island
-            name="EventFeed"
-            props={{
-              events,
-              after,
-              runId: null,
-              live: eventsPaging.page === 1,
-              limit: eventsPaging.limit,
-            }}
-          />
-          <Pager
-            page={eventsPaging.page}
-            pages={pageCount(totalEvents, eventsPaging.limit)}
-            total={totalEvents}
-            noun="event"
-            href={(p) => withParam(url, "events_page", p)}
-          />
-        </section>
+        <EventsPanel data={events} url={url} live />
 
         <h2 id="worktrees">
           Worktrees <span class="count">{worktrees.length}</span>

@@ -2,22 +2,16 @@ import type { Hono } from "hono";
 import { runAttempts } from "../src/core/db/attempts.ts";
 import { getWorktree } from "../src/core/db/worktrees.ts";
 import type { AttemptRow, RunRow } from "../src/core/db/types.ts";
-import { Badge, Pager, TargetLink, Time, withParam } from "../src/dashboard/components.tsx";
+import { Badge, TargetLink, Time } from "../src/dashboard/components.tsx";
 import type { DashboardContext } from "../src/dashboard/context.ts";
 import { runFromParam } from "../src/dashboard/data.ts";
 import { diffRange, type TicketDiff, ticketDiff } from "../src/dashboard/diff.ts";
+import { EventsPanel, eventsPanelData } from "../src/dashboard/events_panel.tsx";
 import { formatDuration, formatTokens, shortCommit } from "../src/dashboard/format.ts";
 import { Island } from "../src/dashboard/island.tsx";
 import { renderPage } from "../src/dashboard/layout.tsx";
 import { attemptFile, readLogTail } from "../src/dashboard/logs.ts";
-import { pageCount, paging } from "../src/dashboard/params.ts";
-import {
-  attemptView,
-  countEvents,
-  eventPage,
-  latestEventId,
-  runSummary,
-} from "../src/dashboard/queries.ts";
+import { attemptView, latestEventId, runSummary } from "../src/dashboard/queries.ts";
 
 /** Rendered log lines the run page starts with (the live stream adds to them). */
 export const LOG_LINES = 200;
@@ -54,17 +48,12 @@ export function registerRunPage(app: Hono, ctx: DashboardContext): void {
       const range = i < MAX_DIFFS ? diffRange(group.attempts) : null;
       return range ? await ticketDiff(ctx.project, range) : null;
     }));
-    const eventsPaging = paging(c.req.query("events_page"), undefined, {
-      default: RUN_EVENTS_PER_PAGE,
-      max: RUN_EVENTS_PER_PAGE,
-    }, "events_page");
     const after = latestEventId(ctx.db);
-    const totalEvents = countEvents(ctx.db, { runId: run.id, maxId: after });
-    const events = eventPage(ctx.db, {
+    const events = eventsPanelData(ctx.db, {
+      page: c.req.query("events_page"),
+      perPage: RUN_EVENTS_PER_PAGE,
+      after,
       runId: run.id,
-      maxId: after,
-      limit: eventsPaging.limit,
-      offset: eventsPaging.offset,
     });
     const branch = summary.branch ?? getWorktree(ctx.db, run.worktree)?.branch ?? null;
 
@@ -153,25 +142,7 @@ export function registerRunPage(app: Hono, ctx: DashboardContext): void {
         <h2 id="events">
           Events <span class="count">newest first</span>
         </h2>
-        <section class="panel">
-          <Island
-            name="EventFeed"
-            props={{
-              events,
-              after,
-              runId: run.id,
-              live: eventsPaging.page === 1 && running,
-              limit: eventsPaging.limit,
-            }}
-          />
-          <Pager
-            page={eventsPaging.page}
-            pages={pageCount(totalEvents, eventsPaging.limit)}
-            total={totalEvents}
-            noun="event"
-            href={(p) => withParam(url, "events_page", p)}
-          />
-        </section>
+        <EventsPanel data={events} url={url} live={running} />
       </>,
     ));
   });

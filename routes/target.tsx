@@ -1,12 +1,11 @@
 import type { Hono } from "hono";
-import { countRuns, queryRunSummaries } from "../src/core/db/status_query.ts";
 import { getWorktree } from "../src/core/db/worktrees.ts";
-import { Pager, RunsTable, withParam } from "../src/dashboard/components.tsx";
 import type { DashboardContext } from "../src/dashboard/context.ts";
 import { targetTickets } from "../src/dashboard/data.ts";
 import { baseName } from "../src/dashboard/format.ts";
 import { renderPage } from "../src/dashboard/layout.tsx";
-import { HttpError, pageCount, paging } from "../src/dashboard/params.ts";
+import { HttpError } from "../src/dashboard/params.ts";
+import { RunsPanel, runsPanelData } from "../src/dashboard/runs_panel.tsx";
 
 /** Runs per page on a target's page. */
 export const TARGET_RUNS_PER_PAGE = 20;
@@ -21,15 +20,10 @@ export function registerTargetPage(app: Hono, ctx: DashboardContext): void {
     const path = c.req.query("path") ?? ctx.project.root;
     if (path.length > 4096) throw new HttpError(400, "path is too long");
     const tickets = await targetTickets(ctx, path);
-    const runsPaging = paging(c.req.query("page"), undefined, {
-      default: TARGET_RUNS_PER_PAGE,
-      max: TARGET_RUNS_PER_PAGE,
-    });
-    const total = countRuns(ctx.db, { target: path });
-    const runs = queryRunSummaries(ctx.db, {
+    const runs = runsPanelData(ctx.db, {
+      page: c.req.query("page"),
+      perPage: TARGET_RUNS_PER_PAGE,
       target: path,
-      limit: runsPaging.limit,
-      offset: runsPaging.offset,
     });
     const worktree = getWorktree(ctx.db, path);
     const done = tickets.tickets.filter((t) => t.done).length;
@@ -108,16 +102,7 @@ export function registerTargetPage(app: Hono, ctx: DashboardContext): void {
         <h2 id="runs">
           Runs <span class="count">newest first</span>
         </h2>
-        <section class="panel">
-          <RunsTable runs={runs} showTarget={false} />
-          <Pager
-            page={runsPaging.page}
-            pages={pageCount(total, runsPaging.limit)}
-            total={total}
-            noun="run"
-            href={(p) => withParam(url, "page", p)}
-          />
-        </section>
+        <RunsPanel data={runs} url={url} showTarget={false} />
       </>,
     ));
   });

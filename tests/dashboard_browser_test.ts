@@ -15,6 +15,7 @@ import { registerWorktree } from "../src/core/db/worktrees.ts";
 import { processStartToken } from "../src/core/process_identity.ts";
 import { cmcsEntry, PERMISSION_FLAGS, PROJECT_DIR } from "./helpers/cli.ts";
 import { dashboardFixture } from "./helpers/dashboard_fixture.ts";
+import { serveDashboard } from "./helpers/dashboard_server.ts";
 import { testProject } from "./helpers/project.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -63,50 +64,6 @@ async function launch(): Promise<Browser & AsyncDisposable> {
       await browser.close();
     },
   });
-}
-
-interface Served extends AsyncDisposable {
-  url: string;
-  child: Deno.ChildProcess;
-}
-
-/** Starts `cmcs dashboard --port 0` in `cwd` and waits for the URL it prints. */
-async function serveDashboard(cwd: string, env: Record<string, string> = {}): Promise<Served> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...PERMISSION_FLAGS, cmcsEntry(), "dashboard", "--port", "0"],
-    cwd,
-    env: { NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let out = "";
-  let url: string | undefined;
-  while (!url) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`cmcs dashboard exited before serving: ${out}${await stderr}`);
-    out += decoder.decode(value, { stream: true });
-    url = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
-  }
-  const drained = (async () => {
-    while (!(await reader.read()).done) { /* keep the pipe empty */ }
-  })();
-  return {
-    url,
-    child,
-    async [Symbol.asyncDispose]() {
-      try {
-        child.kill("SIGINT");
-      } catch { /* already gone */ }
-      const status = await child.status;
-      await drained;
-      await stderr;
-      assert.equal(status.code, 0, "Ctrl-C ends the dashboard cleanly");
-    },
-  };
 }
 
 /** Pids the stand-in worker wrote to FAKE_CODEX_PIDS_FILE (its `grandchildren` commands). */
@@ -435,7 +392,7 @@ Deno.test({
         const workerPid = attempt.worker_pid!;
         assert.ok(alive(workerPid) && commands.every(alive));
 
-        await using served = await serveDashboard(project.path, project.env);
+        await using served = await serveDashboard(project.path, { env: project.env });
         await using browser = await launch();
         const page = await browser.newPage();
         await page.goto(`${served.url}runs/${attempt.run_id}`);

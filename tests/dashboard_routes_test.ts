@@ -11,7 +11,7 @@ import { startAttempt } from "../src/core/db/attempts.ts";
 import { registerWorktree } from "../src/core/db/worktrees.ts";
 import type { Database } from "../src/core/db/database.ts";
 import { buildIslands, BUNDLE } from "../scripts/build_islands.ts";
-import { cmcs, cmcsEntry, PERMISSION_FLAGS } from "./helpers/cli.ts";
+import { cmcs } from "./helpers/cli.ts";
 import {
   dashboardFixture,
   ORIGIN,
@@ -20,6 +20,7 @@ import {
   XSS_MESSAGE,
   XSS_TITLE,
 } from "./helpers/dashboard_fixture.ts";
+import { serveDashboard } from "./helpers/dashboard_server.ts";
 
 async function html(response: Response): Promise<string> {
   assert.match(response.headers.get("content-type") ?? "", /text\/html/);
@@ -674,46 +675,17 @@ Deno.test("cmcs dashboard serves another address only with --allow-remote, and w
   assert.match(refused.stderr, /^error: refusing to serve the dashboard on 0\.0\.0\.0/);
   assert.match(refused.stderr, /^hint: .*--allow-remote/m);
 
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      ...PERMISSION_FLAGS,
-      cmcsEntry(),
-      "dashboard",
-      "--host",
-      "0.0.0.0",
-      "--port",
-      "0",
-      "--allow-remote",
-    ],
-    cwd: fx.root,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const reader = child.stdout.getReader();
-  let stdout = "";
-  let port: string | undefined;
-  try {
-    while (!port) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      stdout += new TextDecoder().decode(value);
-      port = /http:\/\/0\.0\.0\.0:(\d+)\//.exec(stdout)?.[1];
-    }
-    assert.ok(port, stdout);
-    const health = await fetch(`http://127.0.0.1:${port}/api/health`, {
-      headers: { Host: `dashboard.lan:${port}` },
-    });
-    assert.equal(health.status, 200);
-    assert.equal((await health.json()).status, "ok");
-  } finally {
-    child.kill("SIGINT");
-    await reader.cancel();
-  }
-  assert.equal((await child.status).code, 0);
-  assert.match(await stderr, /^warning: serving on 0\.0\.0\.0: anyone who can reach/m);
+  await using served = await serveDashboard(fx.root, {
+    args: ["--host", "0.0.0.0", "--allow-remote"],
+  });
+  const port = /^http:\/\/0\.0\.0\.0:(\d+)\/$/.exec(served.url)?.[1];
+  assert.ok(port, served.url);
+  const health = await fetch(`http://127.0.0.1:${port}/api/health`, {
+    headers: { Host: `dashboard.lan:${port}` },
+  });
+  assert.equal(health.status, 200);
+  assert.equal((await health.json()).status, "ok");
+  const ended = await served.stop();
+  assert.equal(ended.code, 0);
+  assert.match(ended.stderr, /^warning: serving on 0\.0\.0\.0: anyone who can reach/m);
 });

@@ -5,13 +5,14 @@ import { DatabaseSync } from "node:sqlite";
 import { Database } from "../src/core/db/database.ts";
 import { SCHEMA_VERSION } from "../src/core/db/schema.ts";
 import { createRun, finishRun, getRun } from "../src/core/db/runs.ts";
-import { finishAttempt, runAttempts, startAttempt } from "../src/core/db/attempts.ts";
+import { runAttempts } from "../src/core/db/attempts.ts";
 import { recordEvent, runEvents } from "../src/core/db/events.ts";
 import { registerWorktree } from "../src/core/db/worktrees.ts";
 import { queryRunSummaries, type RunSummary } from "../src/core/db/status_query.ts";
 import type { Outcome, TokenUsage } from "../src/core/db/types.ts";
 import { cmcs, PROJECT_DIR } from "./helpers/cli.ts";
 import { tempDir, tempRepo } from "./helpers/repo.ts";
+import { addAttempt } from "./helpers/runs.ts";
 
 /** The earlier Python tool's schema, exactly as it created it (spec §5). */
 const LEGACY_DDL = `
@@ -82,30 +83,9 @@ const USAGE: TokenUsage = {
   reasoning_output_tokens: 50,
 };
 
+/** An attempt as a finished worker leaves it, with {@link USAGE} when it has an outcome. */
 function attempt(db: Database, runId: number, ticket: string, outcome: Outcome | null): number {
-  const row = startAttempt(db, {
-    runId,
-    ticket,
-    title: null,
-    kind: "first",
-    model: "gpt-5",
-    reasoningEffort: null,
-    commitBefore: null,
-    logDir: String(runId),
-  });
-  if (outcome) {
-    finishAttempt(db, row.id, {
-      outcome,
-      message: null,
-      exitCode: 0,
-      signal: null,
-      threadId: null,
-      usage: USAGE,
-      finalMessage: null,
-      resetsAt: null,
-    });
-  }
-  return row.id;
+  return addAttempt(db, runId, ticket, outcome, { model: "gpt-5", usage: USAGE, exitCode: 0 });
 }
 
 Deno.test("Database.open() creates a fresh database at the current schema version in WAL mode", async () => {
@@ -358,10 +338,18 @@ Deno.test("two processes writing events at once never fail with 'database is loc
     `import { Database } from "${src("database.ts")}";
 import { recordEvent } from "${src("events.ts")}";
 import { startAttempt, finishAttempt } from "${src("attempts.ts")}";
-const [path, runId, go] = Deno.args;
+const [path, runId, go, otherRunId] = Deno.args;
 while (true) { try { Deno.statSync(go); break; } catch { await new Promise((r) => setTimeout(r, 5)); } }
 const db = Database.open(path);
+// Two barriers (after 100 and 150 events each) guarantee that the writers' events interleave,
+// however the machine schedules them.
+const waitForOther = async (count: number) => {
+  while ((db.get("SELECT COUNT(*) AS n FROM events WHERE run_id = ?", Number(otherRunId)) as { n: number }).n < count) {
+    await new Promise((r) => setTimeout(r, 2));
+  }
+};
 for (let i = 0; i < 200; i++) {
+  if (i === 100 || i === 150) await waitForOther(i);
   recordEvent(db, { runId: Number(runId), event: "started", ticket: "T-" + i });
   if (i % 2 === 0) {
     const a = startAttempt(db, { runId: Number(runId), ticket: "T-" + i, title: null, kind: "first",
@@ -374,9 +362,19 @@ db.close();
 `,
   );
   const go = join(dir.path, "go");
-  const writers = [runA, runB].map((runId) =>
+  const writers = [[runA, runB], [runB, runA]].map(([runId, otherRunId]) =>
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "--allow-read", "--allow-write", script, path, String(runId), go],
+      args: [
+        "run",
+        "--quiet",
+        "--allow-read",
+        "--allow-write",
+        script,
+        path,
+        String(runId),
+        go,
+        String(otherRunId),
+      ],
       cwd: PROJECT_DIR,
       stdin: "null",
       stdout: "piped",

@@ -4,21 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import type { AttemptRow } from "../src/core/db/types.ts";
 import { directive } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { gitIn } from "./helpers/repo.ts";
+import { query } from "./helpers/runs.ts";
 
 function attempts(p: TestProject, ticket: string): AttemptRow[] {
-  const db = new DatabaseSync(join(p.path, ".cmcs/cmcs.db"), { readOnly: true });
-  try {
-    return db.prepare("SELECT * FROM attempts WHERE ticket = ? ORDER BY id").all(
-      ticket,
-    ) as unknown as AttemptRow[];
-  } finally {
-    db.close();
-  }
+  return query<AttemptRow>(p, "SELECT * FROM attempts WHERE ticket = ? ORDER BY id", ticket);
 }
 
 Deno.test("diff prints git's diff of the ticket's own commit, and --stat git's stat", async () => {

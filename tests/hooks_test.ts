@@ -5,20 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import type { EventRow } from "../src/core/db/types.ts";
 import { runShellCommand } from "../src/core/hooks.ts";
 import { directive } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { tempDir } from "./helpers/repo.ts";
+import { query } from "./helpers/runs.ts";
 
 function events(p: TestProject): EventRow[] {
-  const db = new DatabaseSync(join(p.path, ".cmcs/cmcs.db"), { readOnly: true });
-  try {
-    return db.prepare("SELECT * FROM events ORDER BY id").all() as unknown as EventRow[];
-  } finally {
-    db.close();
-  }
+  return query<EventRow>(p, "SELECT * FROM events ORDER BY id");
 }
 
 const LINE = '"$CMCS_HOOK $CMCS_RUN_ID $CMCS_TICKET $CMCS_OUTCOME $CMCS_STATUS $CMCS_TARGET"';

@@ -4,7 +4,6 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { liveView } from "../src/cli/live_view.ts";
 import type { AttemptRow, EventRow, RunRow } from "../src/core/db/types.ts";
 import { Limiter } from "../src/core/runner/parallel.ts";
@@ -12,15 +11,7 @@ import { cmcsEntry, PERMISSION_FLAGS } from "./helpers/cli.ts";
 import { writeTicket } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { gitIn } from "./helpers/repo.ts";
-
-function query<T>(p: TestProject, sql: string, ...params: (string | number)[]): T[] {
-  const db = new DatabaseSync(join(p.path, ".cmcs/cmcs.db"), { readOnly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
+import { query } from "./helpers/runs.ts";
 
 /** Creates worktrees `names` with `count` tickets each (optionally with directives). */
 async function worktreesWithTickets(

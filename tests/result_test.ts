@@ -3,22 +3,11 @@
  * a retried ticket, and kept short for a change touching hundreds of files.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
-import type { AttemptRow } from "../src/core/db/types.ts";
 import type { ResultPacket } from "../src/core/review/result_packet.ts";
 import { directive } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { gitIn } from "./helpers/repo.ts";
-
-function attempts(p: TestProject): AttemptRow[] {
-  const db = new DatabaseSync(join(p.path, ".cmcs/cmcs.db"), { readOnly: true });
-  try {
-    return db.prepare("SELECT * FROM attempts ORDER BY id").all() as unknown as AttemptRow[];
-  } finally {
-    db.close();
-  }
-}
+import { attempts } from "./helpers/runs.ts";
 
 async function resultJson(p: TestProject, ...args: string[]): Promise<ResultPacket> {
   const out = await p.cmcs(["result", ".", ...args, "--json"]);

@@ -5,38 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
-import type { AttemptRow, EventRow, RunRow } from "../src/core/db/types.ts";
+import type { EventRow } from "../src/core/db/types.ts";
 import type { ResultPacket } from "../src/core/review/result_packet.ts";
 import { cmcs } from "./helpers/cli.ts";
 import { directive, readCalls } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { gitIn } from "./helpers/repo.ts";
-
-function query<T>(p: TestProject, sql: string): T[] {
-  const db = new DatabaseSync(join(p.path, ".cmcs/cmcs.db"), { readOnly: true });
-  try {
-    return db.prepare(sql).all() as unknown as T[];
-  } finally {
-    db.close();
-  }
-}
-
-const attempts = (p: TestProject) => query<AttemptRow>(p, "SELECT * FROM attempts ORDER BY id");
-const runs = (p: TestProject) => query<RunRow>(p, "SELECT * FROM runs ORDER BY id");
+import { attempts, query, runs, until } from "./helpers/runs.ts";
 
 async function ticketText(p: TestProject, id = "TICKET-001"): Promise<string> {
   return await Deno.readTextFile(join(p.path, `.cmcs/tickets/${id}.md`));
-}
-
-async function until<T>(what: string, check: () => T | Promise<T>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (true) {
-    const value = await check();
-    if (value !== undefined && value !== false && value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 Deno.test("resume continues the same Codex thread and the ticket ends done with a committed second attempt", async () => {

@@ -5,18 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { directive } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { gitIn } from "./helpers/repo.ts";
+import { query } from "./helpers/runs.ts";
 
 function count(p: TestProject, table: "runs" | "attempts"): number {
-  const db = new DatabaseSync(join(p.path, ".cmcs/cmcs.db"), { readOnly: true });
-  try {
-    return Number((db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n);
-  } finally {
-    db.close();
-  }
+  return Number(query<{ n: number }>(p, `SELECT COUNT(*) AS n FROM ${table}`)[0].n);
 }
 
 const attemptCount = (p: TestProject) => count(p, "attempts");

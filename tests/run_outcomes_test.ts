@@ -4,23 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
-import type { AttemptRow, RunRow } from "../src/core/db/types.ts";
+import type { AttemptRow } from "../src/core/db/types.ts";
 import { CODEX_MESSAGES, directive } from "./helpers/fake_codex.ts";
-import { type TestProject, testProject } from "./helpers/project.ts";
-
-/** Reads the project's database directly (read-only: the test never migrates or writes it). */
-function query<T>(p: TestProject, sql: string): T[] {
-  const db = new DatabaseSync(join(p.path, ".cmcs/cmcs.db"), { readOnly: true });
-  try {
-    return db.prepare(sql).all() as T[];
-  } finally {
-    db.close();
-  }
-}
-
-const attempts = (p: TestProject) => query<AttemptRow>(p, "SELECT * FROM attempts ORDER BY id");
-const runs = (p: TestProject) => query<RunRow>(p, "SELECT * FROM runs ORDER BY id");
+import { testProject } from "./helpers/project.ts";
+import { attempts, query, runs } from "./helpers/runs.ts";
 
 interface Case {
   outcome: string;

@@ -6,40 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
-import type { AttemptRow, RunRow } from "../src/core/db/types.ts";
+import type { AttemptRow } from "../src/core/db/types.ts";
 import { processesWithToken } from "../src/core/process_tree.ts";
 import { cmcsEntry, PERMISSION_FLAGS } from "./helpers/cli.ts";
 import { directive, processGroupMembers, readPids } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
-
-/** Reads the project's database directly (read-only: the test never migrates or writes it). */
-function query<T>(p: TestProject, sql: string): T[] {
-  const db = new DatabaseSync(join(p.path, ".cmcs/cmcs.db"), { readOnly: true });
-  try {
-    return db.prepare(sql).all() as T[];
-  } finally {
-    db.close();
-  }
-}
-
-const attempts = (p: TestProject) => query<AttemptRow>(p, "SELECT * FROM attempts ORDER BY id");
-const runs = (p: TestProject) => query<RunRow>(p, "SELECT * FROM runs ORDER BY id");
-
-/** Polls `check` until it returns a value (not undefined/false/null); fails after `ms`. */
-async function until<T>(
-  what: string,
-  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (true) {
-    const value = await check();
-    if (value !== undefined && value !== false && value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { attempts, query, runs, until } from "./helpers/runs.ts";
 
 /** Which of `pids` are live (non-zombie) processes, from `ps`. */
 function livePids(pids: number[]): number[] {

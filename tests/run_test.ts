@@ -5,35 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
-import type { AttemptRow, EventRow, RunRow } from "../src/core/db/types.ts";
+import type { EventRow } from "../src/core/db/types.ts";
 import { directive } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { gitIn } from "./helpers/repo.ts";
-
-/** Reads the project's database directly (read-only: the test never migrates or writes it). */
-function query<T>(p: TestProject, sql: string, ...params: (string | number)[]): T[] {
-  const db = new DatabaseSync(join(p.path, ".cmcs/cmcs.db"), { readOnly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
-
-const attempts = (p: TestProject) => query<AttemptRow>(p, "SELECT * FROM attempts ORDER BY id");
-const runs = (p: TestProject) => query<RunRow>(p, "SELECT * FROM runs ORDER BY id");
-
-/** Polls `check` until it returns a value (not undefined/false); fails after `ms`. */
-async function until<T>(what: string, check: () => T | Promise<T>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (true) {
-    const value = await check();
-    if (value !== undefined && value !== false && value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { attempts, query, runs, until } from "./helpers/runs.ts";
 
 async function codexTickets(p: TestProject, count: number, body = (_i: number) => "Do it.\n") {
   for (let i = 1; i <= count; i++) {

@@ -3,18 +3,15 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Database } from "../src/core/db/database.ts";
 import { createRun, finishRun, getRun, setRunWorker } from "../src/core/db/runs.ts";
-import {
-  finishAttempt,
-  getAttempt,
-  setAttemptWorker,
-  startAttempt,
-} from "../src/core/db/attempts.ts";
+import { getAttempt, setAttemptWorker } from "../src/core/db/attempts.ts";
 import { registerWorktree } from "../src/core/db/worktrees.ts";
 import { queryRunSummaries, type RunSummary } from "../src/core/db/status_query.ts";
+import type { TokenUsage } from "../src/core/db/types.ts";
 import { processStartToken } from "../src/core/process_identity.ts";
 import { recoverOrphans } from "../src/core/recovery.ts";
 import { cmcs } from "./helpers/cli.ts";
 import { tempDir, tempRepo } from "./helpers/repo.ts";
+import { addAttempt } from "./helpers/runs.ts";
 
 const SELF = { pid: Deno.pid, start: processStartToken(Deno.pid) };
 
@@ -41,41 +38,9 @@ function withDb<T>(path: string, fn: (db: Database) => T): T {
   }
 }
 
-function addAttempt(
-  db: Database,
-  runId: number,
-  ticket: string,
-  outcome: "done" | "worker_failed" | null,
-  tokens = 0,
-): number {
-  const row = startAttempt(db, {
-    runId,
-    ticket,
-    title: null,
-    kind: "first",
-    model: null,
-    reasoningEffort: null,
-    commitBefore: null,
-    logDir: String(runId),
-  });
-  if (outcome) {
-    finishAttempt(db, row.id, {
-      outcome,
-      message: null,
-      exitCode: outcome === "done" ? 0 : 1,
-      signal: null,
-      threadId: null,
-      usage: {
-        input_tokens: tokens,
-        cached_input_tokens: 0,
-        output_tokens: tokens,
-        reasoning_output_tokens: 0,
-      },
-      finalMessage: null,
-      resetsAt: null,
-    });
-  }
-  return row.id;
+/** Token usage of `n` input and `n` output tokens, nothing cached or reasoning. */
+function tokens(n: number): TokenUsage {
+  return { input_tokens: n, cached_input_tokens: 0, output_tokens: n, reasoning_output_tokens: 0 };
 }
 
 function parseRuns(stdout: string): RunSummary[] {
@@ -109,10 +74,10 @@ Deno.test("cmcs status lists runs newest first with ticket counts, duration and 
   withDb(repo.db, (db) => {
     registerWorktree(db, sub, "sub");
     const first = createRun(db, repo.path, SELF);
-    addAttempt(db, first.id, "TICKET-001.md", "done", 500);
-    addAttempt(db, first.id, "TICKET-002.md", "worker_failed", 100);
-    addAttempt(db, first.id, "TICKET-002.md", "done", 1000);
-    addAttempt(db, first.id, "TICKET-003.md", "worker_failed", 0);
+    addAttempt(db, first.id, "TICKET-001.md", "done", { usage: tokens(500) });
+    addAttempt(db, first.id, "TICKET-002.md", "worker_failed", { usage: tokens(100) });
+    addAttempt(db, first.id, "TICKET-002.md", "done", { usage: tokens(1000) });
+    addAttempt(db, first.id, "TICKET-003.md", "worker_failed", { usage: tokens(0) });
     db.run(
       "UPDATE runs SET started_at = '2026-01-01T10:00:00.000Z' WHERE id = ?",
       first.id,
@@ -342,7 +307,7 @@ Deno.test("cmcs status marks a run whose broker died interrupted and leaves live
     const reused = createRun(db, repo.path, { pid: Deno.pid, start: "not-this-process" });
     // Broker alive, worker long gone: the broker is between tickets. Never interrupted.
     const live = createRun(db, repo.path, SELF);
-    addAttempt(db, live.id, "TICKET-001.md", "done");
+    addAttempt(db, live.id, "TICKET-001.md", "done", { usage: tokens(0) });
     setRunWorker(db, live.id, gone, null);
     return { dead: dead.id, attempt, reused: reused.id, live: live.id };
   });

@@ -4,21 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import type { WorktreeRow } from "../src/core/db/types.ts";
 import { writeTicket } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { gitIn } from "./helpers/repo.ts";
+import { query, until } from "./helpers/runs.ts";
 
 function worktreeRow(p: TestProject, path: string): WorktreeRow | undefined {
-  const db = new DatabaseSync(join(p.path, ".cmcs/cmcs.db"), { readOnly: true });
-  try {
-    return db.prepare("SELECT * FROM worktrees WHERE path = ?").get(path) as unknown as
-      | WorktreeRow
-      | undefined;
-  } finally {
-    db.close();
-  }
+  return query<WorktreeRow>(p, "SELECT * FROM worktrees WHERE path = ?", path)[0];
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -27,16 +20,6 @@ async function exists(path: string): Promise<boolean> {
 
 async function branches(p: TestProject): Promise<string[]> {
   return (await gitIn(p.path, "branch", "--format=%(refname:short)")).trim().split("\n");
-}
-
-async function until<T>(what: string, check: () => T | Promise<T>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (true) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function created(p: TestProject, branch: string): Promise<string> {

@@ -5,19 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import type { WorktreeRow } from "../src/core/db/types.ts";
 import { globToRegExp } from "../src/core/worktrees/bootstrap.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { gitIn } from "./helpers/repo.ts";
+import { query } from "./helpers/runs.ts";
 
 function worktreeRows(p: TestProject): WorktreeRow[] {
-  const db = new DatabaseSync(join(p.path, ".cmcs/cmcs.db"), { readOnly: true });
-  try {
-    return db.prepare("SELECT * FROM worktrees ORDER BY path").all() as unknown as WorktreeRow[];
-  } finally {
-    db.close();
-  }
+  return query<WorktreeRow>(p, "SELECT * FROM worktrees ORDER BY path");
 }
 
 async function exists(path: string): Promise<boolean> {

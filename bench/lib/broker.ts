@@ -9,10 +9,11 @@ import { Database } from "../../src/core/db/database.ts";
 import { recordEvent } from "../../src/core/db/events.ts";
 import { createRun } from "../../src/core/db/runs.ts";
 import { processStartToken } from "../../src/core/process_identity.ts";
-import { processesWithToken } from "../../src/core/process_tree.ts";
+import { listProcesses, processesWithToken } from "../../src/core/process_tree.ts";
 import { buildPrompt } from "../../src/core/runner/prompt.ts";
 import { discoverTickets, parseTicket } from "../../src/core/tickets.ts";
-import { git as gitRun } from "../../src/core/git.ts";
+import { headCommit } from "../../src/core/git.ts";
+import { contentHashes, diffWorkingTree, treeState } from "../../src/core/git_changes.ts";
 import { newProject, newRepo, ticketName, ticketText } from "./fixtures.ts";
 import { BASE_ENV, cmcs, git, INSTANT_CODEX, type ProcResult } from "./proc.ts";
 import { median, progress, round, roundRobin, timed } from "./stats.ts";
@@ -220,34 +221,23 @@ async function measureSteps(root: string, s: Settings): Promise<Record<string, n
   const db = Database.open(join(project, ".cmcs/cmcs.db"));
   const run = createRun(db, project, { pid: Deno.pid, start: null });
   const token = crypto.randomUUID();
-  const hashObject = async () => {
-    const child = new Deno.Command("git", {
-      args: ["hash-object", "--no-filters", "--stdin-paths"],
-      cwd: project,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(dirty.join("\n") + "\n"));
-    await writer.close();
-    await child.output();
-  };
+  const head = await headCommit(project);
   const samples = await roundRobin({
     "spawn /bin/true": () => new Deno.Command("/bin/true", quiet).output(),
     "spawn /bin/true detached (own session)": async () => {
       await new Deno.Command("/bin/true", { ...quiet, detached: true }).spawn().status;
     },
-    "git rev-parse HEAD": () => gitRun(project, ["rev-parse", "--verify", "--quiet", "HEAD"]),
-    "git status (porcelain, untracked)": () =>
-      gitRun(project, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"]),
-    [`git hash-object (${dirty.length} paths)`]: hashObject,
-    "git diff --numstat (1 path)": () =>
-      gitRun(project, ["diff", "--numstat", "-z", "--no-renames", "HEAD", "--", dirty[0]]),
+    "git rev-parse HEAD": () => headCommit(project),
+    "git status (HEAD and uncommitted paths)": () => treeState(project),
+    [`git hash-object (${dirty.length} paths)`]: () => contentHashes(project, dirty),
+    "git diff --numstat (1 path)": () => diffWorkingTree(project, head, [dirty[0]]),
     "process start token (cat /proc/<pid>/stat)": () =>
       Promise.resolve(processStartToken(Deno.pid)),
-    "process table + token carriers (sh)": () => Promise.resolve(processesWithToken(token)),
-    [`read and parse ${s.tickets} tickets`]: () => discoverTickets(tickets),
+    "token carriers (sh + grep of /proc/*/environ)": () =>
+      Promise.resolve(processesWithToken(token)),
+    "whole process table (sh: cat /proc/*/stat)": () => Promise.resolve(listProcesses()),
+    [`discover ${s.tickets} tickets (unchanged since the last look)`]: () =>
+      discoverTickets(tickets),
     "one event written (SQLite transaction)": () =>
       Promise.resolve(recordEvent(db, { runId: run.id, event: "warning", message: "bench" })),
   }, s.spawnReps);

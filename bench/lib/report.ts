@@ -93,6 +93,30 @@ export function markdown(r: Results, analysis: string | null): string {
     markdownTable(r.rows),
     "",
   ];
+  const startup = (r.details.startup as { medians_ms?: Record<string, number> } | undefined)
+    ?.medians_ms;
+  if (startup?.empty) {
+    const labels: Record<string, string> = {
+      empty: "empty `deno run` script",
+      commander_only:
+        "Deno + commander (npm) and the Node compatibility layer it loads, nothing else",
+      help: "`cmcs --help` (main.ts)",
+      bundle_help: "`cmcs --help` (the one-file bundle, scripts/bundle.ts)",
+      status_small: "`cmcs status --json`, 10 runs (main.ts)",
+      status_big: `\`cmcs status --json\`, ${r.settings.historyRuns} runs (main.ts)`,
+      bundle_status_big: `\`cmcs status --json\`, ${r.settings.historyRuns} runs (bundle)`,
+    };
+    parts.push(
+      "## Start-up, decomposed",
+      "",
+      "| what runs | ms | × empty |",
+      "|---|---|---|",
+      ...Object.entries(labels).filter(([k]) => startup[k] !== undefined).map(([k, label]) =>
+        `| ${cell(label)} | ${startup[k].toFixed(1)} | ${(startup[k] / startup.empty).toFixed(2)} |`
+      ),
+      "",
+    );
+  }
   if (steps) {
     parts.push(
       "## What one ticket costs the broker, step by step",

@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import { attemptLogJson } from "../../src/core/attempt_log.ts";
 import { getAttempt } from "../../src/core/db/attempts.ts";
 import type { DashboardContext } from "../../src/dashboard/context.ts";
 import { runFromParam } from "../../src/dashboard/data.ts";
@@ -40,16 +41,7 @@ export function registerLogsApi(app: Hono, ctx: DashboardContext): void {
     const file = await attemptFile(ctx.project, attempt, "jsonl");
     if (!file) throw new HttpError(404, `the log directory of attempt ${attempt.id} is not valid`);
     const tail = await readLogTail(file, { maxLines: lines, raw });
-    return c.json({
-      run_id: run.id,
-      ticket: attempt.ticket,
-      attempt: attempt.number,
-      attempt_id: attempt.id,
-      outcome: attempt.outcome,
-      log_file: file,
-      lines: tail.lines,
-      truncated: tail.truncated,
-    });
+    return c.json(attemptLogJson(attempt, file, tail));
   });
 
   app.get("/api/runs/:id/logs/stream", (c) => {

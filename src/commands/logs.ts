@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { UserError } from "../cli/errors.ts";
 import { printJson } from "../cli/output.ts";
+import { attemptLogJson, rawLogLines } from "../core/attempt_log.ts";
 import { renderEvent } from "../core/codex_render.ts";
 import { runAttempts } from "../core/db/attempts.ts";
 import { getRun } from "../core/db/runs.ts";
@@ -8,7 +9,7 @@ import type { AttemptRow, RunRow } from "../core/db/types.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { type OpenedTarget, openTarget, resolveRun } from "../core/run_lookup.ts";
 import { ATTEMPT_FILES } from "../core/runner/execute_worker.ts";
-import { readTail } from "../core/tail.ts";
+import { fileSize, readRange, readTail } from "../core/tail.ts";
 import { findTicketRef } from "../core/ticket_ref.ts";
 
 export interface LogsOptions {
@@ -38,19 +39,12 @@ export async function logs(path: string, opts: LogsOptions): Promise<number> {
     if (opts.follow) return await follow(opened, run, attempt, opts);
     const file = join(opened.project.logsDir, attempt.log_dir ?? "", ATTEMPT_FILES.jsonl);
     const text = await readTail(file, TAIL_BYTES);
-    const lines = opts.raw ? text.split("\n").filter((l) => l.trim()) : renderLines(text);
+    const lines = opts.raw ? rawLogLines(text) : renderLines(text);
     const shown = lines.slice(-opts.lines);
     if (opts.json) {
-      printJson({
-        run_id: run.id,
-        ticket: attempt.ticket,
-        attempt: attempt.number,
-        attempt_id: attempt.id,
-        outcome: attempt.outcome,
-        log_file: file,
-        lines: shown,
-        truncated: lines.length > shown.length,
-      });
+      printJson(
+        attemptLogJson(attempt, file, { lines: shown, truncated: lines.length > shown.length }),
+      );
       return 0;
     }
     const note = noteWriter(opts);
@@ -129,8 +123,8 @@ async function follow(
   const fileOf = (a: AttemptRow) =>
     join(opened.project.logsDir, a.log_dir ?? "", ATTEMPT_FILES.jsonl);
   const show = (lines: string[]) => {
-    const complete = lines.filter((l) => l.trim());
-    for (const line of opts.raw ? complete : renderLines(complete.join("\n"))) console.log(line);
+    const text = lines.join("\n");
+    for (const line of opts.raw ? rawLogLines(text) : renderLines(text)) console.log(line);
   };
   // The tail up to a known size, so nothing written meanwhile is shown twice or skipped.
   let decoder = new TextDecoder();
@@ -139,10 +133,12 @@ async function follow(
   // A file not written yet (the attempt just started) reads as nothing.
   const initial = offset === 0
     ? [""]
-    : (await readRange(fileOf(attempt), start, offset, decoder)).split("\n");
+    : decoder.decode(await readRange(fileOf(attempt), start, offset), { stream: true })
+      .split("\n");
   if (start > 0) initial.shift();
   let pending = initial.pop() ?? "";
-  const shown = opts.raw ? initial.filter((l) => l.trim()) : renderLines(initial.join("\n"));
+  const initialText = initial.join("\n");
+  const shown = opts.raw ? rawLogLines(initialText) : renderLines(initialText);
   note(header(attempt));
   for (const line of shown.slice(-opts.lines)) console.log(line);
   while (true) {
@@ -155,7 +151,7 @@ async function follow(
     const size = await fileSize(file);
     if (size < offset) offset = 0;
     if (size > offset) {
-      pending += await readRange(file, offset, size, decoder);
+      pending += decoder.decode(await readRange(file, offset, size), { stream: true });
       offset = size;
       const parts = pending.split("\n");
       pending = parts.pop() ?? "";
@@ -182,31 +178,4 @@ async function follow(
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-async function fileSize(path: string): Promise<number> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch {
-    return 0;
-  }
-}
-
-/** Bytes `start`..`end` of a file as text; a streaming `decoder` keeps a character cut at `end`. */
-async function readRange(
-  path: string,
-  start: number,
-  end: number,
-  decoder = new TextDecoder(),
-): Promise<string> {
-  using file = await Deno.open(path);
-  await file.seek(start, Deno.SeekMode.Start);
-  const buffer = new Uint8Array(end - start);
-  let read = 0;
-  while (read < buffer.length) {
-    const n = await file.read(buffer.subarray(read));
-    if (n === null) break;
-    read += n;
-  }
-  return decoder.decode(buffer.subarray(0, read), { stream: true });
 }

@@ -1,7 +1,7 @@
 import { formatTable, paint, printJson } from "../cli/output.ts";
 import { loadConfig } from "../core/config.ts";
 import { requireProject, resolveTarget } from "../core/project.ts";
-import { discoverTickets, resolveTicketsDir, type TicketEntry } from "../core/tickets.ts";
+import { discoverTickets, resolveTicketsDir, ticketJson } from "../core/tickets.ts";
 
 /**
  * `cmcs ticket validate [path]`: parses every ticket of the target (a repository or a linked
@@ -21,7 +21,7 @@ export async function ticketValidate(path: string, opts: { json?: boolean }): Pr
   if (opts.json) {
     printJson({
       tickets_dir: ticketsDir,
-      tickets: entries.map(_jsonEntry),
+      tickets: entries.map(ticketJson),
       problems: problemCount,
     });
     return problemCount > 0 ? 1 : 0;
@@ -61,32 +61,4 @@ export async function ticketValidate(path: string, opts: { json?: boolean }): Pr
     (bad > 0 ? `, ${bad} with ${count(problemCount, "problem")}` : "");
   console.log(summary);
   return bad > 0 ? 1 : 0;
-}
-
-function _jsonEntry(entry: TicketEntry) {
-  if (entry.ok) {
-    const t = entry.ticket;
-    return {
-      file: t.file,
-      id: t.id,
-      ok: true,
-      title: t.title,
-      done: t.done,
-      agent: t.agent,
-      model: t.model,
-      reasoning_effort: t.reasoning_effort,
-      problems: [],
-    };
-  }
-  return {
-    file: entry.file,
-    id: entry.id,
-    ok: false,
-    title: null,
-    done: null,
-    agent: null,
-    model: null,
-    reasoning_effort: null,
-    problems: entry.problems.map((p) => ({ line: p.line, message: p.message })),
-  };
 }

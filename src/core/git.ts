@@ -57,3 +57,38 @@ export async function currentBranch(cwd: string): Promise<string | null> {
   const result = await git(cwd, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
   return result.code === 0 ? result.stdout.trim() : null;
 }
+
+/** One file of `git diff --numstat`; the counts are null for a binary file. */
+export interface NumstatEntry {
+  path: string;
+  added: number | null;
+  removed: number | null;
+}
+
+/**
+ * Parses the output of `git diff --numstat -z --no-renames`: NUL-separated
+ * `added<TAB>removed<TAB>path` records, `-` counts for binary files. Paths are taken as git wrote
+ * them (with `-z` nothing is quoted, so a path may hold tabs or newlines); anything else is skipped.
+ */
+export function parseNumstat(text: string): NumstatEntry[] {
+  const changes: NumstatEntry[] = [];
+  for (const entry of text.split("\0")) {
+    const match = /^(-|\d+)\t(-|\d+)\t(.*)$/s.exec(entry.replace(/^\n/, ""));
+    if (!match) continue;
+    changes.push({
+      path: match[3],
+      added: match[1] === "-" ? null : Number(match[1]),
+      removed: match[2] === "-" ? null : Number(match[2]),
+    });
+  }
+  return changes;
+}
+
+/**
+ * The empty tree's id in the repository at `dir` (what a diff from "before the first commit"
+ * starts at), computed so a SHA-256 repository gets its own; SHA-1's well-known id if git fails.
+ */
+export async function emptyTree(dir: string): Promise<string> {
+  const out = await git(dir, ["hash-object", "-t", "tree", "/dev/null"]);
+  return out.stdout.trim() || "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+}

@@ -1,55 +1,112 @@
+import { createHash } from "node:crypto";
 import type { FileChange } from "./db/types.ts";
 import { git } from "./git.ts";
 
 /** Paths cmcs never commits: its own database and logs. */
 const NEVER_COMMIT = [/^\.cmcs\/cmcs\.db/, /^\.cmcs\/logs(\/|$)/];
 
-/** Uncommitted paths of a working tree (tracked changes and untracked files), relative to it. */
-export async function uncommittedPaths(dir: string): Promise<string[]> {
+/** A working tree at one moment: the commit HEAD points to and what is uncommitted. */
+export interface TreeState {
+  /** HEAD's commit; null in a repository with no commits (or when `git status` failed). */
+  head: string | null;
+  /** Uncommitted paths (tracked changes and untracked files), relative to the tree. */
+  paths: string[];
+}
+
+/**
+ * HEAD and the uncommitted paths from a single `git status` (porcelain v2 reports HEAD in its
+ * `# branch.oid` header), which saves a `git rev-parse` per look: the runner looks before and
+ * after every attempt. `--no-ahead-behind` keeps a far-away upstream from costing anything.
+ */
+export async function treeState(dir: string): Promise<TreeState> {
   const out = await git(dir, [
     "status",
-    "--porcelain=v1",
+    "--porcelain=v2",
     "-z",
+    "--branch",
+    "--no-ahead-behind",
     "--untracked-files=all",
     "--no-renames",
   ]);
-  if (out.code !== 0) return [];
+  if (out.code !== 0) return { head: null, paths: [] };
+  let head: string | null = null;
   const paths: string[] = [];
-  for (const entry of out.stdout.split("\0")) {
-    if (entry.length > 3) paths.push(entry.slice(3));
+  const entries = out.stdout.split("\0");
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i];
+    const kind = entry.slice(0, 2);
+    if (entry.startsWith("# branch.oid ")) {
+      const oid = entry.slice("# branch.oid ".length).trim();
+      head = /^[0-9a-f]{4,}$/.test(oid) ? oid : null;
+    } else if (kind === "1 ") paths.push(afterFields(entry, 8));
+    else if (kind === "2 ") {
+      paths.push(afterFields(entry, 9));
+      i++; // the original path of a rename or copy follows
+    } else if (kind === "u ") paths.push(afterFields(entry, 10));
+    else if (kind === "? ") paths.push(entry.slice(2));
   }
-  return paths.filter((path) => !NEVER_COMMIT.some((re) => re.test(path)));
+  return {
+    head,
+    paths: paths.filter((path) => path !== "" && !NEVER_COMMIT.some((re) => re.test(path))),
+  };
 }
 
-/** Content identity of each path (git blob hash, or "deleted"), to tell later edits from earlier ones. */
+/** What follows the first `n` space-separated fields of a porcelain v2 entry: its path. */
+function afterFields(entry: string, n: number): string {
+  let at = -1;
+  for (let i = 0; i < n; i++) {
+    at = entry.indexOf(" ", at + 1);
+    if (at < 0) return "";
+  }
+  return entry.slice(at + 1);
+}
+
+/** Uncommitted paths of a working tree (tracked changes and untracked files), relative to it. */
+export async function uncommittedPaths(dir: string): Promise<string[]> {
+  return (await treeState(dir)).paths;
+}
+
+/**
+ * Content identity of each path, to tell later edits from earlier ones: its git blob id (what
+ * `git hash-object --no-filters` prints in a SHA-1 repository; a symlink is followed, as git does),
+ * or "deleted", "not-a-file" or "unreadable". Hashed here rather than by a `git hash-object`
+ * process: the runner looks before and after every attempt, and a process costs more than hashing
+ * a few files. Each path stands alone, so one unreadable path does not blur the others.
+ */
 export async function contentHashes(dir: string, paths: string[]): Promise<Map<string, string>> {
-  const hashes = new Map<string, string>();
-  if (paths.length === 0) return hashes;
-  const existing: string[] = [];
-  for (const path of paths) {
-    try {
-      const info = await Deno.lstat(`${dir}/${path}`);
-      if (info.isFile || info.isSymlink) existing.push(path);
-      else hashes.set(path, "not-a-file");
-    } catch {
-      hashes.set(path, "deleted");
+  return new Map(
+    await Promise.all(
+      paths.map(async (path) => [path, await contentHash(`${dir}/${path}`)] as const),
+    ),
+  );
+}
+
+/** Files up to this size are read at once; larger ones in chunks, so none is held whole. */
+const WHOLE_READ_BYTES = 4 * 1024 * 1024;
+
+async function contentHash(file: string): Promise<string> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(file);
+  } catch {
+    return "deleted";
+  }
+  if (!info.isFile && !info.isSymlink) return "not-a-file";
+  try {
+    const size = info.isFile ? info.size : (await Deno.stat(file)).size;
+    const hash = createHash("sha1").update(`blob ${size}\0`);
+    if (size <= WHOLE_READ_BYTES) hash.update(await Deno.readFile(file));
+    else {
+      using handle = await Deno.open(file);
+      const buffer = new Uint8Array(1 << 20);
+      for (let n = await handle.read(buffer); n !== null; n = await handle.read(buffer)) {
+        hash.update(buffer.subarray(0, n));
+      }
     }
+    return hash.digest("hex");
+  } catch {
+    return "unreadable";
   }
-  if (existing.length > 0) {
-    const child = new Deno.Command("git", {
-      args: ["hash-object", "--no-filters", "--stdin-paths"],
-      cwd: dir,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(existing.join("\n") + "\n"));
-    await writer.close();
-    const out = new TextDecoder().decode((await child.output()).stdout).trim().split("\n");
-    existing.forEach((path, i) => hashes.set(path, out[i] ?? "unknown"));
-  }
-  return hashes;
 }
 
 /** What was uncommitted before an attempt, so the attempt's commit leaves those edits alone. */
@@ -59,16 +116,24 @@ export async function snapshotDirty(dir: string): Promise<DirtySnapshot> {
   return contentHashes(dir, await uncommittedPaths(dir));
 }
 
+/** HEAD and the {@link DirtySnapshot} an attempt starts from, from one `git status`. */
+export async function snapshotBefore(
+  dir: string,
+): Promise<{ head: string | null; dirty: DirtySnapshot }> {
+  const state = await treeState(dir);
+  return { head: state.head, dirty: await contentHashes(dir, state.paths) };
+}
+
 /**
  * The paths an attempt changed: everything uncommitted now, except paths that were already
  * uncommitted before it and still have the same content. Paths dirty before and changed again are
- * included and reported in `touchedPreexisting`.
+ * included and reported in `touchedPreexisting`. `head` is HEAD at the same moment.
  */
 export async function attemptChanges(
   dir: string,
   before: DirtySnapshot,
-): Promise<{ paths: string[]; touchedPreexisting: string[] }> {
-  const now = await uncommittedPaths(dir);
+): Promise<{ paths: string[]; touchedPreexisting: string[]; head: string | null }> {
+  const { head, paths: now } = await treeState(dir);
   const hashes = await contentHashes(dir, now.filter((path) => before.has(path)));
   const paths: string[] = [];
   const touchedPreexisting: string[] = [];
@@ -79,7 +144,7 @@ export async function attemptChanges(
       touchedPreexisting.push(path);
     }
   }
-  return { paths, touchedPreexisting };
+  return { paths, touchedPreexisting, head };
 }
 
 export interface CommitResult {

@@ -1,6 +1,6 @@
 import type { Database } from "./db/database.ts";
 import { brokerAlive, finishRun, runningRuns } from "./db/runs.ts";
-import { finishAttempt, openAttempts } from "./db/attempts.ts";
+import { closeAttempt, openAttempts } from "./db/attempts.ts";
 import { isSameProcessAlive } from "./process_identity.ts";
 import { killProcessTree } from "./process_tree.ts";
 
@@ -61,16 +61,7 @@ export async function recoverOrphans(db: Database): Promise<RecoveredRun[]> {
       : "no broker process is recorded for this run (started by the earlier cmcs)";
     if (!finishRun(db, run.id, "interrupted", message)) continue;
     for (const attempt of open) {
-      finishAttempt(db, attempt.id, {
-        outcome: "worker_failed",
-        message: "interrupted: the broker died",
-        exitCode: null,
-        signal: null,
-        threadId: null,
-        usage: null,
-        finalMessage: null,
-        resetsAt: null,
-      });
+      closeAttempt(db, attempt.id, "worker_failed", "interrupted: the broker died");
     }
     recovered.push({
       run_id: run.id,

@@ -5,7 +5,7 @@
  */
 import { UserError } from "../cli/errors.ts";
 import { loadConfig } from "./config.ts";
-import { finishAttempt, openAttempts } from "./db/attempts.ts";
+import { closeAttempt, openAttempts } from "./db/attempts.ts";
 import type { Database } from "./db/database.ts";
 import { recordEvent } from "./db/events.ts";
 import { finishRun, getRun, requestStop } from "./db/runs.ts";
@@ -120,15 +120,6 @@ export async function killAttemptTrees(
         graceS,
       });
     }
-    finishAttempt(db, attempt.id, {
-      outcome: "stopped",
-      message,
-      exitCode: null,
-      signal: null,
-      threadId: null,
-      usage: null,
-      finalMessage: null,
-      resetsAt: null,
-    });
+    closeAttempt(db, attempt.id, "stopped", message);
   }
 }

@@ -1,4 +1,9 @@
 /**
+ * Bounded reads of log files that may still be growing: a tail, a byte range, a size. None of them
+ * loads a whole large file.
+ */
+
+/**
  * Reads at most the last `maxBytes` of a file as text, starting at a line boundary when it had to
  * cut (so the first line is never half an event) and never inside a UTF-8 character. A missing
  * file reads as "".
@@ -13,15 +18,7 @@ export async function readTail(path: string, maxBytes: number): Promise<string> 
   try {
     const size = (await file.stat()).size;
     const start = Math.max(0, size - maxBytes);
-    await file.seek(start, Deno.SeekMode.Start);
-    const buffer = new Uint8Array(size - start);
-    let read = 0;
-    while (read < buffer.length) {
-      const n = await file.read(buffer.subarray(read));
-      if (n === null) break;
-      read += n;
-    }
-    let bytes = buffer.subarray(0, read);
+    let bytes = await _readAt(file, start, size - start);
     if (start > 0) {
       const newline = bytes.indexOf(10);
       bytes = newline >= 0 ? bytes.subarray(newline + 1) : bytes;
@@ -31,4 +28,34 @@ export async function readTail(path: string, maxBytes: number): Promise<string> 
   } finally {
     file.close();
   }
+}
+
+/**
+ * Bytes `start`..`end` of a file, fewer when the file is shorter than `end` (it was truncated
+ * meanwhile). Throws when the file cannot be opened: callers check its size first.
+ */
+export async function readRange(path: string, start: number, end: number): Promise<Uint8Array> {
+  using file = await Deno.open(path);
+  return await _readAt(file, start, end - start);
+}
+
+/** The size of a file in bytes; a file that does not exist (yet) counts as empty. */
+export async function fileSize(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+async function _readAt(file: Deno.FsFile, start: number, length: number): Promise<Uint8Array> {
+  await file.seek(start, Deno.SeekMode.Start);
+  const buffer = new Uint8Array(length);
+  let read = 0;
+  while (read < buffer.length) {
+    const n = await file.read(buffer.subarray(read));
+    if (n === null) break;
+    read += n;
+  }
+  return buffer.subarray(0, read);
 }

@@ -56,10 +56,40 @@ export async function discoverTickets(ticketsDir: string): Promise<TicketEntry[]
     throw new UserError(`cannot read the tickets directory ${ticketsDir}: ${error}`);
   }
   names.sort(compareTicketNames);
-  return await Promise.all(names.map((name) => _readTicket(join(ticketsDir, name), name)));
+  const previous = _parsed.get(ticketsDir);
+  const current = new Map<string, ParsedFile>();
+  const entries = await Promise.all(
+    names.map((name) => _readTicket(join(ticketsDir, name), name, previous, current)),
+  );
+  _parsed.set(ticketsDir, current);
+  return entries;
 }
 
-async function _readTicket(path: string, file: string): Promise<TicketEntry> {
+interface ParsedFile {
+  bytes: Uint8Array;
+  entry: TicketEntry;
+}
+
+/**
+ * The last parse of each ticket file, by directory, with the bytes it was parsed from. A run
+ * discovers every ticket before each step; a file whose bytes are unchanged is not parsed again
+ * (callers get a copy, so the cache cannot be altered through them). Only the files present at
+ * the last discovery of a directory are kept.
+ */
+const _parsed = new Map<string, Map<string, ParsedFile>>();
+
+function _sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+async function _readTicket(
+  path: string,
+  file: string,
+  previous: Map<string, ParsedFile> | undefined,
+  current: Map<string, ParsedFile>,
+): Promise<TicketEntry> {
   const broken = (message: string): TicketEntry => ({
     ok: false,
     file,
@@ -70,7 +100,13 @@ async function _readTicket(path: string, file: string): Promise<TicketEntry> {
   try {
     const info = await Deno.stat(path);
     if (!info.isFile) return broken("is a directory, not a ticket file: rename or remove it");
-    return parseTicket(path, await Deno.readFile(path));
+    const bytes = await Deno.readFile(path);
+    const hit = previous?.get(file);
+    const parsed = hit && _sameBytes(hit.bytes, bytes)
+      ? hit
+      : { bytes, entry: parseTicket(path, bytes) };
+    current.set(file, parsed);
+    return structuredClone(parsed.entry);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       return broken("disappeared while being read (or is a broken symlink): check the file");

@@ -53,6 +53,15 @@ export type TicketEntry =
     raw?: string;
   };
 
+/**
+ * The first problem of a malformed ticket as one line, `FILE:LINE: message` (`FILE: message` when
+ * the problem is not about a line): what a run or a resume reports when it refuses the ticket.
+ */
+export function ticketProblemLine(entry: Extract<TicketEntry, { ok: false }>): string {
+  const p = entry.problems[0];
+  return `${entry.file}${p?.line ? `:${p.line}` : ""}: ${p?.message ?? "malformed ticket"}`;
+}
+
 /** The id of a ticket file: its name without the `.md` extension. */
 export function ticketId(file: string): string {
   return file.replace(/\.md$/, "");

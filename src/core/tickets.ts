@@ -2,7 +2,8 @@
  * Tickets: markdown files with a YAML front matter in `<target>/.cmcs/tickets/TICKET-*.md`. This
  * module is the one import the rest of cmcs uses; the work is split by concern:
  * parsing (ticket_parse.ts), discovery and lookup (ticket_discovery.ts), editing `done`
- * (ticket_edit.ts) and the `ticket new` template (ticket_template.ts).
+ * (ticket_edit.ts), the `ticket new` template (ticket_template.ts) and the JSON shape of a
+ * listed ticket (ticket_json.ts).
  */
 export {
   parseTicket,
@@ -12,6 +13,7 @@ export {
   type TicketEntry,
   ticketId,
   type TicketProblem,
+  ticketProblemLine,
 } from "./ticket_parse.ts";
 export {
   compareTicketNames,
@@ -22,4 +24,5 @@ export {
   resolveTicketsDir,
 } from "./ticket_discovery.ts";
 export { setTicketDone } from "./ticket_edit.ts";
+export { type TicketJson, ticketJson } from "./ticket_json.ts";
 export { renderTicketTemplate } from "./ticket_template.ts";

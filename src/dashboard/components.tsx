@@ -1,6 +1,7 @@
 /** Small server-rendered pieces the pages share. */
 import type { RunSummary } from "../core/db/status_query.ts";
 import { baseName, clip, formatDuration, formatTime, formatTokens, statusTone } from "./format.ts";
+import { pageCount } from "./params.ts";
 
 export function Badge({ status }: { status: string | null | undefined }) {
   const text = status ?? "running";
@@ -78,18 +79,21 @@ export function RunsTable(
 }
 
 /**
- * Previous/next links for a paginated list. `href` builds the URL of a page (keeping the page's
- * other parameters).
+ * Previous/next links for a paginated list of `total` items, `limit` a page, on page `page`. The
+ * links are `url` with query parameter `param` set to the page (the page's other parameters kept).
  */
 export function Pager(
-  { page, pages, total, noun, href }: {
+  { url, param, page, limit, total, noun }: {
+    url: URL;
+    param: string;
     page: number;
-    pages: number;
+    limit: number;
     total: number;
     noun: string;
-    href: (page: number) => string;
   },
 ) {
+  const pages = pageCount(total, limit);
+  const href = (p: number) => withParam(url, param, p);
   return (
     <div class="pager">
       <span>

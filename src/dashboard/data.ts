@@ -6,7 +6,12 @@ import { loadConfig } from "../core/config.ts";
 import { queryRunSummaries } from "../core/db/status_query.ts";
 import { getRun } from "../core/db/runs.ts";
 import type { RunRow } from "../core/db/types.ts";
-import { discoverTickets, resolveTicketsDir, type TicketEntry } from "../core/tickets.ts";
+import {
+  discoverTickets,
+  resolveTicketsDir,
+  type TicketJson,
+  ticketJson,
+} from "../core/tickets.ts";
 import type { DashboardContext } from "./context.ts";
 import { HttpError, idParam } from "./params.ts";
 import { isKnownTarget, latestAttempt } from "./queries.ts";
@@ -56,19 +61,6 @@ export async function activeRuns(ctx: DashboardContext): Promise<ActiveRunView[]
   }));
 }
 
-/** One ticket as `cmcs ticket validate --json` lists it. */
-export interface TicketJson {
-  file: string;
-  id: string;
-  ok: boolean;
-  title: string | null;
-  done: boolean | null;
-  agent: string | null;
-  model: string | null;
-  reasoning_effort: string | null;
-  problems: { line: number | null; message: string }[];
-}
-
 export interface TargetTickets {
   target: string;
   tickets_dir: string | null;
@@ -93,32 +85,4 @@ export async function targetTickets(ctx: DashboardContext, target: string): Prom
   } catch (error) {
     return { target, tickets_dir: null, tickets: [], error: (error as Error).message };
   }
-}
-
-function ticketJson(entry: TicketEntry): TicketJson {
-  if (entry.ok) {
-    const t = entry.ticket;
-    return {
-      file: t.file,
-      id: t.id,
-      ok: true,
-      title: t.title,
-      done: t.done,
-      agent: t.agent,
-      model: t.model,
-      reasoning_effort: t.reasoning_effort,
-      problems: [],
-    };
-  }
-  return {
-    file: entry.file,
-    id: entry.id,
-    ok: false,
-    title: null,
-    done: null,
-    agent: null,
-    model: null,
-    reasoning_effort: null,
-    problems: entry.problems.map((p) => ({ line: p.line, message: p.message })),
-  };
 }

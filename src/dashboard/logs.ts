@@ -5,12 +5,13 @@
  * a whole file.
  */
 import { isAbsolute, relative, resolve, sep } from "node:path";
+import { rawLogLines } from "../core/attempt_log.ts";
 import { createRenderer, renderJsonl } from "../core/codex_render.ts";
 import { parseEventLine } from "../core/codex_events.ts";
 import type { AttemptRow } from "../core/db/types.ts";
 import type { Project } from "../core/project.ts";
 import { ATTEMPT_FILES } from "../core/runner/execute_worker.ts";
-import { readTail } from "../core/tail.ts";
+import { fileSize, readRange, readTail } from "../core/tail.ts";
 
 /** The most bytes of a log file one request reads. */
 export const LOG_TAIL_BYTES = 1024 * 1024;
@@ -69,7 +70,7 @@ export async function readLogTail(
   if (!path) return { lines: [], truncated: false, offset: 0 };
   const size = await fileSize(path);
   const text = await readTail(path, LOG_TAIL_BYTES);
-  const all = opts.raw ? text.split("\n").filter((line) => line.trim() !== "") : renderJsonl(text);
+  const all = opts.raw ? rawLogLines(text) : renderJsonl(text);
   const lines = all.slice(-opts.maxLines);
   return {
     lines,
@@ -123,27 +124,6 @@ export class LogFollower {
     }
     return lines;
   }
-}
-
-async function fileSize(path: string): Promise<number> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch {
-    return 0;
-  }
-}
-
-async function readRange(path: string, start: number, end: number): Promise<Uint8Array> {
-  using file = await Deno.open(path);
-  await file.seek(start, Deno.SeekMode.Start);
-  const buffer = new Uint8Array(end - start);
-  let read = 0;
-  while (read < buffer.length) {
-    const n = await file.read(buffer.subarray(read));
-    if (n === null) break;
-    read += n;
-  }
-  return buffer.subarray(0, read);
 }
 
 function inside(base: string, path: string): boolean {

@@ -100,6 +100,24 @@ export function finishAttempt(db: Database, id: number, r: AttemptResult): void 
   );
 }
 
+/**
+ * Closes an attempt that ended without a worker result to record: its broker died, or it was
+ * stopped from another process. Only the outcome and message are set (exit code, usage and the
+ * rest stay null); an attempt already closed is left as it is.
+ */
+export function closeAttempt(db: Database, id: number, outcome: Outcome, message: string): void {
+  finishAttempt(db, id, {
+    outcome,
+    message,
+    exitCode: null,
+    signal: null,
+    threadId: null,
+    usage: null,
+    finalMessage: null,
+    resetsAt: null,
+  });
+}
+
 /** Records what the attempt changed in git (set after auto-commit, or from the working tree). */
 export function setAttemptChanges(
   db: Database,

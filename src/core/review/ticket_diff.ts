@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { FileChange } from "../db/types.ts";
-import { git } from "../git.ts";
+import { emptyTree, git, parseNumstat } from "../git.ts";
 import { uncommittedPaths } from "../git_changes.ts";
 import type { TicketHistory } from "./ticket_history.ts";
 import { uncommittedAttemptPaths } from "./ticket_history.ts";
@@ -133,23 +133,4 @@ async function addPaths(
   await writer.close();
   const out = await child.output();
   return { code: out.code, stdout: "", stderr: new TextDecoder().decode(out.stderr) };
-}
-
-function parseNumstat(text: string): FileChange[] {
-  const changes: FileChange[] = [];
-  for (const entry of text.split("\0")) {
-    const match = /^(-|\d+)\t(-|\d+)\t(.*)$/s.exec(entry.replace(/^\n/, ""));
-    if (!match) continue;
-    changes.push({
-      path: match[3],
-      added: match[1] === "-" ? null : Number(match[1]),
-      removed: match[2] === "-" ? null : Number(match[2]),
-    });
-  }
-  return changes;
-}
-
-async function emptyTree(dir: string): Promise<string> {
-  const out = await git(dir, ["hash-object", "-t", "tree", "/dev/null"]);
-  return out.stdout.trim() || "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 }

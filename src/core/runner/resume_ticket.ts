@@ -3,7 +3,6 @@ import { UserError } from "../../cli/errors.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
 import { recordEvent } from "../db/events.ts";
-import { createRun, finishRun, getRun } from "../db/runs.ts";
 import type { AttemptRow, RunRow, RunStatus } from "../db/types.ts";
 import type { Project } from "../project.ts";
 import {
@@ -11,12 +10,20 @@ import {
   ticketHistory,
   uncommittedAttemptPaths,
 } from "../review/ticket_history.ts";
-import { discoverTickets, findTicket, setTicketDone, type Ticket } from "../tickets.ts";
+import {
+  discoverTickets,
+  findTicket,
+  setTicketDone,
+  type Ticket,
+  ticketProblemLine,
+} from "../tickets.ts";
 import { ATTEMPT_FILES } from "./execute_worker.ts";
 import type { ProgressSink } from "./progress.ts";
 import { buildResumePrompt } from "./prompt.ts";
 import { type AttemptContext, type AttemptOutcome, runAttempt } from "./run_attempt.ts";
-import { StopController } from "./stop_control.ts";
+import { startRun } from "./run_lifecycle.ts";
+import { backOffForRetry } from "./run_ticket.ts";
+import type { StopController } from "./stop_control.ts";
 
 /** What `cmcs resume` continues: the ticket, and the attempt whose Codex thread it resumes. */
 export interface ResumePlan {
@@ -47,11 +54,9 @@ export async function planResume(
     });
   }
   if (!entry.ok) {
-    const p = entry.problems[0];
-    throw new UserError(
-      `${entry.file}${p?.line ? `:${p.line}` : ""}: ${p?.message ?? "malformed ticket"}`,
-      { hint: `fix ${entry.path} first (\`cmcs ticket validate\` shows every problem)` },
-    );
+    throw new UserError(ticketProblemLine(entry), {
+      hint: `fix ${entry.path} first (\`cmcs ticket validate\` shows every problem)`,
+    });
   }
   const ticket = entry.ticket;
   const history = ticketHistory(db, target, ticket.id);
@@ -96,7 +101,6 @@ export interface ResumeResult {
   threadGone: boolean;
 }
 
-const STOP_POLL_MS = 250;
 const THREAD_GONE = /no rollout found for thread id/i;
 
 /**
@@ -112,21 +116,13 @@ const THREAD_GONE = /no rollout found for thread id/i;
 export async function resumeTicket(opts: ResumeOptions): Promise<ResumeResult> {
   const { db, target, plan } = opts;
   const { ticket } = plan;
-  const run = createRun(db, target, opts.broker, { resume: ticket.id, thread_id: plan.threadId });
-  const stop = new StopController();
-  const offBroker = opts.stop.onStop(() =>
-    stop.request(opts.stop.reason ?? "stopped", opts.stop.message ?? "stopped")
-  );
-  const poll = setInterval(() => {
-    const current = getRun(db, run.id);
-    if (current?.stop_requested_at || (current && current.status !== "running")) {
-      stop.request("stopped", "stopped by `cmcs stop`");
-    }
-  }, STOP_POLL_MS);
+  const lifecycle = startRun(opts, { resume: ticket.id, thread_id: plan.threadId });
+  const { run, stop } = lifecycle;
   let status: RunStatus = "failed";
   let message: string | null = null;
   let result: AttemptOutcome | null = null;
   let threadGone = false;
+  let final: RunRow;
   try {
     recordEvent(db, { runId: run.id, event: "run_started", message: target });
     opts.progress({ kind: "run_started", runId: run.id, target, pending: 1 });
@@ -141,16 +137,7 @@ export async function resumeTicket(opts: ResumeOptions): Promise<ResumeResult> {
       progress: opts.progress,
     };
     result = await attemptWithRetries(ctx, opts, plan);
-    opts.progress({
-      kind: "ticket_finished",
-      runId: run.id,
-      target,
-      ticket: ticket.id,
-      file: ticket.path,
-      outcome: result.outcome,
-      attempts: result.attempt.number,
-      message: result.message,
-    });
+    lifecycle.ticketFinished(ticket, result.outcome, result.attempt.number, result.message);
     threadGone = result.outcome === "worker_failed" &&
       (THREAD_GONE.test(result.message ?? "") ||
         THREAD_GONE.test(await stderrOf(opts.project, result.attempt)));
@@ -168,25 +155,8 @@ export async function resumeTicket(opts: ResumeOptions): Promise<ResumeResult> {
       : `internal error in cmcs: ${(error as Error).message}`;
     throw error;
   } finally {
-    clearInterval(poll);
-    offBroker();
-    finishRun(db, run.id, status, message);
-    const final = getRun(db, run.id)!;
-    recordEvent(db, {
-      runId: run.id,
-      event: "run_finished",
-      outcome: final.status,
-      message: final.message,
-    });
-    opts.progress({
-      kind: "run_finished",
-      runId: run.id,
-      target,
-      status: final.status,
-      message: final.message,
-    });
+    final = lifecycle.finish(status, message);
   }
-  const final = getRun(db, run.id)!;
   return {
     run: final,
     status: final.status,
@@ -215,26 +185,7 @@ async function attemptWithRetries(
   let retries = 0;
   while (!ctx.stop.stopped && result.transient && retries < codex.max_retries) {
     retries++;
-    const delayS = codex.retry_backoff_s * 2 ** (retries - 1);
-    const reason =
-      `transient error (${result.message}); retry ${retries} of ${codex.max_retries} in ${delayS}s`;
-    recordEvent(ctx.db, {
-      runId: ctx.runId,
-      event: "retry",
-      ticket: plan.ticket.file,
-      model: request.model,
-      message: reason,
-    });
-    ctx.progress({
-      kind: "retry",
-      runId: ctx.runId,
-      target: ctx.target,
-      ticket: plan.ticket.id,
-      reason,
-      delayS,
-      model: request.model,
-    });
-    if (await ctx.stop.sleep(delayS * 1000)) break;
+    if (await backOffForRetry(ctx, plan.ticket, result, retries, request.model)) break;
     result = await runAttempt(ctx, { ...request, kind: "retry" });
   }
   return result;

@@ -18,7 +18,7 @@ import {
   commitPaths,
   diffBetween,
   diffWorkingTree,
-  snapshotDirty,
+  snapshotBefore,
 } from "../git_changes.ts";
 import { headCommit } from "../git.ts";
 import { classifyFailure } from "../outcome.ts";
@@ -73,8 +73,9 @@ export async function runAttempt(
 ): Promise<AttemptOutcome> {
   const { db, target, runId, config, ticket } = { ...ctx, ticket: req.ticket };
   const isGit = ctx.project.isGit;
-  const commitBefore = isGit ? await headCommit(target) : null;
-  const dirtyBefore = isGit ? await snapshotDirty(target) : new Map<string, string>();
+  const before = isGit ? await snapshotBefore(target) : null;
+  const commitBefore = before?.head ?? null;
+  const dirtyBefore = before?.dirty ?? new Map<string, string>();
   for (const path of req.carryOver ?? []) dirtyBefore.delete(path);
 
   const opened = startAttempt(db, {
@@ -261,7 +262,9 @@ async function recordChanges(
   const changes = await attemptChanges(target, dirtyBefore);
   const autoCommit = ticket.auto_commit ?? ctx.config.codex.auto_commit;
   let commit: string | null = null;
+  let commitTried = false;
   if (outcome === "done" && autoCommit) {
+    commitTried = changes.paths.length > 0;
     const ticketPath = relative(target, ticket.path);
     const unrelated = changes.touchedPreexisting.filter((path) => path !== ticketPath);
     if (unrelated.length > 0) {
@@ -296,7 +299,8 @@ async function recordChanges(
       });
     }
   }
-  const currentHead = await headCommit(target);
+  // HEAD as the status above saw it, unless a commit was tried and failed (re-read to be sure).
+  const currentHead = commitTried && !commit ? await headCommit(target) : changes.head;
   const files: FileChange[] = commit
     ? await diffBetween(target, commitBefore, commit)
     : await diffWorkingTree(target, commitBefore, changes.paths);

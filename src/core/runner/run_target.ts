@@ -1,15 +1,21 @@
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
 import { recordEvent } from "../db/events.ts";
-import { createRun, finishRun, getRun } from "../db/runs.ts";
+import { getRun } from "../db/runs.ts";
 import type { RunRow, RunStatus } from "../db/types.ts";
 import type { Project } from "../project.ts";
-import { discoverTickets, previousProgress, type TicketEntry } from "../tickets.ts";
+import {
+  discoverTickets,
+  previousProgress,
+  type TicketEntry,
+  ticketProblemLine,
+} from "../tickets.ts";
 import { buildPrompt } from "./prompt.ts";
 import type { ProgressSink } from "./progress.ts";
 import type { AttemptOutcome } from "./run_attempt.ts";
+import { startRun } from "./run_lifecycle.ts";
 import { runTicket } from "./run_ticket.ts";
-import { StopController } from "./stop_control.ts";
+import type { StopController } from "./stop_control.ts";
 
 export interface TargetRunOptions {
   db: Database;
@@ -30,9 +36,6 @@ export interface TargetRunResult {
   tickets: { ticket: string; outcome: string; attempts: number }[];
 }
 
-/** How often a running broker looks for a `cmcs stop` recorded in the database. */
-const STOP_POLL_MS = 250;
-
 /**
  * The ticket loop of one target: re-reads the tickets before each step, runs the first one that is
  * not done and is for Codex, and stops at the first ticket that does not end done. Tickets for
@@ -41,18 +44,8 @@ const STOP_POLL_MS = 250;
  */
 export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult> {
   const { db, target } = opts;
-  const run = createRun(db, target, opts.broker);
-  const stop = new StopController();
-  const offBroker = opts.stop.onStop(() =>
-    stop.request(opts.stop.reason ?? "stopped", opts.stop.message ?? "stopped")
-  );
-  const checkStop = () => {
-    const current = getRun(db, run.id);
-    if (current?.stop_requested_at || (current && current.status !== "running")) {
-      stop.request("stopped", "stopped by `cmcs stop`");
-    }
-  };
-  const poll = setInterval(checkStop, STOP_POLL_MS);
+  const lifecycle = startRun(opts);
+  const { run, stop, checkStop } = lifecycle;
   const tickets: TargetRunResult["tickets"] = [];
   let status: RunStatus = "failed";
   let message: string | null = null;
@@ -87,10 +80,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
       }
       const entry = entries[next];
       if (!entry.ok) {
-        const problem = entry.problems[0];
-        message = `${entry.file}${problem?.line ? `:${problem.line}` : ""}: ${
-          problem?.message ?? "malformed ticket"
-        }`;
+        message = ticketProblemLine(entry);
         recordEvent(db, {
           runId: run.id,
           event: "failed",
@@ -99,16 +89,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
           message,
         });
         tickets.push({ ticket: entry.id, outcome: "ticket_error", attempts: 0 });
-        opts.progress({
-          kind: "ticket_finished",
-          runId: run.id,
-          target,
-          ticket: entry.id,
-          file: entry.path,
-          outcome: "ticket_error",
-          attempts: 0,
-          message,
-        });
+        lifecycle.ticketFinished(entry, "ticket_error", 0, message);
         status = "failed";
         break;
       }
@@ -127,16 +108,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
         outcome: result.outcome,
         attempts: result.attempt.number,
       });
-      opts.progress({
-        kind: "ticket_finished",
-        runId: run.id,
-        target,
-        ticket: entry.ticket.id,
-        file: entry.ticket.path,
-        outcome: result.outcome,
-        attempts: result.attempt.number,
-        message: result.message,
-      });
+      lifecycle.ticketFinished(entry.ticket, result.outcome, result.attempt.number, result.message);
       if (result.outcome !== "done") {
         // A stop that came after the attempt ended (during a retry's backoff) stops the run too.
         const stoppedLater = result.outcome !== "stopped" && stop.stopped;
@@ -152,23 +124,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
     message = `internal error in cmcs: ${(error as Error).message}`;
     throw error;
   } finally {
-    clearInterval(poll);
-    offBroker();
-    finishRun(db, run.id, status, message);
-    const final = getRun(db, run.id)!;
-    recordEvent(db, {
-      runId: run.id,
-      event: "run_finished",
-      outcome: final.status,
-      message: final.message,
-    });
-    opts.progress({
-      kind: "run_finished",
-      runId: run.id,
-      target,
-      status: final.status,
-      message: final.message,
-    });
+    const final = lifecycle.finish(status, message);
     status = final.status;
     message = final.message;
   }

@@ -52,15 +52,7 @@ export async function runTicket(
     }
     if (result.transient && retries < codex.max_retries) {
       retries++;
-      const delayS = codex.retry_backoff_s * 2 ** (retries - 1);
-      announceRetry(
-        ctx,
-        ticket,
-        `transient error (${result.message}); retry ${retries} of ${codex.max_retries} in ${delayS}s`,
-        delayS,
-        model,
-      );
-      if (await ctx.stop.sleep(delayS * 1000)) break;
+      if (await backOffForRetry(ctx, ticket, result, retries, model)) break;
       result = await runAttempt(ctx, {
         ticket,
         kind: "retry",
@@ -74,6 +66,30 @@ export async function runTicket(
     break;
   }
   return result;
+}
+
+/**
+ * Announces transient-error retry number `retry` (a `retry` event and progress) and waits its
+ * backoff, `codex.retry_backoff_s × 2^(retry − 1)` seconds. Returns true when a stop came during
+ * the wait: the caller must then not start the retry.
+ */
+export async function backOffForRetry(
+  ctx: AttemptContext,
+  ticket: Ticket,
+  result: AttemptOutcome,
+  retry: number,
+  model: string | null,
+): Promise<boolean> {
+  const codex = ctx.config.codex;
+  const delayS = codex.retry_backoff_s * 2 ** (retry - 1);
+  announceRetry(
+    ctx,
+    ticket,
+    `transient error (${result.message}); retry ${retry} of ${codex.max_retries} in ${delayS}s`,
+    delayS,
+    model,
+  );
+  return await ctx.stop.sleep(delayS * 1000);
 }
 
 function announceRetry(

@@ -1,2 +1,0 @@
-import { Command } from "@commander-js/extra-typings";
-new Command("x");

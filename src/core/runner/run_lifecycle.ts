@@ -1,0 +1,104 @@
+import type { Database } from "../db/database.ts";
+import { recordEvent } from "../db/events.ts";
+import { createRun, finishRun, getRun } from "../db/runs.ts";
+import type { Outcome, RunRow, RunStatus } from "../db/types.ts";
+import type { ProgressSink } from "./progress.ts";
+import { StopController } from "./stop_control.ts";
+
+/** How often a running broker looks for a `cmcs stop` recorded in the database. */
+const STOP_POLL_MS = 250;
+
+export interface RunLifecycleOptions {
+  db: Database;
+  target: string;
+  broker: { pid: number; start: string | null };
+  /** The broker-wide stop (signals): it stops this run too. */
+  stop: StopController;
+  progress: ProgressSink;
+}
+
+/** A run that has been created and is watched for stops; `finish` must be called exactly once. */
+export interface RunLifecycle {
+  run: RunRow;
+  /** The run's own stop: the broker's stop, a `cmcs stop` of this run, or its row ending. */
+  stop: StopController;
+  /**
+   * Looks for a stop in the database now, not only on the next poll: called between tickets so a
+   * stop asked for meanwhile keeps the next ticket from starting.
+   */
+  checkStop(): void;
+  /** Reports the `ticket_finished` progress of a ticket the run acted on. */
+  ticketFinished(
+    ticket: { id: string; path: string },
+    outcome: Outcome,
+    attempts: number,
+    message: string | null,
+  ): void;
+  /**
+   * Ends the run: stops the poll and the broker subscription, sets `status` and `message` unless
+   * the row already ended (a `cmcs stop` or recovery that finished it keeps its status), records
+   * the `run_finished` event and progress, and returns the final row.
+   */
+  finish(status: RunStatus, message: string | null): RunRow;
+}
+
+/**
+ * Creates a run on `opts.target` (refusing while another live run is active there) and starts
+ * watching it: the broker-wide stop and a poll of the run's `stop_requested_at` (or of its row no
+ * longer being `running`) both request the run's own stop with reason `stopped`.
+ */
+export function startRun(
+  opts: RunLifecycleOptions,
+  runOptions: Record<string, unknown> = {},
+): RunLifecycle {
+  const { db, target } = opts;
+  const run = createRun(db, target, opts.broker, runOptions);
+  const stop = new StopController();
+  const offBroker = opts.stop.onStop(() =>
+    stop.request(opts.stop.reason ?? "stopped", opts.stop.message ?? "stopped")
+  );
+  const checkStop = () => {
+    const current = getRun(db, run.id);
+    if (current?.stop_requested_at || (current && current.status !== "running")) {
+      stop.request("stopped", "stopped by `cmcs stop`");
+    }
+  };
+  const poll = setInterval(checkStop, STOP_POLL_MS);
+  return {
+    run,
+    stop,
+    checkStop,
+    ticketFinished(ticket, outcome, attempts, message) {
+      opts.progress({
+        kind: "ticket_finished",
+        runId: run.id,
+        target,
+        ticket: ticket.id,
+        file: ticket.path,
+        outcome,
+        attempts,
+        message,
+      });
+    },
+    finish(status, message) {
+      clearInterval(poll);
+      offBroker();
+      finishRun(db, run.id, status, message);
+      const final = getRun(db, run.id)!;
+      recordEvent(db, {
+        runId: run.id,
+        event: "run_finished",
+        outcome: final.status,
+        message: final.message,
+      });
+      opts.progress({
+        kind: "run_finished",
+        runId: run.id,
+        target,
+        status: final.status,
+        message: final.message,
+      });
+      return final;
+    },
+  };
+}
