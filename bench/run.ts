@@ -2,7 +2,8 @@
  * `deno task bench`: how fast cmcs is, beside the floor it cannot beat. Builds its own projects
  * and histories in a temp dir, runs cmcs as a real process, and writes bench/results.md and
  * bench/results.json (or to `--out DIR`). `--quick` runs tiny sizes with two repetitions, only to
- * prove the benchmark works (tests/bench_smoke_test.ts); `--keep` leaves the temp dir in place.
+ * prove the benchmark works (tests/bench_smoke_test.ts); `--keep` leaves the temp dir in place;
+ * `--render` only rewrites results.md from results.json and bench/analysis.md.
  * Progress goes to stderr; the table and the machine go to stdout at the end.
  */
 import { parseArgs } from "node:util";
@@ -23,11 +24,26 @@ const { values: flags } = parseArgs({
     quick: { type: "boolean", default: false },
     out: { type: "string" },
     keep: { type: "boolean", default: false },
+    render: { type: "boolean", default: false },
   },
 });
 
+async function readAnalysis(): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(join(ROOT, "bench/analysis.md"));
+  } catch {
+    return null; // no analysis written yet
+  }
+}
+
 const settings = flags.quick ? QUICK : FULL;
 const outDir = flags.out ?? join(ROOT, "bench");
+if (flags.render) {
+  const results: Results = JSON.parse(await Deno.readTextFile(join(outDir, "results.json")));
+  await Deno.writeTextFile(join(outDir, "results.md"), markdown(results, await readAnalysis()));
+  console.log(`Wrote ${join(outDir, "results.md")} from results.json.`);
+  Deno.exit(0);
+}
 const started = performance.now();
 const loadBefore = Deno.loadavg();
 const root = await tempRoot();
@@ -68,11 +84,7 @@ try {
     join(outDir, "results.json"),
     JSON.stringify(results, null, 2) + "\n",
   );
-  let analysis: string | null = null;
-  try {
-    analysis = await Deno.readTextFile(join(ROOT, "bench/analysis.md"));
-  } catch { /* no analysis written yet */ }
-  await Deno.writeTextFile(join(outDir, "results.md"), markdown(results, analysis));
+  await Deno.writeTextFile(join(outDir, "results.md"), markdown(results, await readAnalysis()));
   console.log(markdownTable(results.rows));
   console.log(`\nMachine: ${machineLine(results.machine)}.`);
   console.log(`Wrote ${join(outDir, "results.md")} and results.json in ${results.duration_s} s.`);

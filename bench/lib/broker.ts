@@ -114,8 +114,8 @@ export async function benchBroker(root: string, s: Settings): Promise<Section> {
   return {
     rows,
     details: {
-      floors_ms: { bin_true: median(floors.binTrue), git_add_commit: gitMs },
-      worker_ms: { plain: workerMs, detached: median(worker.detached) },
+      floors_ms: { bin_true: round(trueMs), git_add_commit: round(gitMs) },
+      worker_ms: { plain: round(workerMs), detached: round(median(worker.detached)) },
       idle_run_ms: startup.map((x) => round(x)),
       run_ms: {
         off: runs.off.map((r) => round(r.ms)),
@@ -229,7 +229,8 @@ async function measureSteps(root: string, s: Settings): Promise<Record<string, n
     },
     "git rev-parse HEAD": () => headCommit(project),
     "git status (HEAD and uncommitted paths)": () => treeState(project),
-    [`git hash-object (${dirty.length} paths)`]: () => contentHashes(project, dirty),
+    [`hash ${dirty.length} uncommitted files (in-process since the fixes)`]: () =>
+      contentHashes(project, dirty),
     "git diff --numstat (1 path)": () => diffWorkingTree(project, head, [dirty[0]]),
     "process start token (cat /proc/<pid>/stat)": () =>
       Promise.resolve(processStartToken(Deno.pid)),

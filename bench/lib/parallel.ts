@@ -59,7 +59,7 @@ export async function benchParallel(root: string, s: Settings): Promise<Section>
       measure: `${s.targets} targets × ${s.targetTickets} tickets in parallel (git worktrees, ` +
         `\`cmcs run --all\`, run.max_parallel ${s.targets}, auto-commit on)`,
       floor: `one target at a time (run.max_parallel 1): ${(seqMs / 1000).toFixed(1)} s`,
-      result: `${(parMs / 1000).toFixed(1)} s (${(seqMs / parMs).toFixed(2)}× faster); ` +
+      result: `${(parMs / 1000).toFixed(1)} s (speed-up ${(seqMs / parMs).toFixed(2)}×); ` +
         `${last.ticketsDone}/${total} tickets done, ${last.events}/${last.eventsExpected} events, ` +
         `${last.commits}/${total} commits; lost: ${lost}, lock errors: ${lockErrors}`,
       target: "no lost events, no lock errors; wall time reported",

@@ -82,7 +82,8 @@ export function markdown(r: Results, analysis: string | null): string {
     }` +
     ` on ${r.generated_at} in ${r.duration_s.toFixed(0)} s.`,
     "",
-    `Machine: ${machineLine(r.machine)}.`,
+    `Machine: ${machineLine(r.machine)}. The benchmark starts when the 1-minute load is below ` +
+    "about 1 (the machine may be shared); the load after includes the benchmark's own processes.",
     "",
     "Times are medians of repeated runs, taken round-robin so that a change of load hits every " +
     "case alike. cmcs runs as a real process under its documented permissions " +
