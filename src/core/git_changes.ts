@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { FileChange } from "./db/types.ts";
-import { git } from "./git.ts";
+import { emptyTree, git, parseNumstat } from "./git.ts";
 
 /** Paths cmcs never commits: its own database and logs. */
 const NEVER_COMMIT = [/^\.cmcs\/cmcs\.db/, /^\.cmcs\/logs(\/|$)/];
@@ -111,10 +111,6 @@ async function contentHash(file: string): Promise<string> {
 
 /** What was uncommitted before an attempt, so the attempt's commit leaves those edits alone. */
 export type DirtySnapshot = Map<string, string>;
-
-export async function snapshotDirty(dir: string): Promise<DirtySnapshot> {
-  return contentHashes(dir, await uncommittedPaths(dir));
-}
 
 /** HEAD and the {@link DirtySnapshot} an attempt starts from, from one `git status`. */
 export async function snapshotBefore(
@@ -235,25 +231,6 @@ export async function diffWorkingTree(
     }
   }
   return changes;
-}
-
-function parseNumstat(text: string): FileChange[] {
-  const changes: FileChange[] = [];
-  for (const entry of text.split("\0")) {
-    const match = /^(-|\d+)\t(-|\d+)\t(.*)$/s.exec(entry.replace(/^\n/, ""));
-    if (!match) continue;
-    changes.push({
-      path: match[3],
-      added: match[1] === "-" ? null : Number(match[1]),
-      removed: match[2] === "-" ? null : Number(match[2]),
-    });
-  }
-  return changes;
-}
-
-async function emptyTree(dir: string): Promise<string> {
-  const out = await git(dir, ["hash-object", "-t", "tree", "/dev/null"]);
-  return out.stdout.trim() || "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 }
 
 function lastLines(text: string): string {

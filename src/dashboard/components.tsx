@@ -109,7 +109,7 @@ export function Pager(
 }
 
 /** `url` with query parameter `name` set to `value` (1 removes it), the others kept. */
-export function withParam(url: URL, name: string, value: number): string {
+function withParam(url: URL, name: string, value: number): string {
   const params = new URLSearchParams(url.search);
   if (value <= 1) params.delete(name);
   else params.set(name, String(value));
