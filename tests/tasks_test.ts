@@ -3,11 +3,19 @@ import { join } from "node:path";
 import { PROJECT_DIR } from "./helpers/cli.ts";
 import { tempDir, tempRepo } from "./helpers/repo.ts";
 
+function withoutInitCwd(env: Record<string, string>): Record<string, string> {
+  const { INIT_CWD: _inherited, ...rest } = env;
+  return rest;
+}
+
 async function task(args: string[], cwd: string, env: Record<string, string> = {}) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["task", "--quiet", "--config", join(PROJECT_DIR, "deno.json"), ...args],
     cwd,
-    env: { NO_COLOR: "1", ...env },
+    // As from a user's shell: `deno task` keeps an INIT_CWD it inherits (npm does the same), and
+    // this test itself may run under `deno task test`, which set one.
+    clearEnv: true,
+    env: { ...withoutInitCwd(Deno.env.toObject()), NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
