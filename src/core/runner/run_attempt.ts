@@ -37,6 +37,8 @@ export interface AttemptContext {
   runId: number;
   stop: StopController;
   progress: ProgressSink;
+  /** Reads the run's stop request from the database now (instead of at the next poll). */
+  checkStop?: () => void;
 }
 
 export interface AttemptRequest {

@@ -95,7 +95,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
       }
       checkStop();
       if (stop.stopped) continue;
-      const result: AttemptOutcome = await runTicket({ ...opts, stop, runId: run.id }, {
+      const result: AttemptOutcome = await runTicket({ ...opts, stop, checkStop, runId: run.id }, {
         ticket: entry.ticket,
         prompt: buildPrompt({
           target,

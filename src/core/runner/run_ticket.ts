@@ -40,6 +40,7 @@ export async function runTicket(
         0,
         model,
       );
+      if (stopRequested(ctx)) break;
       result = await runAttempt(ctx, {
         ticket,
         kind: "fallback",
@@ -53,6 +54,7 @@ export async function runTicket(
     if (result.transient && retries < codex.max_retries) {
       retries++;
       if (await backOffForRetry(ctx, ticket, result, retries, model)) break;
+      if (stopRequested(ctx)) break;
       result = await runAttempt(ctx, {
         ticket,
         kind: "retry",
@@ -126,4 +128,14 @@ function unfinishedWork(ctx: AttemptContext, ticket: Ticket): string[] {
   const history = ticketHistory(ctx.db, ctx.target, ticket.id);
   if (!history || history.attempts.at(-1)?.outcome === "done") return [];
   return uncommittedAttemptPaths(history);
+}
+
+/**
+ * Looks at the database for a `cmcs stop` right before another attempt starts, so a stop that
+ * lands between two attempts never lets one more worker start (the run's poll alone checks only
+ * every 250 ms).
+ */
+function stopRequested(ctx: AttemptContext): boolean {
+  ctx.checkStop?.();
+  return ctx.stop.stopped;
 }
