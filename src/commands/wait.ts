@@ -20,6 +20,12 @@ export interface WaitOptions {
 type Waited = OpenedTarget & { run: RunRow | null; queued: boolean; queuedAt: string | null };
 
 const POLL_MS = 200;
+/**
+ * How often a waiting `wait` checks that the brokers are still alive. Each check reads the process
+ * table (a process per running run), so it is done once per database and less often than the
+ * cheap status poll.
+ */
+const RECOVERY_MS = 1000;
 
 /**
  * `cmcs wait [paths...]`: blocks until the latest run of every target (or, with `--any`, of one
@@ -51,7 +57,17 @@ export async function wait(paths: string[], opts: WaitOptions): Promise<number> 
       });
     }
     const deadline = opts.timeout === undefined ? Infinity : Date.now() + opts.timeout * 1000;
+    let lastRecovery = Date.now();
     while (true) {
+      if (Date.now() - lastRecovery >= RECOVERY_MS) {
+        lastRecovery = Date.now();
+        const recovered = new Set<string>();
+        for (const t of targets) {
+          if (t.run?.status !== "running" || recovered.has(t.db.path)) continue;
+          recovered.add(t.db.path);
+          await recoverOrphans(t.db);
+        }
+      }
       for (const t of targets) {
         if (t.queued && liveQueueMark(t.db, t.target!) === null) {
           t.queued = false;
@@ -59,10 +75,7 @@ export async function wait(paths: string[], opts: WaitOptions): Promise<number> 
           const run = latestRun(t.db, t.target!) ?? null;
           t.run = run && run.started_at >= t.queuedAt! ? run : null;
         }
-        if (t.run?.status === "running") {
-          await recoverOrphans(t.db);
-          t.run = getRun(t.db, t.run.id)!;
-        }
+        if (t.run?.status === "running") t.run = getRun(t.db, t.run.id)!;
       }
       const ended = targets.filter((t) => !t.queued && t.run?.status !== "running");
       const done = opts.any ? ended.length > 0 : ended.length === targets.length;
