@@ -6,7 +6,7 @@ import { renderEvent } from "../core/codex_render.ts";
 import { runAttempts } from "../core/db/attempts.ts";
 import { getRun } from "../core/db/runs.ts";
 import type { AttemptRow, RunRow } from "../core/db/types.ts";
-import { recoverOrphans } from "../core/recovery.ts";
+import { recoverOrphans, throttledRecovery } from "../core/recovery.ts";
 import { type OpenedTarget, openTarget, resolveRun } from "../core/run_lookup.ts";
 import { ATTEMPT_FILES } from "../core/runner/execute_worker.ts";
 import { fileSize, readRange, readTail } from "../core/tail.ts";
@@ -105,8 +105,9 @@ function pickAttempt(opened: OpenedTarget, run: RunRow, ticketRef: string | unde
 
 /** `--follow` right after `cmcs run` started: waits while the run has no attempt yet. */
 async function untilFirstAttempt(opened: OpenedTarget, run: RunRow): Promise<void> {
+  const recover = throttledRecovery(opened.db);
   while (runAttempts(opened.db, run.id).length === 0) {
-    await recoverOrphans(opened.db);
+    await recover();
     if (getRun(opened.db, run.id)?.status !== "running") return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -118,6 +119,7 @@ async function follow(
   first: AttemptRow,
   opts: LogsOptions,
 ): Promise<number> {
+  const recover = throttledRecovery(opened.db);
   const note = noteWriter(opts);
   let attempt = first;
   const fileOf = (a: AttemptRow) =>
@@ -145,7 +147,7 @@ async function follow(
     // The run's state is read before the file is drained: whatever was written before the run
     // moved on (next attempt, end of run) is printed before following it.
     const attempts = runAttempts(opened.db, run.id);
-    await recoverOrphans(opened.db);
+    await recover();
     const current = getRun(opened.db, run.id)!;
     const file = fileOf(attempt);
     const size = await fileSize(file);

@@ -4,7 +4,7 @@ import { formatDuration, formatTokens, paint, printJson, statusColor } from "../
 import { queryRunSummaries } from "../core/db/status_query.ts";
 import { getRun, latestRun } from "../core/db/runs.ts";
 import type { RunRow } from "../core/db/types.ts";
-import { recoverOrphans } from "../core/recovery.ts";
+import { recoverOrphans, throttledRecovery } from "../core/recovery.ts";
 import { type OpenedTarget, openTarget, resolveRun } from "../core/run_lookup.ts";
 import { liveQueueMark } from "../core/worktrees/queue.ts";
 
@@ -20,12 +20,6 @@ export interface WaitOptions {
 type Waited = OpenedTarget & { run: RunRow | null; queued: boolean; queuedAt: string | null };
 
 const POLL_MS = 200;
-/**
- * How often a waiting `wait` checks that the brokers are still alive. Each check reads the process
- * table (a process per running run), so it is done once per database and less often than the
- * cheap status poll.
- */
-const RECOVERY_MS = 1000;
 
 /**
  * `cmcs wait [paths...]`: blocks until the latest run of every target (or, with `--any`, of one
@@ -57,16 +51,14 @@ export async function wait(paths: string[], opts: WaitOptions): Promise<number> 
       });
     }
     const deadline = opts.timeout === undefined ? Infinity : Date.now() + opts.timeout * 1000;
-    let lastRecovery = Date.now();
+    // One throttled liveness check per database, however many targets share it.
+    const recoveries = new Map<string, () => Promise<void>>();
+    for (const t of targets) {
+      if (!recoveries.has(t.db.path)) recoveries.set(t.db.path, throttledRecovery(t.db));
+    }
     while (true) {
-      if (Date.now() - lastRecovery >= RECOVERY_MS) {
-        lastRecovery = Date.now();
-        const recovered = new Set<string>();
-        for (const t of targets) {
-          if (t.run?.status !== "running" || recovered.has(t.db.path)) continue;
-          recovered.add(t.db.path);
-          await recoverOrphans(t.db);
-        }
+      for (const t of targets) {
+        if (t.run?.status === "running") await recoveries.get(t.db.path)!();
       }
       for (const t of targets) {
         if (t.queued && liveQueueMark(t.db, t.target!) === null) {

@@ -74,3 +74,17 @@ export async function recoverOrphans(db: Database): Promise<RecoveredRun[]> {
   }
   return recovered;
 }
+
+/**
+ * {@link recoverOrphans} for polling loops (`wait`, `logs --follow`): each check reads the process
+ * table, one process per running run, so the returned function runs it at most once per
+ * `intervalMs` and is a no-op in between. The first call runs it.
+ */
+export function throttledRecovery(db: Database, intervalMs = 1000): () => Promise<void> {
+  let last = -Infinity;
+  return async () => {
+    if (Date.now() - last < intervalMs) return;
+    last = Date.now();
+    await recoverOrphans(db);
+  };
+}
