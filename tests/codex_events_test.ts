@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { CodexStream } from "../src/core/codex_events.ts";
 import {
+  createJsonlRenderer,
   displayCommand,
   formatCount,
   renderEvent,
@@ -215,6 +216,15 @@ Deno.test("renderJsonl() shows file changes, failed commands and a failed turn o
     `error: ${CONTEXT_MESSAGE}`,
     "turn failed",
   ]);
+});
+
+Deno.test("createJsonlRenderer() fed in chunks renders the same lines as renderJsonl() of the whole", () => {
+  const lines = SAMPLE.split("\n");
+  const render = createJsonlRenderer();
+  // A follower's reads: the command starts in one chunk and completes in the next.
+  const chunks = [lines.slice(0, 5), lines.slice(5)].map((chunk) => render(chunk.join("\n")));
+  assert.deepEqual(chunks.flat(), renderJsonl(SAMPLE));
+  assert.equal(chunks[1].filter((line) => line.startsWith("$ ")).length, 0, "no second $ line");
 });
 
 Deno.test("renderEvent() shows the last output lines of a long command and keeps multi-line messages", () => {

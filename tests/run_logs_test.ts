@@ -171,3 +171,25 @@ Deno.test("logs --follow started before the run's first attempt waits for it", a
   assert.match(follow.stdout, /codex: Completed TICKET-001/);
   assert.match(follow.stdout, /^== run 1 completed$/m);
 });
+
+Deno.test("logs and logs --follow show a failed turn's error once, as the dashboard does", async () => {
+  await using p = await testProject({ max_retries: 0 });
+  await p.ticket(
+    "TICKET-001.md",
+    { title: "Fails", agent: "codex", done: false },
+    `Do it.\n${directive("fail", "the model is unavailable")}\n`,
+  );
+  await p.cmcs(["run"]);
+  for (const args of [["logs"], ["logs", "--follow"]]) {
+    const logs = await p.cmcs(args, { timeoutMs: 30_000 });
+    assert.equal(logs.code, 0, logs.stderr);
+    const lines = logs.stdout.split("\n");
+    assert.ok(lines.includes("error: the model is unavailable"), logs.stdout);
+    assert.ok(lines.includes("turn failed"), logs.stdout);
+    assert.equal(
+      lines.filter((l) => l.includes("the model is unavailable") && !/^(--|==) /.test(l)).length,
+      1,
+      `${args.join(" ")}: the message once in the stream\n${logs.stdout}`,
+    );
+  }
+});

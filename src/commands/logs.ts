@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { UserError } from "../cli/errors.ts";
 import { printJson } from "../cli/output.ts";
 import { attemptLogJson, rawLogLines } from "../core/attempt_log.ts";
-import { renderEvent } from "../core/codex_render.ts";
+import { createJsonlRenderer, renderJsonl } from "../core/codex_render.ts";
 import { runAttempts } from "../core/db/attempts.ts";
 import { getRun } from "../core/db/runs.ts";
 import type { AttemptRow, RunRow } from "../core/db/types.ts";
@@ -39,7 +39,7 @@ export async function logs(path: string, opts: LogsOptions): Promise<number> {
     if (opts.follow) return await follow(opened, run, attempt, opts);
     const file = join(opened.project.logsDir, attempt.log_dir ?? "", ATTEMPT_FILES.jsonl);
     const text = await readTail(file, TAIL_BYTES);
-    const lines = opts.raw ? rawLogLines(text) : renderLines(text);
+    const lines = opts.raw ? rawLogLines(text) : renderJsonl(text);
     const shown = lines.slice(-opts.lines);
     if (opts.json) {
       printJson(
@@ -71,16 +71,12 @@ function header(a: AttemptRow): string {
   } · ${state}`;
 }
 
-function renderLines(text: string): string[] {
-  const lines: string[] = [];
-  for (const raw of text.split("\n")) {
-    if (!raw.trim()) continue;
-    try {
-      const event = JSON.parse(raw);
-      if (event && typeof event === "object") lines.push(...renderEvent(event));
-    } catch { /* a partial first line of the tail, or noise */ }
-  }
-  return lines;
+/**
+ * One renderer per followed attempt, the dashboard's: a command started before the tail still
+ * shows its `$ …` line and a failed turn does not repeat the error just printed.
+ */
+function streamRenderer(raw: boolean): (text: string) => string[] {
+  return raw ? rawLogLines : createJsonlRenderer();
 }
 
 function pickAttempt(opened: OpenedTarget, run: RunRow, ticketRef: string | undefined): AttemptRow {
@@ -124,9 +120,9 @@ async function follow(
   let attempt = first;
   const fileOf = (a: AttemptRow) =>
     join(opened.project.logsDir, a.log_dir ?? "", ATTEMPT_FILES.jsonl);
+  let render = streamRenderer(opts.raw ?? false);
   const show = (lines: string[]) => {
-    const text = lines.join("\n");
-    for (const line of opts.raw ? rawLogLines(text) : renderLines(text)) console.log(line);
+    for (const line of render(lines.join("\n"))) console.log(line);
   };
   // The tail up to a known size, so nothing written meanwhile is shown twice or skipped.
   let decoder = new TextDecoder();
@@ -140,7 +136,7 @@ async function follow(
   if (start > 0) initial.shift();
   let pending = initial.pop() ?? "";
   const initialText = initial.join("\n");
-  const shown = opts.raw ? rawLogLines(initialText) : renderLines(initialText);
+  const shown = render(initialText);
   note(header(attempt));
   for (const line of shown.slice(-opts.lines)) console.log(line);
   while (true) {
@@ -166,6 +162,7 @@ async function follow(
       offset = 0;
       pending = "";
       decoder = new TextDecoder();
+      render = streamRenderer(opts.raw ?? false);
       note(header(attempt));
       continue;
     }

@@ -96,16 +96,28 @@ export function createRenderer(): (event: CodexEvent) => string[] {
 }
 
 /**
+ * A stateful renderer for the text of one `codex.jsonl` fed in order, a chunk of complete lines at
+ * a time (a follower's reads): state carries across chunks, so a command started in an earlier
+ * chunk does not get a second `$ …` line. Lines that are not events are skipped.
+ */
+export function createJsonlRenderer(): (text: string) => string[] {
+  const render = createRenderer();
+  return (text) => {
+    const out: string[] = [];
+    for (const line of text.split("\n")) {
+      const event = parseEventLine(line);
+      if (event) out.push(...render(event));
+    }
+    return out;
+  };
+}
+
+/**
  * Renders a whole JSONL file (an attempt's `codex.jsonl`). Lines that are not events are skipped.
  * `maxLines` keeps only the last N rendered lines.
  */
 export function renderJsonl(text: string, opts: { maxLines?: number } = {}): string[] {
-  const render = createRenderer();
-  const out: string[] = [];
-  for (const line of text.split("\n")) {
-    const event = parseEventLine(line);
-    if (event) out.push(...render(event));
-  }
+  const out = createJsonlRenderer()(text);
   const max = opts.maxLines;
   return max !== undefined && max >= 0 && out.length > max ? out.slice(out.length - max) : out;
 }

@@ -6,8 +6,7 @@
  */
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { rawLogLines } from "../core/attempt_log.ts";
-import { createRenderer, renderJsonl } from "../core/codex_render.ts";
-import { parseEventLine } from "../core/codex_events.ts";
+import { createJsonlRenderer, renderJsonl } from "../core/codex_render.ts";
 import type { AttemptRow } from "../core/db/types.ts";
 import type { Project } from "../core/project.ts";
 import { ATTEMPT_FILES } from "../core/runner/execute_worker.ts";
@@ -87,7 +86,7 @@ export async function readLogTail(
  */
 export class LogFollower {
   #offset: number;
-  #render = createRenderer();
+  #render = createJsonlRenderer();
 
   constructor(readonly path: string, offset: number) {
     this.#offset = offset;
@@ -117,12 +116,7 @@ export class LogFollower {
     }
     this.#offset = start + end;
     const text = new TextDecoder().decode(bytes.subarray(begin, end));
-    const lines: string[] = [];
-    for (const line of text.split("\n")) {
-      const event = parseEventLine(line);
-      if (event) lines.push(...this.#render(event));
-    }
-    return lines;
+    return this.#render(text);
   }
 }
 
