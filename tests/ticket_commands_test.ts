@@ -172,6 +172,7 @@ Deno.test("ticket new writes the next-numbered ticket from the template and prin
     id: "TICKET-002",
     file: "TICKET-002.md",
     title: 'Fix: the "yes" bug',
+    skipped: [],
   });
 
   const check = await cmcs(["ticket", "validate", "--json"], { cwd: repo.path });
@@ -207,6 +208,70 @@ Deno.test("ticket new refuses an empty title or an unknown effort with exit 2", 
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /--title/);
   assert.deepEqual([...Deno.readDirSync(repo.ticketsDir)], [], "nothing was written");
+});
+
+Deno.test("ticket new numbers after the tickets of the repository's other worktrees, so their branches merge cleanly", async () => {
+  await using repo = await initializedRepo({ "TICKET-001.md": "---\ntitle: One\n---\n" });
+  await gitIn(repo.path, "add", ".cmcs/tickets");
+  await gitIn(repo.path, "commit", "-q", "-m", "first ticket");
+  await using outside = await tempDir();
+  const api = join(repo.path, "worktrees", "api");
+  const ui = join(outside.path, "ui");
+  await gitIn(repo.path, "worktree", "add", "-q", "-b", "feat/api", api);
+  await gitIn(repo.path, "worktree", "add", "-q", "-b", "feat/ui", ui);
+  const newTicket = async (cwd: string, title: string) => {
+    const result = await cmcs(["ticket", "new", "--title", title], { cwd });
+    assert.equal(result.code, 0, result.stderr);
+    return result;
+  };
+
+  const first = await newTicket(api, "API routes");
+  assert.equal(first.stdout, `${join(api, ".cmcs/tickets/TICKET-002.md")}\n`);
+  assert.equal(first.stderr, "", "no other worktree has a TICKET-002: nothing to say");
+  const second = await newTicket(join(ui, ".cmcs"), "UI page");
+  assert.equal(second.stdout, `${join(ui, ".cmcs/tickets/TICKET-003.md")}\n`);
+  assert.equal(
+    second.stderr,
+    `note: skipped the number of ${
+      join(api, ".cmcs/tickets/TICKET-002.md")
+    } (another worktree of this repository)\n`,
+  );
+  const third = await cmcs(["ticket", "new", "--title", "Main follow-up", "--json"], {
+    cwd: repo.path,
+  });
+  assert.equal(third.code, 0, third.stderr);
+  assert.deepEqual(JSON.parse(third.stdout), {
+    path: join(repo.ticketsDir, "TICKET-004.md"),
+    id: "TICKET-004",
+    file: "TICKET-004.md",
+    title: "Main follow-up",
+    skipped: [join(api, ".cmcs/tickets/TICKET-002.md"), join(ui, ".cmcs/tickets/TICKET-003.md")],
+  });
+  assert.match(third.stderr, /^note: skipped the numbers of .*TICKET-002\.md, .*TICKET-003\.md /);
+
+  // Streams given their own ranges keep them: numbers below a stream's own tickets are not taken.
+  await Deno.writeTextFile(join(api, ".cmcs/tickets/TICKET-200.md"), "---\ntitle: Range\n---\n");
+  await Deno.writeTextFile(join(ui, ".cmcs/tickets/TICKET-250.md"), "---\ntitle: Range\n---\n");
+  const ranged = await newTicket(api, "API errors");
+  assert.equal(ranged.stdout, `${join(api, ".cmcs/tickets/TICKET-201.md")}\n`);
+
+  for (const [dir, branch] of [[api, "feat/api"], [ui, "feat/ui"]]) {
+    await gitIn(dir, "add", ".cmcs/tickets");
+    await gitIn(dir, "commit", "-q", "-m", `tickets of ${branch}`);
+  }
+  await gitIn(repo.path, "add", ".cmcs/tickets");
+  await gitIn(repo.path, "commit", "-q", "-m", "main ticket");
+  await gitIn(repo.path, "merge", "-q", "--no-edit", "feat/api");
+  await gitIn(repo.path, "merge", "-q", "--no-edit", "feat/ui");
+  assert.deepEqual([...Deno.readDirSync(repo.ticketsDir)].map((e) => e.name).sort(), [
+    "TICKET-001.md",
+    "TICKET-002.md",
+    "TICKET-003.md",
+    "TICKET-004.md",
+    "TICKET-200.md",
+    "TICKET-201.md",
+    "TICKET-250.md",
+  ]);
 });
 
 Deno.test("ticket new outside any repository still needs cmcs init first", async () => {

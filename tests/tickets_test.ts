@@ -463,11 +463,13 @@ Deno.test("nextTicketPath() numbers after the highest ticket, padded to 3 digits
   assert.deepEqual(await nextTicketPath(join(dir.path, "missing")), {
     path: join(dir.path, "missing", "TICKET-001.md"),
     number: 1,
+    skipped: [],
   });
   await writeTickets(dir.path, { "TICKET-002.md": "", "TICKET-9.md": "", "notes.md": "" });
   assert.deepEqual(await nextTicketPath(dir.path), {
     path: join(dir.path, "TICKET-010.md"),
     number: 10,
+    skipped: [],
   });
   await writeTickets(dir.path, { "TICKET-010-fix.md": "" });
   assert.equal((await nextTicketPath(dir.path)).path, join(dir.path, "TICKET-011.md"));
@@ -477,6 +479,24 @@ Deno.test("nextTicketPath() keeps the width existing tickets use", async () => {
   await using dir = await tempDir();
   await writeTickets(dir.path, { "TICKET-0001.md": "", "TICKET-0007.md": "" });
   assert.equal((await nextTicketPath(dir.path)).path, join(dir.path, "TICKET-0008.md"));
+});
+
+Deno.test("nextTicketPath() passes over the numbers the other directories use above its own", async () => {
+  await using dir = await tempDir();
+  const here = join(dir.path, "here");
+  const other = join(dir.path, "other");
+  await writeTickets(here, { "TICKET-0003.md": "" });
+  await writeTickets(other, {
+    "TICKET-0001.md": "",
+    "TICKET-4.md": "",
+    "TICKET-005-fix.md": "",
+    "TICKET-7.md": "",
+  });
+  assert.deepEqual(await nextTicketPath(here, [other, join(dir.path, "missing")]), {
+    path: join(here, "TICKET-0006.md"),
+    number: 6,
+    skipped: [join(other, "TICKET-4.md"), join(other, "TICKET-005-fix.md")],
+  });
 });
 
 Deno.test("renderTicketTemplate() writes a valid ticket that reads back its values", () => {

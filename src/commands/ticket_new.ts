@@ -1,8 +1,9 @@
-import { basename } from "node:path";
+import { basename, join, relative, sep } from "node:path";
 import { UsageError, UserError } from "../cli/errors.ts";
 import { printJson } from "../cli/output.ts";
 import { loadConfig } from "../core/config.ts";
-import { requireProject, resolveTarget } from "../core/project.ts";
+import { type Project, requireProject, resolveTarget } from "../core/project.ts";
+import { gitWorktrees } from "../core/worktrees/git_worktrees.ts";
 import {
   nextTicketPath,
   REASONING_EFFORTS,
@@ -14,8 +15,11 @@ import {
 /**
  * `cmcs ticket new [path] --title T`: writes the next-numbered ticket of the target from the
  * template (creating the tickets directory if needed) and prints its absolute path, so the caller
- * can open it. The file is created exclusively: two concurrent calls get two numbers, and an
- * existing ticket is never overwritten. An empty title, model or unknown effort is a usage error.
+ * can open it. The number follows the target's highest ticket, passing over numbers that another
+ * worktree of the repository already uses, so branches worked on in parallel never both add the
+ * same ticket file. The file
+ * is created exclusively: two concurrent calls get two numbers, and an existing ticket is never
+ * overwritten. An empty title, model or unknown effort is a usage error.
  */
 export async function ticketNew(
   path: string,
@@ -56,8 +60,9 @@ export async function ticketNew(
   const text = new TextEncoder().encode(
     renderTicketTemplate({ title, model, effort: opts.effort }),
   );
+  const otherDirs = await _otherWorktreeTicketDirs(project, ticketsDir);
   for (let tries = 0; tries < 20; tries++) {
-    const next = await nextTicketPath(ticketsDir);
+    const next = await nextTicketPath(ticketsDir, otherDirs);
     try {
       await Deno.writeFile(next.path, text, { createNew: true });
     } catch (error) {
@@ -65,11 +70,57 @@ export async function ticketNew(
       throw new UserError(`cannot write ${next.path}: ${(error as Error).message}`);
     }
     const file = basename(next.path);
-    if (opts.json) printJson({ path: next.path, id: ticketId(file), file, title });
-    else console.log(next.path);
+    if (next.skipped.length > 0) {
+      console.error(
+        `note: skipped the number${next.skipped.length === 1 ? "" : "s"} of ${
+          next.skipped.join(", ")
+        } (another worktree of this repository)`,
+      );
+    }
+    if (opts.json) {
+      printJson({ path: next.path, id: ticketId(file), file, title, skipped: next.skipped });
+    } else console.log(next.path);
     return 0;
   }
   throw new UserError(`could not pick a free ticket number in ${ticketsDir}`, {
     hint: "another process keeps creating tickets there; try again",
   });
+}
+
+/**
+ * The same tickets directory in every other worktree of the target's repository (bare and pruned
+ * ones left out): `<worktree>/<the tickets dir's path inside its own worktree>`, so a package of a
+ * monorepo with its own `.cmcs/` is matched with the same package elsewhere. Outside git there are
+ * none; when git cannot list them, a warning says that only the target's own tickets decide.
+ */
+async function _otherWorktreeTicketDirs(project: Project, ticketsDir: string): Promise<string[]> {
+  if (!project.isGit) return [];
+  let paths: string[];
+  try {
+    const worktrees = await gitWorktrees(project.root);
+    paths = await Promise.all(
+      worktrees.filter((w) => !w.bare && !w.prunable).map((w) => _realPathOr(w.path)),
+    );
+  } catch (error) {
+    console.error(
+      `warning: cannot list the repository's worktrees (${
+        (error as Error).message
+      }); the ticket number only avoids this target's tickets`,
+    );
+    return [];
+  }
+  // Worktrees can nest (cmcs puts them under the main checkout): the longest containing path wins.
+  const own = paths.filter((path) => ticketsDir.startsWith(path + sep))
+    .sort((a, b) => b.length - a.length)[0];
+  if (!own) return [];
+  const inside = relative(own, ticketsDir);
+  return paths.filter((path) => path !== own).map((path) => join(path, inside));
+}
+
+async function _realPathOr(path: string): Promise<string> {
+  try {
+    return await Deno.realPath(path);
+  } catch {
+    return path;
+  }
 }

@@ -195,30 +195,52 @@ export function findTicket(entries: TicketEntry[], ref: string): TicketEntry | u
 }
 
 /**
- * Where `ticket new` writes next: one more than the highest `TICKET-<n>` in the directory
- * (suffixes such as `TICKET-004-fix.md` count as 4), zero-padded to 3 digits or to the width the
- * highest existing ticket uses (`TICKET-0007.md` → `TICKET-0008.md`). A missing directory gives
- * `TICKET-001.md`. Callers should create the file with `createNew` and retry on a race.
+ * Where `ticket new` writes next: one more than the highest `TICKET-<n>` in the directory, or the
+ * first number above it that no ticket in `alsoIn` uses (the same tickets directory in the
+ * repository's other worktrees), so branches merged later never both add `TICKET-004.md` while
+ * each stream keeps its own order and any range it was given. Suffixes count by their number
+ * (`TICKET-004-fix.md` is 4). The number is zero-padded to 3 digits or to the width the highest
+ * ticket of the directory uses (`TICKET-0007.md` → `TICKET-0008.md`). A missing directory counts
+ * as empty. `skipped` lists the other directories' tickets whose numbers were passed over. Callers
+ * should create the file with `createNew` and retry on a race.
  */
 export async function nextTicketPath(
   ticketsDir: string,
-): Promise<{ path: string; number: number }> {
+  alsoIn: string[] = [],
+): Promise<{ path: string; number: number; skipped: string[] }> {
   let highest = 0;
   let width = 3;
+  for (const { number, digits } of await _ticketNumbers(ticketsDir)) {
+    if (number > highest || (number === highest && digits.length > width)) {
+      highest = number;
+      width = Math.max(3, digits.length);
+    }
+  }
+  const taken = new Map<number, string[]>();
+  for (const dir of alsoIn) {
+    for (const { number, name } of await _ticketNumbers(dir)) {
+      if (number > highest) taken.set(number, [...taken.get(number) ?? [], join(dir, name)]);
+    }
+  }
+  let number = highest + 1;
+  const skipped: string[] = [];
+  for (; taken.has(number); number++) skipped.push(...taken.get(number)!);
+  const path = join(ticketsDir, `TICKET-${String(number).padStart(width, "0")}.md`);
+  return { path, number, skipped };
+}
+
+/** The `TICKET-<n>…md` files of a tickets directory; none when it does not exist (yet). */
+async function _ticketNumbers(
+  dir: string,
+): Promise<{ name: string; number: number; digits: string }[]> {
+  const tickets: { name: string; number: number; digits: string }[] = [];
   try {
-    for await (const entry of Deno.readDir(ticketsDir)) {
+    for await (const entry of Deno.readDir(dir)) {
       const match = /^TICKET-(\d+).*\.md$/.exec(entry.name);
-      if (!match) continue;
-      const number = Number(match[1]);
-      if (number > highest || (number === highest && match[1].length > width)) {
-        highest = number;
-        width = Math.max(3, match[1].length);
-      }
+      if (match) tickets.push({ name: entry.name, number: Number(match[1]), digits: match[1] });
     }
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  const number = highest + 1;
-  const path = join(ticketsDir, `TICKET-${String(number).padStart(width, "0")}.md`);
-  return { path, number };
+  return tickets;
 }
