@@ -431,3 +431,21 @@ Deno.test("cmcs status shows the runs of a database written by the earlier tool"
     /^1\s+failed\s+\.\s+-\s+3\s+2\s+1\s+9m00s\s+-\s+2026-03-07T10:00:00Z$/m,
   );
 });
+
+Deno.test("Database keeps answering each statement with its own result past its statement cache", async () => {
+  await using dir = await tempDir();
+  const db = Database.open(join(dir.path, "cmcs.db"));
+  try {
+    db.run("CREATE TABLE t (n INTEGER)");
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 300; i++) {
+        db.run(`INSERT INTO t (n) VALUES (? + ${i})`, round * 1000);
+        const row = db.get(`SELECT ${i} AS i, COUNT(*) AS c FROM t WHERE n = ?`, round * 1000 + i);
+        assert.deepEqual({ ...row }, { i, c: 1 });
+      }
+    }
+    assert.equal(db.get<{ c: number }>("SELECT COUNT(*) AS c FROM t")?.c, 600);
+  } finally {
+    db.close();
+  }
+});

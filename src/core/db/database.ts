@@ -1,4 +1,4 @@
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
 import { UserError } from "../../cli/errors.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
@@ -8,6 +8,12 @@ export type Param = SQLInputValue;
 
 /** How long a writer waits for another cmcs process's write lock before failing. */
 const BUSY_TIMEOUT_MS = 10_000;
+/**
+ * Prepared statements kept per connection. The broker and the dashboard run the same few dozen
+ * statements over and over; SQL built with a variable number of placeholders can add more, so the
+ * oldest is dropped past this many.
+ */
+const STATEMENT_CACHE_SIZE = 128;
 
 /**
  * One SQLite database shared by every cmcs process of a repository: WAL so readers never block
@@ -18,6 +24,7 @@ export class Database {
   readonly path: string;
   readonly #db: DatabaseSync;
   #depth = 0;
+  readonly #statements = new Map<string, StatementSync>();
 
   private constructor(path: string, db: DatabaseSync) {
     this.path = path;
@@ -99,20 +106,33 @@ export class Database {
   /** Runs a write statement in its own immediate transaction; returns the last insert id and changes. */
   run(sql: string, ...params: Param[]): { lastInsertRowid: number; changes: number } {
     return this.transaction(() => {
-      const result = this.#db.prepare(sql).run(...params);
+      const result = this.#prepare(sql).run(...params);
       return { lastInsertRowid: Number(result.lastInsertRowid), changes: Number(result.changes) };
     });
   }
 
   get<T = Row>(sql: string, ...params: Param[]): T | undefined {
-    return this.#db.prepare(sql).get(...params) as T | undefined;
+    return this.#prepare(sql).get(...params) as T | undefined;
   }
 
   all<T = Row>(sql: string, ...params: Param[]): T[] {
-    return this.#db.prepare(sql).all(...params) as T[];
+    return this.#prepare(sql).all(...params) as T[];
+  }
+
+  /** The statement for `sql`, prepared once per connection (preparing costs more than most runs). */
+  #prepare(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement) return statement;
+    statement = this.#db.prepare(sql);
+    if (this.#statements.size >= STATEMENT_CACHE_SIZE) {
+      this.#statements.delete(this.#statements.keys().next().value!);
+    }
+    this.#statements.set(sql, statement);
+    return statement;
   }
 
   close(): void {
+    this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
   }
 }
