@@ -8,7 +8,12 @@ import {
   listProcesses,
   processesWithToken,
 } from "../src/core/process_tree.ts";
-import { processStartToken } from "../src/core/process_identity.ts";
+import {
+  parseProcStats,
+  processStartToken,
+  processStartTokens,
+  sameProcessesAlive,
+} from "../src/core/process_identity.ts";
 
 /**
  * A shell script run as a real process tree, with its temp dir in $D. Every process it reports
@@ -121,6 +126,77 @@ Deno.test("descendants() lists every level of a three-level tree, and nothing el
     assert.equal(below[1].start, leaf.start);
     assert.deepEqual(descendants(mid.pid, all).map((p) => p.pid), [leaf.pid]);
     assert.deepEqual(descendants(leaf.pid, all), []);
+  } finally {
+    await tree.cleanup();
+  }
+});
+
+Deno.test("descendants() and killProcessTree() find a process whose name holds a newline and parentheses", async () => {
+  // The kernel takes a process's name from its executable's file name, which a worker controls.
+  const tree = new Tree(
+    `odd="$D/x
+) S 1 ) Z"; cp "$(command -v sleep)" "$odd"; "$odd" 1000 & echo $! > "$D/odd"
+    sleep 1000 & echo $! > "$D/plain"; wait`,
+  );
+  try {
+    const [odd] = await tree.pids("odd", 1);
+    const [plain] = await tree.pids("plain", 1);
+    assert.match(procStatus(odd.pid).Name, /^x/, "the odd name is the process's own");
+    const below = descendants(tree.pid);
+    assert.deepEqual(below.map((p) => p.pid).sort(), [odd.pid, plain.pid].sort());
+    assert.equal(below.find((p) => p.pid === odd.pid)?.start, odd.start);
+    const { survivors } = await killProcessTree({
+      pid: tree.pid,
+      start: tree.rootStart,
+      token: null,
+      graceS: 1,
+    });
+    assert.deepEqual(survivors, []);
+    assert.ok(gone(odd) && gone(plain));
+  } finally {
+    await tree.cleanup();
+  }
+});
+
+Deno.test("parseProcStats() reads stat records back to back, whatever their names hold", () => {
+  const rest = (ppid: number, start: number) =>
+    `${ppid} ${ppid} ${ppid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 ${start} 1000 100 18446744073709551615`;
+  const text = [
+    `10 (sh) S ${rest(1, 500)}\n`,
+    `11 (a b) (c)) R ${rest(10, 501)}\n`,
+    `12 (x\n) S 1 ) Z) S ${rest(10, 502)}\n`,
+    `13 (gone) Z ${rest(10, 503)}\n`,
+    `14 (last) S ${rest(11, 504)}`,
+  ].join("");
+  assert.deepEqual(parseProcStats(text), [
+    { pid: 10, ppid: 1, pgid: 1, start: "500" },
+    { pid: 11, ppid: 10, pgid: 10, start: "501" },
+    { pid: 12, ppid: 10, pgid: 10, start: "502" },
+    { pid: 14, ppid: 11, pgid: 11, start: "504" },
+  ]);
+});
+
+Deno.test("processStartTokens() answers for many pids at once as processStartToken() does one by one", async () => {
+  const tree = new Tree(`for i in 1 2 3; do sleep 1000 & echo $! >> "$D/pids"; done; wait`);
+  try {
+    const procs = await tree.pids("pids", 3);
+    const dead = new Deno.Command("true").spawn();
+    await dead.status;
+    const pids = [...procs.map((p) => p.pid), dead.pid, -1, procs[0].pid];
+    const tokens = processStartTokens(pids);
+    for (const p of procs) assert.equal(tokens.get(p.pid), processStartToken(p.pid));
+    assert.equal(tokens.get(dead.pid), null);
+    assert.equal(tokens.get(-1), null);
+    assert.deepEqual(
+      sameProcessesAlive([
+        { pid: procs[0].pid, start: procs[0].start },
+        { pid: procs[1].pid, start: "1" },
+        { pid: procs[2].pid, start: null },
+        { pid: dead.pid, start: null },
+        { pid: null, start: null },
+      ]),
+      [true, false, true, false, false],
+    );
   } finally {
     await tree.cleanup();
   }

@@ -12,60 +12,119 @@ const STAT_START_FIELD = 22;
  * (or it is a zombie, which is as good as gone).
  */
 export function processStartToken(pid: number): string | null {
-  if (!Number.isInteger(pid) || pid <= 0) return null;
-  if (Deno.build.os === "linux") return linuxStartToken(pid);
-  return psStartToken(pid);
+  return processStartTokens([pid]).get(pid) ?? null;
+}
+
+/**
+ * {@link processStartToken} of several pids at once, with at most one helper process (cmcs cannot
+ * read `/proc` itself): checking every running run's broker costs one `cat`, not one per run.
+ * Invalid pids map to null.
+ */
+export function processStartTokens(pids: number[]): Map<number, string | null> {
+  const valid = [...new Set(pids.filter((pid) => Number.isInteger(pid) && pid > 0))];
+  const tokens = valid.length === 0
+    ? new Map<number, string | null>()
+    : Deno.build.os === "linux"
+    ? linuxStartTokens(valid)
+    : psStartTokens(valid);
+  return new Map(pids.map((pid) => [pid, tokens.get(pid) ?? null]));
 }
 
 /**
  * Deno lets a program read `/proc` only with every permission granted (`-A`); cmcs runs with a
- * narrower list, so then the same file is read through `cat`. Both give the same token, so a
- * broker started with one permission set is recognised by a command run with the other.
+ * narrower list, so then the same files are read through one `cat`. Both give the same token, so
+ * a broker started with one permission set is recognised by a command run with the other.
  */
 let procReadable = true;
 
-function readProcStat(pid: number): string | null {
-  const path = `/proc/${pid}/stat`;
+/** The `/proc/<pid>/stat` files of `pids` that exist, one after the other; one `cat` when needed. */
+function readProcStats(pids: number[]): string {
   if (procReadable) {
-    try {
-      return Deno.readTextFileSync(path);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotCapable)) return null;
-      procReadable = false;
+    let text = "";
+    for (const pid of pids) {
+      try {
+        text += Deno.readTextFileSync(`/proc/${pid}/stat`);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotCapable)) continue;
+        procReadable = false;
+        break;
+      }
     }
+    if (procReadable) return text;
   }
   try {
-    const out = new Deno.Command("cat", { args: [path], stdin: "null", stderr: "null" })
-      .outputSync();
-    return out.code === 0 ? new TextDecoder().decode(out.stdout) : null;
+    // cat prints the files that exist and exits 1 for the others: the output is read either way.
+    const out = new Deno.Command("cat", {
+      args: pids.map((pid) => `/proc/${pid}/stat`),
+      stdin: "null",
+      stderr: "null",
+    }).outputSync();
+    return new TextDecoder().decode(out.stdout);
   } catch {
-    return null;
+    return ""; // No cat: every process reads as gone, as a missing /proc file would.
   }
 }
 
-function linuxStartToken(pid: number): string | null {
-  const stat = readProcStat(pid);
-  if (stat === null || stat === "") return null;
-  // The command name (field 2) is in parentheses and may itself contain spaces or parentheses.
-  const afterName = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const state = afterName[0];
-  if (state === "Z" || state === "X") return null;
-  return afterName[STAT_START_FIELD - 3] ?? null;
+/**
+ * One stat record: pid, the command name in parentheses (up to 16 bytes that may hold spaces,
+ * parentheses or even a newline), the state letter, then numeric fields up to the newline. The
+ * lazy name stops at the first `) S ` after which no `)` comes before the newline: the real end.
+ */
+const STAT_RECORD = /(\d+) \(([\s\S]{0,64}?)\) ([A-Za-z]) ([^\n)]*)(?:\n|$)/g;
+
+/** A live process as `/proc/<pid>/stat` describes it. */
+export interface ProcStat {
+  pid: number;
+  ppid: number;
+  /** Process group id. */
+  pgid: number;
+  /** Start time in clock ticks since boot: the token {@link processStartToken} returns. */
+  start: string;
 }
 
-function psStartToken(pid: number): string | null {
+/**
+ * Parses `/proc/<pid>/stat` records read one after another (by `cat /proc/…/stat` or in-process),
+ * leaving out zombies and dead tasks. A command name with spaces, parentheses or a newline in it
+ * (a process can name itself so) does not break the record or the ones after it.
+ */
+export function parseProcStats(text: string): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const match of text.matchAll(STAT_RECORD)) {
+    // fields[0] is field 4 (ppid); pgid is field 5, the start time field 22.
+    const fields = match[4].split(" ");
+    const start = fields[STAT_START_FIELD - 4];
+    if (match[3] === "Z" || match[3] === "X" || !start || !/^\d+$/.test(start)) continue;
+    out.push({ pid: Number(match[1]), ppid: Number(fields[0]), pgid: Number(fields[1]), start });
+  }
+  return out;
+}
+
+function linuxStartTokens(pids: number[]): Map<number, string | null> {
+  const tokens = new Map<number, string | null>();
+  for (const stat of parseProcStats(readProcStats(pids))) {
+    if (pids.includes(stat.pid) && !tokens.has(stat.pid)) tokens.set(stat.pid, stat.start);
+  }
+  return tokens;
+}
+
+function psStartTokens(pids: number[]): Map<number, string | null> {
+  const tokens = new Map<number, string | null>(pids.map((pid) => [pid, null]));
   try {
     const out = new Deno.Command("ps", {
-      args: ["-o", "lstart=,stat=", "-p", String(pid)],
+      args: ["-o", "pid=,lstart=,stat=", "-p", pids.join(",")],
       stdin: "null",
-    })
-      .outputSync();
-    const text = new TextDecoder().decode(out.stdout).trim();
-    if (out.code !== 0 || text === "" || /\sZ\S*$/.test(text)) return null;
-    return text.replace(/\s+\S+$/, "");
+      stderr: "null",
+    }).outputSync();
+    for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+      const match = /^\s*(\d+)\s+(.*\S)\s+(\S+)\s*$/.exec(line);
+      if (!match || match[3].startsWith("Z")) continue;
+      const pid = Number(match[1]);
+      if (tokens.has(pid)) tokens.set(pid, match[2]);
+    }
   } catch {
-    return null;
+    // No ps: every process reads as gone.
   }
+  return tokens;
 }
 
 /**
@@ -76,8 +135,21 @@ export function isSameProcessAlive(
   pid: number | null | undefined,
   startToken: string | null | undefined,
 ): boolean {
-  if (!pid || pid <= 0) return false;
-  const current = processStartToken(pid);
-  if (current === null) return false;
-  return !startToken || current === startToken;
+  return sameProcessesAlive([{ pid, start: startToken }])[0];
+}
+
+/**
+ * {@link isSameProcessAlive} for several processes, reading their start tokens in one go. The
+ * answers are in the order of `processes`.
+ */
+export function sameProcessesAlive(
+  processes: { pid: number | null | undefined; start: string | null | undefined }[],
+): boolean[] {
+  const pids = processes.map((p) => p.pid).filter((pid): pid is number => !!pid && pid > 0);
+  const tokens = processStartTokens(pids);
+  return processes.map(({ pid, start }) => {
+    if (!pid || pid <= 0) return false;
+    const current = tokens.get(pid) ?? null;
+    return current !== null && (!start || current === start);
+  });
 }

@@ -8,15 +8,15 @@
  * a pid the OS has reused is never touched.
  */
 
-import { isSameProcessAlive, processStartToken } from "./process_identity.ts";
+import {
+  isSameProcessAlive,
+  parseProcStats,
+  processStartToken,
+  type ProcStat,
+} from "./process_identity.ts";
 
-export interface ProcInfo {
-  pid: number;
-  ppid: number;
-  pgid: number;
-  /** Start token, comparable with {@link processStartToken}. */
-  start: string;
-}
+/** A live process: pid, parent, group and start token (from `/proc` or `ps`). */
+export type ProcInfo = ProcStat;
 
 export type KillStep = "SIGINT" | "SIGTERM" | "SIGKILL";
 
@@ -134,7 +134,7 @@ function directSnapshot(token: string | null, withStats = true): Snapshot {
       if (error instanceof Deno.errors.NotCapable) throw error;
     }
   }
-  return { procs: parseStatLines(stats.join("\n")), tokenPids };
+  return { procs: parseProcStats(stats.join("\n")), tokenPids };
 }
 
 const TOKEN_MARKER = "@@cmcs-token-carriers@@";
@@ -148,26 +148,7 @@ function shellSnapshot(token: string | null): Snapshot {
   const text = runQuiet("sh", ["-c", SNAPSHOT_SCRIPT, "sh", arg]);
   const [stats, carriers = ""] = text.split(`\n${TOKEN_MARKER}\n`);
   const tokenPids = [...carriers.matchAll(/\/proc\/(\d+)\/environ/g)].map((m) => Number(m[1]));
-  return { procs: parseStatLines(stats), tokenPids };
-}
-
-/**
- * Reads `/proc/<pid>/stat` lines. The command name (field 2) is parenthesised and may contain
- * spaces and parentheses; the start time (field 22) is the token {@link processStartToken} uses.
- */
-function parseStatLines(text: string): ProcInfo[] {
-  const out: ProcInfo[] = [];
-  for (const line of text.split("\n")) {
-    const head = /^(\d+) \(/.exec(line);
-    const close = line.lastIndexOf(")");
-    if (!head || close < 0) continue;
-    // fields[0] is field 3 (state); ppid is field 4, pgid field 5, start time field 22.
-    const fields = line.slice(close + 2).split(" ");
-    const [state, ppid, pgid, start] = [fields[0], fields[1], fields[2], fields[19]];
-    if (state === "Z" || state === "X" || !start || !/^\d+$/.test(start)) continue;
-    out.push({ pid: Number(head[1]), ppid: Number(ppid), pgid: Number(pgid), start });
-  }
-  return out;
+  return { procs: parseProcStats(stats), tokenPids };
 }
 
 function psSnapshot(token: string | null): Snapshot {

@@ -1,7 +1,7 @@
 import type { Database } from "./db/database.ts";
-import { brokerAlive, finishRun, runningRuns } from "./db/runs.ts";
+import { finishRun, runningRuns } from "./db/runs.ts";
 import { closeAttempt, openAttempts } from "./db/attempts.ts";
-import { isSameProcessAlive } from "./process_identity.ts";
+import { isSameProcessAlive, sameProcessesAlive } from "./process_identity.ts";
 import { killProcessTree } from "./process_tree.ts";
 
 /** Seconds a left-over worker gets between signals before it is killed outright. */
@@ -31,8 +31,13 @@ export interface RecoveredRun {
  */
 export async function recoverOrphans(db: Database): Promise<RecoveredRun[]> {
   const recovered: RecoveredRun[] = [];
-  for (const run of runningRuns(db)) {
-    if (brokerAlive(run)) continue;
+  const running = runningRuns(db);
+  // One look at the process table for every broker: parallel runs often share one.
+  const alive = sameProcessesAlive(
+    running.map((run) => ({ pid: run.broker_pid, start: run.broker_start })),
+  );
+  for (const [i, run] of running.entries()) {
+    if (alive[i]) continue;
     const open = openAttempts(db, run.id);
     const killed: number[] = [];
     const errors: string[] = [];
@@ -76,9 +81,9 @@ export async function recoverOrphans(db: Database): Promise<RecoveredRun[]> {
 }
 
 /**
- * {@link recoverOrphans} for polling loops (`wait`, `logs --follow`): each check reads the process
- * table, one process per running run, so the returned function runs it at most once per
- * `intervalMs` and is a no-op in between. The first call runs it.
+ * {@link recoverOrphans} for polling loops (`wait`, `logs --follow`): each check starts a process to
+ * read the process table, so the returned function runs it at most once per `intervalMs` and is a
+ * no-op in between. The first call runs it.
  */
 export function throttledRecovery(db: Database, intervalMs = 1000): () => Promise<void> {
   let last = -Infinity;
