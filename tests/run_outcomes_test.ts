@@ -225,3 +225,60 @@ for (
     assert.match(logs.stdout, /-- spawn_error: cannot start the worker/);
   });
 }
+
+Deno.test("a ticket the worker marked done before failing is set back to done: false and runs again", async () => {
+  await using p = await testProject({ max_retries: 0 });
+  const path = await p.ticket(
+    "TICKET-001.md",
+    { title: "Claims too early", agent: "codex", done: false },
+    `Do it.\n${directive("done-early")}\n${directive("partial", "half.txt", "half done")}\n${
+      directive("fail", "the stream dropped")
+    }\n`,
+  );
+  const first = await p.cmcs(["run"]);
+  assert.equal(first.code, 1, first.stdout + first.stderr);
+  assert.match(
+    first.stdout,
+    /^TICKET-001 {2}warning: TICKET-001\.md was marked done, but the attempt ended worker_failed: set back to done: false, so the next run tries it again$/m,
+  );
+  const text = await Deno.readTextFile(path);
+  assert.match(text, /^done: false$/m);
+  assert.match(text, /## Progress\n\nClaimed done early\./, "the worker's notes stay");
+  assert.match(JSON.parse(attempts(p)[0].warnings!)[0], /set back to done: false/);
+
+  // The next run picks the ticket up again instead of skipping it as finished.
+  await Deno.writeTextFile(path, text.replace(/<!-- fake-codex: (done-early|fail)[^>]*-->\n/g, ""));
+  const second = await p.cmcs(["run"]);
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  assert.deepEqual(attempts(p).map((a) => [a.ticket, a.outcome]), [
+    ["TICKET-001", "worker_failed"],
+    ["TICKET-001", "done"],
+  ]);
+});
+
+Deno.test("a timeout_s beyond what a timer holds (24.8 days) does not end the attempt at once", async () => {
+  await using p = await testProject({ timeout_s: 3_000_000 });
+  await p.ticket(
+    "TICKET-001.md",
+    { title: "Patient", agent: "codex", done: false },
+    `Do it.\n${directive("slow", 1)}\n`,
+  );
+  const result = await p.cmcs(["run"]);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.equal(attempts(p)[0].outcome, "done");
+});
+
+Deno.test("a log file that cannot be written is a warning: the broker keeps running the ticket", async () => {
+  await using p = await testProject();
+  await p.ticket("TICKET-001.md", { title: "Unlogged", agent: "codex", done: false });
+  await p.ticket("TICKET-002.md", { title: "Next", agent: "codex", done: false });
+  // Run 1's first attempt at TICKET-001 writes .cmcs/logs/1/TICKET-001.1/codex.jsonl: a directory
+  // already standing there makes the file impossible to open.
+  await Deno.mkdir(join(p.path, ".cmcs/logs/1/TICKET-001.1/codex.jsonl"), { recursive: true });
+  const result = await p.cmcs(["run"]);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.match(result.stdout, /^TICKET-001 {2}warning: cannot write .*codex\.jsonl: /m);
+  assert.deepEqual(attempts(p).map((a) => a.outcome), ["done", "done"]);
+  assert.ok(attempts(p)[0].thread_id, "the stream was still read and recorded");
+  assert.equal(runs(p)[0].status, "completed");
+});

@@ -308,6 +308,71 @@ Deno.test("Ctrl-C on cmcs run stops the run, ends the worker tree and exits 130"
   await assertNothingLeft(p, attempt, pids.file);
 });
 
+Deno.test("Ctrl-C while a finished ticket is being committed lets the commit finish, then stops the run", async () => {
+  await using p = await testProject();
+  await twoTickets(p);
+  const marker = join(p.stateDir, "committing");
+  const hook = join(p.path, ".git/hooks/pre-commit");
+  await Deno.writeTextFile(hook, `#!/bin/sh\ntouch '${marker}'\nsleep 2\n`);
+  await Deno.chmod(hook, 0o755);
+  const broker = spawnCmcs(p, ["run"]);
+  try {
+    await until("the commit hook to start", async () => {
+      try {
+        await Deno.stat(marker);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    Deno.kill(-broker.child.pid, "SIGINT");
+    const result = await broker.output;
+    assert.equal(result.code, 130, result.stdout + result.stderr);
+    assert.doesNotMatch(result.stdout, /auto-commit failed/);
+  } finally {
+    try {
+      broker.child.kill("SIGKILL");
+    } catch { /* ended */ }
+    await broker.output;
+  }
+  const subject = new TextDecoder().decode(
+    new Deno.Command("git", { args: ["log", "-1", "--format=%s"], cwd: p.path }).outputSync()
+      .stdout,
+  ).trim();
+  assert.equal(subject, "TICKET-001: Long", "the ticket's commit was made");
+  assert.deepEqual(attempts(p).map((a) => a.outcome), ["done"], "TICKET-002 never started");
+  assert.equal(runs(p)[0].status, "stopped");
+});
+
+Deno.test("a command that cannot look at the process table leaves a live run alone", async () => {
+  await using p = await testProject();
+  await twoTickets(p, directive("hang"));
+  const broker = spawnCmcs(p, ["run"]);
+  try {
+    await until("the worker to start", () => attempts(p)[0]?.worker_pid ? true : null);
+    // git is there, but no `cat` (nor `ps`) to read the process table with.
+    const bin = await Deno.makeTempDir({ prefix: "cmcs-bin-" });
+    const git = new TextDecoder().decode(
+      new Deno.Command("sh", { args: ["-c", "command -v git"] }).outputSync().stdout,
+    ).trim();
+    await Deno.symlink(git, join(bin, "git"));
+    const status = await p.cmcs(["status", "--json"], { env: { PATH: bin } });
+    await Deno.remove(bin, { recursive: true });
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(JSON.parse(status.stdout).runs[0].status, "running");
+    assert.equal(runs(p)[0].status, "running", "not marked interrupted");
+    assert.equal(attempts(p)[0].outcome, null, "its worker was not killed");
+    const stop = await p.cmcs(["stop", "."]);
+    assert.equal(stop.code, 0, stop.stdout + stop.stderr);
+    assert.equal((await broker.output).code, 1);
+  } finally {
+    try {
+      broker.child.kill("SIGKILL");
+    } catch { /* ended */ }
+    await broker.output;
+  }
+});
+
 for (const mode of ["hang", "grandchildren"]) {
   Deno.test(`a broker killed with SIGKILL (worker in ${mode}) is marked interrupted by the next status, which ends the worker tree`, async () => {
     await using p = await testProject();

@@ -442,3 +442,28 @@ Deno.test("auto_commit: false on a ticket leaves its work uncommitted", async ()
   assert.equal(await gitIn(p.path, "rev-parse", "HEAD"), before);
   assert.match(await gitIn(p.path, "status", "--porcelain"), /fake-output\//);
 });
+
+Deno.test("an auto-commit leaves out what the user had staged, which stays staged", async () => {
+  await using p = await testProject();
+  await codexTickets(p, 1);
+  await gitIn(p.path, "add", "-A");
+  await gitIn(p.path, "commit", "-q", "-m", "ticket");
+  await Deno.writeTextFile(join(p.path, "README.md"), "# test repo\nstaged, not mine to commit\n");
+  await Deno.writeTextFile(join(p.path, "mine.txt"), "my own new file\n");
+  await gitIn(p.path, "add", "README.md", "mine.txt");
+
+  const result = await p.cmcs(["run"]);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+
+  const committed = (await gitIn(p.path, "show", "--name-only", "--format=", "HEAD")).trim();
+  assert.deepEqual(committed.split("\n").sort(), [
+    ".cmcs/tickets/TICKET-001.md",
+    "fake-output/TICKET-001.txt",
+  ]);
+  const staged = (await gitIn(p.path, "diff", "--cached", "--name-only")).trim();
+  assert.deepEqual(staged.split("\n").sort(), ["README.md", "mine.txt"], "still staged");
+  assert.equal(
+    await gitIn(p.path, "show", ":README.md"),
+    "# test repo\nstaged, not mine to commit\n",
+  );
+});

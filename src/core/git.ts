@@ -6,22 +6,35 @@ export interface GitResult {
   stderr: string;
 }
 
-/** Runs `git <args>` in `cwd` and returns its exit code and output; never throws on a git error. */
+/**
+ * Runs `git <args>` in `cwd` and returns its exit code and output; never throws on a git error.
+ * `stdin` is written to git's standard input (for `--pathspec-from-file=-`). `detached` runs git in
+ * a session of its own, out of reach of a Ctrl-C in cmcs's terminal: for steps that must not stop
+ * halfway, such as committing a finished ticket (cmcs handles the Ctrl-C itself, afterwards).
+ */
 export async function git(
   cwd: string,
   args: string[],
   env?: Record<string, string>,
+  opts: { stdin?: string; detached?: boolean } = {},
 ): Promise<GitResult> {
   let out: Deno.CommandOutput;
   try {
-    out = await new Deno.Command("git", {
+    const child = new Deno.Command("git", {
       args,
       cwd,
       env,
-      stdin: "null",
+      detached: opts.detached ?? false,
+      stdin: opts.stdin === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
-    }).output();
+    }).spawn();
+    if (opts.stdin !== undefined) {
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(opts.stdin));
+      await writer.close();
+    }
+    out = await child.output();
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       return { code: 127, stdout: "", stderr: "git is not installed or not on PATH" };

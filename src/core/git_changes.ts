@@ -151,32 +151,32 @@ export interface CommitResult {
   paths: string[];
 }
 
-/** Stages exactly `paths` (additions, edits and deletions) and commits them with `message`. */
+/**
+ * Stages exactly `paths` (additions, edits and deletions) and commits them, and nothing else, with
+ * `message`: whatever the user had staged for other paths stays staged and out of the commit
+ * (`git commit --only`). Both git steps run in a session of their own, so a Ctrl-C meant for cmcs
+ * cannot kill a commit (or its hooks) halfway. A merge in progress makes git refuse a partial
+ * commit, which is reported as the error: the user's merge is never committed under a ticket.
+ */
 export async function commitPaths(
   dir: string,
   paths: string[],
   message: string[],
 ): Promise<CommitResult> {
   if (paths.length === 0) return { commit: null, error: null, paths };
-  const add = new Deno.Command("git", {
-    args: ["add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"],
-    cwd: dir,
-    stdin: "piped",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const writer = add.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(paths.map((p) => `:(literal)${p}`).join("\0")));
-  await writer.close();
-  const added = await add.output();
+  const pathspecs = paths.map((p) => `:(literal)${p}`).join("\0");
+  const fromStdin = ["--pathspec-from-file=-", "--pathspec-file-nul"];
+  const options = { stdin: pathspecs, detached: true };
+  const added = await git(dir, ["add", "-A", ...fromStdin], undefined, options);
   if (added.code !== 0) {
-    return {
-      commit: null,
-      error: `git add failed: ${lastLines(new TextDecoder().decode(added.stderr))}`,
-      paths,
-    };
+    return { commit: null, error: `git add failed: ${lastLines(added.stderr)}`, paths };
   }
-  const commit = await git(dir, ["commit", "--quiet", ...message.flatMap((m) => ["-m", m])]);
+  const commit = await git(
+    dir,
+    ["commit", "--quiet", "--only", ...fromStdin, ...message.flatMap((m) => ["-m", m])],
+    undefined,
+    options,
+  );
   if (commit.code !== 0) {
     return {
       commit: null,

@@ -9,6 +9,7 @@ import type { HooksConfig } from "./config.ts";
 import type { Database } from "./db/database.ts";
 import { recordEvent } from "./db/events.ts";
 import type { Progress } from "./runner/progress.ts";
+import { timerDelay } from "./time.ts";
 
 export interface ShellResult {
   /** Exit code, or null when the command was killed by a signal or could not start. */
@@ -93,7 +94,7 @@ export async function runShellCommand(options: ShellOptions): Promise<ShellResul
       timedOut = true;
       _killGroup(child.pid, "SIGTERM");
       timers.push(setTimeout(() => _killGroup(child.pid, "SIGKILL"), KILL_GRACE_MS));
-    }, options.timeoutS * 1000));
+    }, timerDelay(options.timeoutS * 1000)));
   }
   const status = await child.status;
   for (const timer of timers) clearTimeout(timer);

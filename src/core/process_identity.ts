@@ -21,13 +21,15 @@ export function processStartToken(pid: number): string | null {
  * Invalid pids map to null.
  */
 export function processStartTokens(pids: number[]): Map<number, string | null> {
+  const tokens = _readStartTokens(pids);
+  return new Map(pids.map((pid) => [pid, tokens?.get(pid) ?? null]));
+}
+
+/** The start tokens of the valid pids that run, or null when the process table could not be read. */
+function _readStartTokens(pids: number[]): Map<number, string | null> | null {
   const valid = [...new Set(pids.filter((pid) => Number.isInteger(pid) && pid > 0))];
-  const tokens = valid.length === 0
-    ? new Map<number, string | null>()
-    : Deno.build.os === "linux"
-    ? linuxStartTokens(valid)
-    : psStartTokens(valid);
-  return new Map(pids.map((pid) => [pid, tokens.get(pid) ?? null]));
+  if (valid.length === 0) return new Map();
+  return Deno.build.os === "linux" ? linuxStartTokens(valid) : psStartTokens(valid);
 }
 
 /**
@@ -37,8 +39,11 @@ export function processStartTokens(pids: number[]): Map<number, string | null> {
  */
 let procReadable = true;
 
-/** The `/proc/<pid>/stat` files of `pids` that exist, one after the other; one `cat` when needed. */
-function readProcStats(pids: number[]): string {
+/**
+ * The `/proc/<pid>/stat` files of `pids` that exist, one after the other; one `cat` when needed.
+ * Null when `cat` could not be started (no process slots left, say): nothing is known then.
+ */
+function readProcStats(pids: number[]): string | null {
   if (procReadable) {
     let text = "";
     for (const pid of pids) {
@@ -61,7 +66,7 @@ function readProcStats(pids: number[]): string {
     }).outputSync();
     return new TextDecoder().decode(out.stdout);
   } catch {
-    return ""; // No cat: every process reads as gone, as a missing /proc file would.
+    return null;
   }
 }
 
@@ -99,15 +104,17 @@ export function parseProcStats(text: string): ProcStat[] {
   return out;
 }
 
-function linuxStartTokens(pids: number[]): Map<number, string | null> {
+function linuxStartTokens(pids: number[]): Map<number, string | null> | null {
+  const text = readProcStats(pids);
+  if (text === null) return null;
   const tokens = new Map<number, string | null>();
-  for (const stat of parseProcStats(readProcStats(pids))) {
+  for (const stat of parseProcStats(text)) {
     if (pids.includes(stat.pid) && !tokens.has(stat.pid)) tokens.set(stat.pid, stat.start);
   }
   return tokens;
 }
 
-function psStartTokens(pids: number[]): Map<number, string | null> {
+function psStartTokens(pids: number[]): Map<number, string | null> | null {
   const tokens = new Map<number, string | null>(pids.map((pid) => [pid, null]));
   try {
     const out = new Deno.Command("ps", {
@@ -122,7 +129,7 @@ function psStartTokens(pids: number[]): Map<number, string | null> {
       if (tokens.has(pid)) tokens.set(pid, match[2]);
     }
   } catch {
-    // No ps: every process reads as gone.
+    return null;
   }
   return tokens;
 }
@@ -140,15 +147,18 @@ export function isSameProcessAlive(
 
 /**
  * {@link isSameProcessAlive} for several processes, reading their start tokens in one go. The
- * answers are in the order of `processes`.
+ * answers are in the order of `processes`. When the process table cannot be read at all (`cat`
+ * or `ps` cannot start), every process counts as alive: a run is never declared orphaned, and its
+ * worker killed, on a failed look.
  */
 export function sameProcessesAlive(
   processes: { pid: number | null | undefined; start: string | null | undefined }[],
 ): boolean[] {
   const pids = processes.map((p) => p.pid).filter((pid): pid is number => !!pid && pid > 0);
-  const tokens = processStartTokens(pids);
+  const tokens = _readStartTokens(pids);
   return processes.map(({ pid, start }) => {
     if (!pid || pid <= 0) return false;
+    if (tokens === null) return true;
     const current = tokens.get(pid) ?? null;
     return current !== null && (!start || current === start);
   });

@@ -11,3 +11,15 @@ export function secondsBetween(start: string, end: string | null | undefined): n
   const to = end ? Date.parse(end) : Date.now();
   return Math.max(0, (to - Date.parse(start)) / 1000);
 }
+
+/** The longest delay `setTimeout` honours: 2^31 - 1 ms, about 24.8 days. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * `ms` made safe for `setTimeout`, which fires **at once** for anything above about 24.8 days (a
+ * `timeout_s: 3000000` would end every attempt after 1 ms). Longer delays wait that long, which
+ * is as good as forever for a run.
+ */
+export function timerDelay(ms: number): number {
+  return Math.min(Math.max(0, ms), MAX_TIMER_MS);
+}

@@ -6,8 +6,10 @@
  *   `context`, `context-unless-model NAME`, `usage-limit [MSG]`, `quota`, `auth`,
  *   `transient-once`, `not-done`, `not-done-until-resume`, `hang`, `long-command [SECONDS]`,
  *   `grandchildren [N]`, `exit2`;
- * - modifiers (added to any outcome): `write PATH [CONTENT]`, `slow SECONDS`, `stderr-noise`,
- *   `big-output`, `no-progress`, `ignore-sigterm` (hangs unless an outcome is given), `launcher`.
+ * - modifiers (added to any outcome): `write PATH [CONTENT]`, `partial PATH CONTENT` (written
+ *   before a failure), `done-early` (marks the ticket done, and writes `partial` files, before the
+ *   outcome plays out), `slow SECONDS`, `stderr-noise`, `big-output`, `no-progress`,
+ *   `ignore-sigterm` (hangs unless an outcome is given), `launcher`.
  *
  * Environment of the worker: FAKE_CODEX_MODE, FAKE_CODEX_RECORD, FAKE_CODEX_STATE_DIR,
  * FAKE_CODEX_PIDS_FILE (see {@link fakeCodexEnv}). With `launcher` only the child (the "agent")

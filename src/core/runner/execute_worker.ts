@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { CodexStream } from "../codex_events.ts";
 import { killProcessTree } from "../process_tree.ts";
 import { processStartToken } from "../process_identity.ts";
+import { timerDelay } from "../time.ts";
 import { StopController, type StopReason } from "./stop_control.ts";
 
 /** The files one attempt keeps under `.cmcs/logs/<run-id>/<ticket>.<n>/`. */
@@ -42,6 +43,11 @@ export interface WorkerExecution {
   spawnError: string | null;
   /** Processes of the attempt still alive after everything was tried (should be empty). */
   survivors: number[];
+  /**
+   * What went wrong keeping the worker's evidence (a log file not writable, a full disk, an event
+   * that could not be recorded). The worker runs on regardless; these become attempt warnings.
+   */
+  problems: string[];
 }
 
 const STDERR_TAIL_BYTES = 8192;
@@ -67,6 +73,7 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     stopMessage: null,
     spawnError: null,
     survivors: [],
+    problems: [],
   };
 
   let child: Deno.ChildProcess;
@@ -86,7 +93,14 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     return result;
   }
   const start = processStartToken(child.pid);
-  spec.onSpawn?.({ pid: child.pid, start, token });
+  try {
+    spec.onSpawn?.({ pid: child.pid, start, token });
+  } catch (error) {
+    // The worker could not be recorded (the database stayed locked): it must not run unowned.
+    await killProcessTree({ pid: child.pid, start, token, graceS: 0 });
+    await child.status;
+    throw error;
+  }
 
   let lastActivity = Date.now();
   const attemptStop = new StopController();
@@ -96,7 +110,7 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
   const totalTimer = setTimeout(
     () =>
       attemptStop.request("timeout_total", `no result after ${spec.timeoutS}s (codex.timeout_s)`),
-    spec.timeoutS * 1000,
+    timerDelay(spec.timeoutS * 1000),
   );
   const idleTimer = setInterval(() => {
     if (Date.now() - lastActivity > spec.idleTimeoutS * 1000) {
@@ -115,12 +129,23 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
   });
 
   const stdinDone = writePrompt(child, spec.prompt);
-  const stdoutDone = pumpStdout(child.stdout, join(spec.logDir, ATTEMPT_FILES.jsonl), (line) => {
-    lastActivity = Date.now();
-    const event = stream.push(line);
-    if (event) spec.onEvent?.(stream, event);
-  });
-  const stderrDone = pumpStderr(child.stderr, join(spec.logDir, ATTEMPT_FILES.stderr));
+  // Both pumps always drain their pipe to the end (a worker blocked on a full pipe would hang)
+  // and never reject: a failure while the worker runs would otherwise end the whole broker.
+  const stdoutDone = pumpStdout(
+    child.stdout,
+    join(spec.logDir, ATTEMPT_FILES.jsonl),
+    (line) => {
+      lastActivity = Date.now();
+      const event = stream.push(line);
+      if (event) spec.onEvent?.(stream, event);
+    },
+    result.problems,
+  );
+  const stderrDone = pumpStderr(
+    child.stderr,
+    join(spec.logDir, ATTEMPT_FILES.stderr),
+    result.problems,
+  );
 
   const status = await child.status;
   clearTimeout(totalTimer);
@@ -177,36 +202,89 @@ async function pumpStdout(
   readable: ReadableStream<Uint8Array>,
   path: string,
   onLine: (line: string) => void,
-) {
-  using file = await Deno.open(path, { create: true, write: true, truncate: true });
+  problems: string[],
+): Promise<void> {
   const decoder = new TextDecoder();
   let pending = "";
-  for await (const chunk of readable) {
-    await writeAll(file, chunk);
+  const handle = (line: string) => {
+    try {
+      onLine(line);
+    } catch (error) {
+      _note(problems, `recording a worker event failed: ${(error as Error).message}`);
+    }
+  };
+  await _pump(readable, path, problems, (chunk) => {
     pending += decoder.decode(chunk, { stream: true });
     let newline: number;
     while ((newline = pending.indexOf("\n")) >= 0) {
       const line = pending.slice(0, newline).replace(/\r$/, "");
       pending = pending.slice(newline + 1);
-      if (line.trim()) onLine(line);
+      if (line.trim()) handle(line);
     }
-  }
+  });
   pending += decoder.decode();
-  if (pending.trim()) onLine(pending);
+  if (pending.trim()) handle(pending);
 }
 
 /** Copies stderr to `path` and returns its last few KB (for failure messages). */
-async function pumpStderr(readable: ReadableStream<Uint8Array>, path: string): Promise<string> {
-  using file = await Deno.open(path, { create: true, write: true, truncate: true });
+async function pumpStderr(
+  readable: ReadableStream<Uint8Array>,
+  path: string,
+  problems: string[],
+): Promise<string> {
   let tail = new Uint8Array(0);
-  for await (const chunk of readable) {
-    await writeAll(file, chunk);
+  await _pump(readable, path, problems, (chunk) => {
     const joined = new Uint8Array(tail.length + chunk.length);
     joined.set(tail);
     joined.set(chunk, tail.length);
     tail = joined.slice(Math.max(0, joined.length - STDERR_TAIL_BYTES));
-  }
+  });
   return new TextDecoder().decode(tail);
+}
+
+/**
+ * Reads `readable` to its end, writing every chunk to `path` and handing it to `onChunk`. A file
+ * that cannot be opened or written (full disk) is noted in `problems` once and writing stops; the
+ * reading goes on. Never rejects.
+ */
+async function _pump(
+  readable: ReadableStream<Uint8Array>,
+  path: string,
+  problems: string[],
+  onChunk: (chunk: Uint8Array) => void,
+): Promise<void> {
+  let file: Deno.FsFile | null = null;
+  try {
+    file = await Deno.open(path, { create: true, write: true, truncate: true });
+  } catch (error) {
+    _note(problems, `cannot write ${path}: ${(error as Error).message}`);
+  }
+  try {
+    for await (const chunk of readable) {
+      if (file) {
+        try {
+          await writeAll(file, chunk);
+        } catch (error) {
+          _note(
+            problems,
+            `writing ${path} failed, the rest is not kept: ${(error as Error).message}`,
+          );
+          file.close();
+          file = null;
+        }
+      }
+      onChunk(chunk);
+    }
+  } catch (error) {
+    _note(problems, `reading the worker's output failed: ${(error as Error).message}`);
+  } finally {
+    file?.close();
+  }
+}
+
+/** Adds a problem unless it is already there, and keeps the list short. */
+function _note(problems: string[], problem: string): void {
+  if (problems.length < 10 && !problems.includes(problem)) problems.push(problem);
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

@@ -23,7 +23,7 @@ import {
 import { headCommit } from "../git.ts";
 import { classifyFailure } from "../outcome.ts";
 import type { Project } from "../project.ts";
-import { parseTicket, type Ticket } from "../tickets.ts";
+import { parseTicket, setTicketDone, type Ticket } from "../tickets.ts";
 import { buildCodexArgs } from "./codex_command.ts";
 import { ATTEMPT_FILES, executeWorker } from "./execute_worker.ts";
 import type { ProgressSink } from "./progress.ts";
@@ -174,12 +174,17 @@ export async function runAttempt(
     transient = failure.transient;
     resetsAt = failure.resetsAt;
   }
+  for (const problem of execution.problems) warn(ctx, opened.id, ticket, problem);
   if (execution.survivors.length > 0) {
     addAttemptWarning(
       db,
       opened.id,
       `processes still alive after stopping the worker: ${execution.survivors.join(", ")}`,
     );
+  }
+
+  if (outcome !== "done" && !execution.spawnError) {
+    await reopenClaimedTicket(ctx, opened.id, ticket, outcome);
   }
 
   finishAttempt(db, opened.id, {
@@ -225,6 +230,38 @@ export async function runAttempt(
     warnings,
   });
   return { attempt, outcome, message, transient };
+}
+
+/**
+ * A worker may set `done: true` and then fail, time out, stall or be stopped before its turn ends.
+ * The ticket is not done then (nothing checked the work, nothing was committed), and a `done: true`
+ * left in the file would make the next run skip it as finished: it is set back to `false`, with a
+ * warning. The rest of the worker's edit (its `## Progress` notes) stays for the next attempt.
+ */
+async function reopenClaimedTicket(
+  ctx: AttemptContext,
+  attemptId: number,
+  ticket: Ticket,
+  outcome: Outcome,
+): Promise<void> {
+  if (!(await rereadTicket(ticket.path)).done) return;
+  const claim = `${ticket.file} was marked done, but the attempt ended ${outcome}`;
+  try {
+    await setTicketDone(ticket.path, false);
+    warn(
+      ctx,
+      attemptId,
+      ticket,
+      `${claim}: set back to done: false, so the next run tries it again`,
+    );
+  } catch (error) {
+    warn(
+      ctx,
+      attemptId,
+      ticket,
+      `${claim}, and setting it back to done: false failed: ${(error as Error).message}`,
+    );
+  }
 }
 
 async function rereadTicket(path: string): Promise<{ done: boolean; problem: string | null }> {

@@ -1,3 +1,5 @@
+import { timerDelay } from "../time.ts";
+
 /** Why a worker is being ended before it finished on its own. */
 export type StopReason = "stopped" | "timeout_total" | "timeout_idle";
 
@@ -52,7 +54,7 @@ export class StopController {
       const timer = setTimeout(() => {
         off();
         resolve(false);
-      }, ms);
+      }, timerDelay(ms));
       off = this.onStop(() => {
         clearTimeout(timer);
         resolve(true);
