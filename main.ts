@@ -310,7 +310,19 @@ export function buildProgram(): Command {
       "--allow-remote",
       "allow a non-loopback --host (no login: anyone reaching it can stop runs)",
     )
-    .addHelpText("after", example("cmcs dashboard", "cmcs dashboard --port 8080 --open"))
+    .option(
+      "--allowed-host <name>",
+      "also serve requests for this host name, e.g. the machine's name (repeatable)",
+      (name: string, previous: string[] = []) => [...previous, name],
+    )
+    .addHelpText(
+      "after",
+      example(
+        "cmcs dashboard",
+        "cmcs dashboard --port 8080 --open",
+        "cmcs dashboard --host 0.0.0.0 --allow-remote --allowed-host devbox",
+      ),
+    )
     .action((opts) =>
       invoke(async () => (await import("./src/commands/dashboard.ts")).dashboard(opts))
     );

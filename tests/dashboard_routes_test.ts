@@ -397,7 +397,13 @@ Deno.test("requests whose Host is not this dashboard's loopback name and port ar
   const get = (host: string, path = "/") =>
     app.fetch(new Request(`${ORIGIN}${path}`, { headers: { Host: host } }));
   for (
-    const host of [`127.0.0.1:${PORT}`, `localhost:${PORT}`, `[::1]:${PORT}`, `LOCALHOST:${PORT}`]
+    const host of [
+      `127.0.0.1:${PORT}`,
+      `localhost:${PORT}`,
+      `[::1]:${PORT}`,
+      `LOCALHOST:${PORT}`,
+      `127.1.2.3:${PORT}`,
+    ]
   ) {
     assert.equal((await get(host)).status, 200, host);
   }
@@ -419,11 +425,80 @@ Deno.test("requests whose Host is not this dashboard's loopback name and port ar
     assert.equal(api.status, 403, host);
     assert.match((await api.json()).error, /refused/);
   }
-  const remote = fx.app({ allowRemote: true });
-  const anyHost = await remote.fetch(
-    new Request(`${ORIGIN}/`, { headers: { Host: "dashboard.lan:8080" } }),
+});
+
+Deno.test("--allow-remote serves IP addresses but no host name it was not given, so DNS rebinding stays out", async () => {
+  await using fx = await dashboardFixture();
+  const remote = fx.app({ allowRemote: true, allowedHosts: ["DevBox"] });
+  const get = (host: string) =>
+    remote.fetch(new Request(`${ORIGIN}/`, { headers: { Host: host } }));
+  for (const host of [`192.168.1.5:${PORT}`, `[fd00::5]:${PORT}`, `devbox:${PORT}`]) {
+    assert.equal((await get(host)).status, 200, host);
+  }
+  for (const host of [`rebind.evil.example:${PORT}`, `dashboard.lan:${PORT}`, "192.168.1.5:1"]) {
+    const page = await get(host);
+    assert.equal(page.status, 403, host);
+    assert.match(await page.text(), /names need --allowed-host/);
+  }
+  // The rebinding attack itself: read the page for the token, then POST a stop from the same name.
+  const evil = `rebind.evil.example:${PORT}`;
+  const stop = await remote.fetch(
+    new Request(`${ORIGIN}/api/runs/${fx.runs.running}/stop`, {
+      method: "POST",
+      headers: { Host: evil, Origin: `http://${evil}`, "X-CMCS-Token": TOKEN },
+    }),
   );
-  assert.equal(anyHost.status, 200, "--allow-remote serves any Host");
+  assert.equal(stop.status, 403);
+  assert.equal(getRun(fx.db, fx.runs.running)?.status, "running");
+  const local = fx.app({ allowedHosts: ["devbox"] });
+  const named = await local.fetch(
+    new Request(`${ORIGIN}/`, { headers: { Host: `devbox:${PORT}` } }),
+  );
+  assert.equal(named.status, 200, "--allowed-host works without --allow-remote too");
+});
+
+Deno.test("a FIFO or a link swapped in for a log file is never read or followed", async () => {
+  await using fx = await dashboardFixture();
+  // A FIFO in place of the log: opening it would wait for a writer forever.
+  const logDir = `${fx.runs.failed}/TICKET-009.1`;
+  await Deno.mkdir(join(fx.project.logsDir, logDir), { recursive: true });
+  const fifo = join(fx.project.logsDir, logDir, "codex.jsonl");
+  new Deno.Command("mkfifo", { args: [fifo] }).outputSync();
+  const fifoAttempt = startAttempt(fx.db, {
+    runId: fx.runs.failed,
+    ticket: "TICKET-009",
+    title: null,
+    kind: "first",
+    model: null,
+    reasoningEffort: null,
+    commitBefore: null,
+    logDir,
+  });
+  const tail = await fx.fetch(`/api/runs/${fx.runs.failed}/logs?attempt=${fifoAttempt.id}`);
+  assert.equal(tail.status, 200);
+  assert.deepEqual((await tail.json()).lines, []);
+
+  // A live stream checked the path once; a link put in place of the file later is not followed.
+  const secret = join(fx.root, "secret.jsonl");
+  await Deno.writeTextFile(
+    secret,
+    JSON.stringify({ type: "error", message: "SECRET from outside" }) + "\n",
+  );
+  const { size } = await Deno.stat(fx.openLog);
+  const response = await fx.fetch(
+    `/api/runs/${fx.runs.running}/logs/stream?from=${fx.openAttempt}:${size}`,
+  );
+  const text = await readSse(
+    response,
+    (t) => t.includes("event: end"),
+    () => {
+      Deno.renameSync(fx.openLog, `${fx.openLog}.moved`);
+      Deno.symlinkSync(secret, fx.openLog);
+      setTimeout(() => finishRun(fx.db, fx.runs.running, "completed"), 300);
+    },
+  );
+  assert.doesNotMatch(text, /SECRET/);
+  assert.match(text, /event: end/);
 });
 
 Deno.test("cross-site reads are refused but a cross-site link to a page still opens", async () => {

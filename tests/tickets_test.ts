@@ -135,6 +135,24 @@ Deno.test("discoverTickets() reports a directory named TICKET-x.md instead of cr
   assert.match(second.problems[0].message, /is a directory/);
 });
 
+Deno.test("discoverTickets() reports a ticket past 8 MiB without reading it, and a FIFO without blocking", async () => {
+  await using dir = await tempDir();
+  await writeTickets(dir.path, { "TICKET-1.md": "---\ntitle: a\n---\n" });
+  const big = await Deno.open(join(dir.path, "TICKET-2.md"), { write: true, create: true });
+  await big.truncate(9 * 1024 * 1024);
+  big.close();
+  new Deno.Command("mkfifo", { args: [join(dir.path, "TICKET-3.md")] }).outputSync();
+  const entries = await discoverTickets(dir.path);
+  assert.deepEqual(entries.map((e) => e.ok), [true, false, false]);
+  const [, tooBig, fifo] = entries;
+  assert.ok(!tooBig.ok && !fifo.ok);
+  assert.equal(
+    tooBig.problems[0].message,
+    "is 9.0 MiB; a ticket may be at most 8 MiB: split it, or move the material it quotes into files it names",
+  );
+  assert.match(fifo.problems[0].message, /is not a regular file/);
+});
+
 Deno.test("discoverTickets() fails with a clear error when the tickets path is a file", async () => {
   await using dir = await tempDir();
   const path = join(dir.path, "tickets");

@@ -12,6 +12,7 @@ export interface DashboardCommandOptions {
   host?: string;
   open?: boolean;
   allowRemote?: boolean;
+  allowedHost?: string[];
 }
 
 /** How often runs whose broker died are marked `interrupted` while the dashboard is open. */
@@ -61,6 +62,7 @@ export async function dashboard(opts: DashboardCommandOptions): Promise<number> 
       token: randomToken(),
       port: actualPort,
       allowRemote: opts.allowRemote ?? false,
+      allowedHosts: opts.allowedHost ?? [],
       signal: controller.signal,
     });
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${actualPort}/`;

@@ -1,6 +1,7 @@
 /**
  * Bounded reads of log files that may still be growing: a tail, a byte range, a size. None of them
- * loads a whole large file.
+ * loads a whole large file, and none opens anything but a regular file: a FIFO put in place of a
+ * log would block the reader forever, a device would never end.
  */
 
 /**
@@ -11,7 +12,7 @@
 export async function readTail(path: string, maxBytes: number): Promise<string> {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path);
+    file = await _openRegular(path);
   } catch {
     return "";
   }
@@ -35,17 +36,34 @@ export async function readTail(path: string, maxBytes: number): Promise<string> 
  * meanwhile). Throws when the file cannot be opened: callers check its size first.
  */
 export async function readRange(path: string, start: number, end: number): Promise<Uint8Array> {
-  using file = await Deno.open(path);
+  using file = await _openRegular(path);
   return await _readAt(file, start, end - start);
 }
 
-/** The size of a file in bytes; a file that does not exist (yet) counts as empty. */
+/** The size of a file in bytes; a file that does not exist (yet), or is not a file, counts as empty. */
 export async function fileSize(path: string): Promise<number> {
   try {
-    return (await Deno.stat(path)).size;
+    const info = await Deno.stat(path);
+    return info.isFile ? info.size : 0;
   } catch {
     return 0;
   }
+}
+
+/**
+ * Opens `path` for reading only if it is a regular file (symlinks followed), and checks that what
+ * was opened is the file that was looked at, not something swapped in between.
+ */
+async function _openRegular(path: string): Promise<Deno.FsFile> {
+  const looked = await Deno.stat(path);
+  if (!looked.isFile) throw new Deno.errors.InvalidData(`${path} is not a regular file`);
+  const file = await Deno.open(path);
+  const opened = await file.stat();
+  if (!opened.isFile || opened.ino !== looked.ino || opened.dev !== looked.dev) {
+    file.close();
+    throw new Deno.errors.InvalidData(`${path} changed while it was being opened`);
+  }
+  return file;
 }
 
 async function _readAt(file: Deno.FsFile, start: number, length: number): Promise<Uint8Array> {

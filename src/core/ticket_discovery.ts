@@ -65,6 +65,13 @@ export async function discoverTickets(ticketsDir: string): Promise<TicketEntry[]
   return entries;
 }
 
+/**
+ * The largest ticket file read. Every ticket is read whole before each step of a run and on
+ * dashboard pages; a ticket is a page of instructions (a worker's prompt gets it whole), so a
+ * file past this is a mistake, reported as a broken ticket without being read.
+ */
+export const MAX_TICKET_BYTES = 8 * 1024 * 1024;
+
 interface ParsedFile {
   bytes: Uint8Array;
   entry: TicketEntry;
@@ -99,7 +106,15 @@ async function _readTicket(
   });
   try {
     const info = await Deno.stat(path);
-    if (!info.isFile) return broken("is a directory, not a ticket file: rename or remove it");
+    if (info.isDirectory) return broken("is a directory, not a ticket file: rename or remove it");
+    if (!info.isFile) return broken("is not a regular file (a pipe or device?): remove it");
+    if (info.size > MAX_TICKET_BYTES) {
+      return broken(
+        `is ${(info.size / 1024 / 1024).toFixed(1)} MiB; a ticket may be at most ${
+          MAX_TICKET_BYTES / 1024 / 1024
+        } MiB: split it, or move the material it quotes into files it names`,
+      );
+    }
     const bytes = await Deno.readFile(path);
     const hit = previous?.get(file);
     const parsed = hit && _sameBytes(hit.bytes, bytes)

@@ -9,8 +9,14 @@ export interface DashboardOptions {
   token: string;
   /** The port the server listens on; when set, a `Host` header with another port is refused. */
   port?: number;
-  /** Serve any `Host` (the user bound a non-loopback address on purpose with --allow-remote). */
+  /**
+   * The user bound a non-loopback address on purpose (`--allow-remote`): a `Host` that is an IP
+   * address is served too. A host *name* never is unless listed in `allowedHosts`, so a hostile
+   * site that points its own name at this machine (DNS rebinding) is still refused.
+   */
   allowRemote?: boolean;
+  /** Host names served besides the loopback ones (`--allowed-host`), lower-case, without port. */
+  allowedHosts?: string[];
   /** Aborted when the server shuts down: ends the open event and log streams. */
   signal?: AbortSignal;
   /** How often the streams look for new events and log output (default 250 ms). */
@@ -26,6 +32,7 @@ export interface DashboardContext {
   token: string;
   port: number | undefined;
   allowRemote: boolean;
+  allowedHosts: string[];
   signal: AbortSignal;
   pollMs: number;
   stopGraceS: number | undefined;
@@ -38,6 +45,7 @@ export function dashboardContext(options: DashboardOptions): DashboardContext {
     token: options.token,
     port: options.port,
     allowRemote: options.allowRemote ?? false,
+    allowedHosts: (options.allowedHosts ?? []).map((name) => name.toLowerCase()),
     signal: options.signal ?? new AbortController().signal,
     pollMs: options.pollMs ?? 250,
     stopGraceS: options.stopGraceS,

@@ -88,7 +88,15 @@ export class LogFollower {
   #offset: number;
   #render = createJsonlRenderer();
 
-  constructor(readonly path: string, offset: number) {
+  /**
+   * `stillValid` is asked before every read: the path was checked once, but a link can be put in
+   * place of the file later, and the follower must not read where it points.
+   */
+  constructor(
+    readonly path: string,
+    offset: number,
+    private readonly stillValid: () => Promise<boolean> = () => Promise.resolve(true),
+  ) {
     this.#offset = offset;
   }
 
@@ -97,6 +105,7 @@ export class LogFollower {
   }
 
   async next(): Promise<string[]> {
+    if (!(await this.stillValid())) return [];
     const size = await fileSize(this.path);
     if (size < this.#offset) this.#offset = 0;
     if (size === this.#offset) return [];

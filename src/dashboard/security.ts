@@ -1,8 +1,9 @@
 /**
  * The dashboard's request checks, applied before any route:
- * - DNS rebinding: a request whose `Host` is not a loopback name with the served port is refused
- *   (unless the user chose `--allow-remote`), so a hostile page that re-points its own domain at
- *   127.0.0.1 cannot read anything.
+ * - DNS rebinding: a request whose `Host` is not a loopback address or `localhost` with the served
+ *   port is refused, so a hostile page that re-points its own domain at 127.0.0.1 cannot read
+ *   anything. `--allow-remote` adds IP addresses (never names: those are what rebinding uses),
+ *   `--allowed-host` adds names the user trusts.
  * - Cross-site requests (Fetch Metadata) are refused except a top-level navigation.
  * - Every state-changing request must be same-origin (`Origin`, else `Referer`, must equal the
  *   served origin) and carry the per-process token (`X-CMCS-Token` header or `_token` form field).
@@ -26,7 +27,6 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
 
 /** True for an address that only this machine can reach (127.0.0.0/8, ::1, localhost). */
@@ -39,8 +39,13 @@ export function isLoopbackHost(host: string): boolean {
 export function security(ctx: DashboardContext): MiddlewareHandler {
   return async (c, next) => {
     const host = requestHost(c);
-    if (!ctx.allowRemote && !hostAllowed(host, ctx.port)) {
-      return refuse(c, `refused: Host "${host ?? ""}" is not this dashboard's loopback address`);
+    if (!hostAllowed(host, ctx)) {
+      return refuse(
+        c,
+        `refused: Host "${host ?? ""}" is not an address of this dashboard${
+          ctx.allowRemote ? " (names need --allowed-host)" : ""
+        }`,
+      );
     }
     const site = c.req.header("Sec-Fetch-Site");
     const navigation = c.req.method === "GET" && c.req.header("Sec-Fetch-Mode") === "navigate";
@@ -77,13 +82,20 @@ function requestHost(c: Context): string | null {
   }
 }
 
-function hostAllowed(host: string | null, port: number | undefined): boolean {
+function hostAllowed(host: string | null, ctx: DashboardContext): boolean {
   if (!host) return false;
   const match = /^(\[[^\]]*\]|[^:]+)(?::(\d+))?$/.exec(host);
   if (!match) return false;
-  if (!LOOPBACK_NAMES.has(match[1])) return false;
-  if (port === undefined) return true;
-  return Number(match[2] ?? 80) === port;
+  const name = match[1];
+  const known = isLoopbackHost(name) || ctx.allowedHosts.includes(name) ||
+    (ctx.allowRemote && _isIpAddress(name));
+  if (!known) return false;
+  return ctx.port === undefined || Number(match[2] ?? 80) === ctx.port;
+}
+
+/** An IPv4 address or a bracketed IPv6 address, as a `Host` header carries them. */
+function _isIpAddress(name: string): boolean {
+  return /^\d{1,3}(?:\.\d{1,3}){3}$/.test(name) || /^\[[0-9a-f:.]+\]$/.test(name);
 }
 
 async function stateChangeProblem(

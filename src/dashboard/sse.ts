@@ -149,7 +149,8 @@ async function followerFor(
   offset: number,
 ): Promise<LogFollower | null> {
   const path = await attemptFile(ctx.project, attempt, "jsonl");
-  return path ? new LogFollower(path, offset) : null;
+  const stillValid = async () => (await attemptFile(ctx.project, attempt, "jsonl")) === path;
+  return path ? new LogFollower(path, offset, stillValid) : null;
 }
 
 function digits(value: string | undefined): number | null {
