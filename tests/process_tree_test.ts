@@ -280,7 +280,7 @@ Deno.test("killProcessTree() finds a grandchild reparented to init by its proces
   const token = crypto.randomUUID();
   const tree = new Tree(
     `bash -c 'sleep 1000 & echo $! > "$D/orphan"'; echo $$ > "$D/ready"; exec sleep 1000`,
-    { env: { CMCS_PROCESS_TOKEN: token } },
+    { env: { CMCS_ATTEMPT_ID: token } },
   );
   try {
     const [orphan] = await tree.pids("orphan", 1);
@@ -303,7 +303,7 @@ Deno.test("killProcessTree() finds a grandchild reparented to init by its proces
 Deno.test("killProcessTree() ends what a worker left behind after the worker itself exited", async () => {
   const token = crypto.randomUUID();
   const tree = new Tree(`setsid sleep 1000 & echo $! > "$D/left"`, {
-    env: { CMCS_PROCESS_TOKEN: token },
+    env: { CMCS_ATTEMPT_ID: token },
   });
   try {
     const [left] = await tree.pids("left", 1);

@@ -467,3 +467,32 @@ Deno.test("an auto-commit leaves out what the user had staged, which stays stage
     "# test repo\nstaged, not mine to commit\n",
   );
 });
+
+Deno.test("a ticket written while another runs stays out of that ticket's commit", async () => {
+  await using p = await testProject();
+  await p.ticket(
+    "TICKET-001.md",
+    { title: "Slow", agent: "codex", done: false },
+    `Do it.\n${directive("slow", 2)}\n`,
+  );
+  await gitIn(p.path, "add", "-A");
+  await gitIn(p.path, "commit", "-q", "-m", "ticket");
+  const running = p.cmcs(["run"]);
+  await until("the worker to start", () => attempts(p)[0]?.worker_pid ? true : null);
+  // The orchestrator plans ahead: a ticket for a person, so this run skips it.
+  await p.ticket("TICKET-002.md", { title: "Later", agent: "human", done: false });
+  const result = await running;
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+
+  const committed = (await gitIn(p.path, "show", "--name-only", "--format=", "HEAD")).trim();
+  assert.deepEqual(committed.split("\n").sort(), [
+    ".cmcs/tickets/TICKET-001.md",
+    "fake-output/TICKET-001.txt",
+  ]);
+  assert.match(
+    await gitIn(p.path, "status", "--porcelain"),
+    /^\?\? \.cmcs\/tickets\/TICKET-002\.md$/m,
+  );
+  const files = query<{ f: string }>(p, "SELECT files_changed AS f FROM attempts")[0].f;
+  assert.doesNotMatch(files, /TICKET-002/, "nor is it among the files the attempt changed");
+});

@@ -341,7 +341,7 @@ Deno.test("recoverOrphans() ends the process tree a dead broker's worker left be
   const spawnSleep = () =>
     new Deno.Command("sleep", {
       args: ["300"],
-      env: { CMCS_PROCESS_TOKEN: token },
+      env: { CMCS_ATTEMPT_ID: token },
       stdin: "null",
     }).spawn();
   const worker = spawnSleep();

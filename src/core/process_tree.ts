@@ -2,7 +2,7 @@
  * Finding and ending every process started for a worker. Codex runs its commands in process
  * groups of their own and a SIGTERM to Codex orphans their children (../shared/codex/README.md
  * §5), so the tree is found three ways: parent links from the root, members of process groups led
- * by a process of the tree, and the `CMCS_PROCESS_TOKEN` the runner puts in every worker's
+ * by a process of the tree, and the `CMCS_ATTEMPT_ID` the runner puts in every worker's
  * environment (inherited by everything the worker starts, even after it was reparented to init).
  * Every process is remembered with its start token and only signalled while that still matches, so
  * a pid the OS has reused is never touched.
@@ -29,7 +29,7 @@ export interface KillTreeOptions {
    * ended. Without it the root is whatever process has `pid` right now.
    */
   start?: string | null;
-  /** The attempt's `CMCS_PROCESS_TOKEN`, or null to follow parent links and groups only. */
+  /** The attempt's `CMCS_ATTEMPT_ID`, or null to follow parent links and groups only. */
   token: string | null;
   /** Seconds the root gets to end its turn after SIGINT. */
   graceS: number;
@@ -49,7 +49,7 @@ const POLL_MS = 100;
 const DEFAULT_TERM_GRACE_S = 2;
 /** How long to wait for SIGKILLed processes to disappear before reporting them as survivors. */
 const KILL_WAIT_S = 5;
-const TOKEN_VAR = "CMCS_PROCESS_TOKEN";
+const TOKEN_VAR = "CMCS_ATTEMPT_ID";
 
 /** The process table at one moment, and which of its processes carry a given token. */
 interface Snapshot {
@@ -63,7 +63,7 @@ export function listProcesses(): ProcInfo[] {
 }
 
 /**
- * Pids of the processes whose environment holds `CMCS_PROCESS_TOKEN=<token>`: on Linux from
+ * Pids of the processes whose environment holds `CMCS_ATTEMPT_ID=<token>`: on Linux from
  * `/proc/<pid>/environ` (readable for the user's own processes, which is all cmcs starts; it is
  * the environment the process was started with, which is what children inherit), elsewhere from
  * `ps`, best effort. The calling process is never included.

@@ -6,7 +6,8 @@ import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { UserError } from "../cli/errors.ts";
 import { parseTicket, type TicketEntry, ticketId } from "./ticket_parse.ts";
 
-const TICKET_FILE = /^TICKET-.*\.md$/;
+/** The names the tickets directory holds tickets under. */
+export const TICKET_FILE = /^TICKET-.*\.md$/;
 
 /**
  * The absolute tickets directory of `target` for a configured `dir`. The directory must stay

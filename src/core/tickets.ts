@@ -22,6 +22,7 @@ export {
   nextTicketPath,
   previousProgress,
   resolveTicketsDir,
+  TICKET_FILE,
 } from "./ticket_discovery.ts";
 export { setTicketDone } from "./ticket_edit.ts";
 export { type TicketJson, ticketJson } from "./ticket_json.ts";

@@ -56,7 +56,7 @@ const STDERR_TAIL_BYTES = 8192;
  * Runs one worker process to its end and keeps its evidence: the prompt goes to stdin, which is then
  * closed; stdout (JSONL) and stderr are written to the attempt's files as they arrive and stdout is
  * parsed live. The worker runs in its own session (so Ctrl-C in cmcs's terminal reaches only cmcs)
- * with `CMCS_PROCESS_TOKEN` in its environment, which lets cmcs find every process started for the
+ * with `CMCS_ATTEMPT_ID` in its environment, which lets cmcs find every process started for the
  * attempt — even commands Codex put in process groups of their own — and end them all.
  */
 export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> {
@@ -81,7 +81,7 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     child = new Deno.Command(spec.command, {
       args: spec.args,
       cwd: spec.cwd,
-      env: { ...spec.env, CMCS_PROCESS_TOKEN: token },
+      env: { ...spec.env, CMCS_ATTEMPT_ID: token },
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",

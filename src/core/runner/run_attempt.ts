@@ -1,4 +1,4 @@
-import { join, relative } from "node:path";
+import { basename, dirname, join, relative, sep } from "node:path";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
 import {
@@ -23,7 +23,7 @@ import {
 import { headCommit } from "../git.ts";
 import { classifyFailure } from "../outcome.ts";
 import type { Project } from "../project.ts";
-import { parseTicket, setTicketDone, type Ticket } from "../tickets.ts";
+import { parseTicket, setTicketDone, type Ticket, TICKET_FILE } from "../tickets.ts";
 import { buildCodexArgs } from "./codex_command.ts";
 import { ATTEMPT_FILES, executeWorker } from "./execute_worker.ts";
 import type { ProgressSink } from "./progress.ts";
@@ -298,7 +298,7 @@ async function recordChanges(
   dirtyBefore: Map<string, string>,
 ): Promise<string | null> {
   const { db, target, runId } = ctx;
-  const changes = await attemptChanges(target, dirtyBefore);
+  const changes = _withoutBrokerFiles(await attemptChanges(target, dirtyBefore), target, ticket);
   const autoCommit = ticket.auto_commit ?? ctx.config.codex.auto_commit;
   let commit: string | null = null;
   let commitTried = false;
@@ -354,6 +354,26 @@ async function recordChanges(
   }
   setAttemptChanges(db, attemptId, { commitAfter: commit, files });
   return commit;
+}
+
+/**
+ * Leaves out of an attempt's changes what the orchestrator, not the worker, wrote meanwhile: the
+ * other tickets (Claude writes the next ones while a run goes on) and cmcs's own files under
+ * `.cmcs/`. They stay uncommitted for their own ticket or for the user; this ticket's file stays in.
+ */
+function _withoutBrokerFiles<T extends { paths: string[] }>(
+  changes: T,
+  target: string,
+  ticket: Ticket,
+): T {
+  const posix = (path: string) => path.split(sep).join("/");
+  const own = posix(relative(target, ticket.path));
+  const ticketsDir = posix(relative(target, dirname(ticket.path)));
+  const brokers = (path: string) =>
+    path !== own &&
+    (path.startsWith(".cmcs/") ||
+      (posix(dirname(path)) === ticketsDir && TICKET_FILE.test(basename(path))));
+  return { ...changes, paths: changes.paths.filter((path) => !brokers(path)) };
 }
 
 function mergeChanges(a: FileChange[], b: FileChange[]): FileChange[] {
