@@ -249,3 +249,32 @@ Deno.test("a resumed worker is stopped by cmcs stop like any other", async () =>
   assert.equal(attempts(p)[1].outcome, "stopped");
   assert.equal(runs(p)[1].status, "stopped");
 });
+
+Deno.test("a resume after a committed round leaves the user's later edit of that round's file uncommitted", async () => {
+  await using p = await testProject();
+  const path = await p.ticket(
+    "TICKET-001.md",
+    { title: "Two rounds, then more" },
+    `Work.\n${directive("not-done-until-resume")}\n${directive("write", "a.txt", "round one")}\n`,
+  );
+  await gitIn(p.path, "add", "-A");
+  await gitIn(p.path, "commit", "-q", "-m", "ticket");
+  assert.equal((await p.cmcs(["run"])).code, 1, "round one is not marked done");
+  const second = await p.cmcs(["resume", ".", "TICKET-001", "-m", "Finish it."]);
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  assert.match(await gitIn(p.path, "show", "--name-only", "--format=", "HEAD"), /^a\.txt$/m);
+
+  // The next round no longer writes a.txt; the user edits it meanwhile.
+  const text = await Deno.readTextFile(path);
+  await Deno.writeTextFile(path, text.replace(/<!-- fake-codex: write [^>]*-->\n/, ""));
+  await Deno.writeTextFile(join(p.path, "a.txt"), "the user's own edit\n");
+  const third = await p.cmcs(["resume", ".", "TICKET-001", "-m", "One more thing."]);
+  assert.equal(third.code, 0, third.stdout + third.stderr);
+  const committed = (await gitIn(p.path, "show", "--name-only", "--format=", "HEAD")).trim();
+  assert.deepEqual(committed.split("\n").sort(), [
+    ".cmcs/tickets/TICKET-001.md",
+    "fake-output/TICKET-001.txt",
+  ]);
+  assert.match(await gitIn(p.path, "status", "--porcelain"), /^ M a\.txt$/m);
+  assert.equal(await Deno.readTextFile(join(p.path, "a.txt")), "the user's own edit\n");
+});

@@ -91,14 +91,16 @@ export function latestThreadAttempt(history: TicketHistory): AttemptRow | null {
 }
 
 /**
- * Paths that attempts of the history changed without committing them (auto-commit off, or an
- * attempt that did not end done). They are the ticket's own work even though they are not in a
- * commit.
+ * Paths that the attempts since the ticket's last commit changed without committing them
+ * (auto-commit off, or attempts that did not end done): the ticket's own pending work, even though
+ * it is in no commit. Attempts before a commit count no more: their work went into it, and a later
+ * edit of the same files is someone else's.
  */
 export function uncommittedAttemptPaths(history: TicketHistory): string[] {
   const paths = new Set<string>();
-  for (const attempt of history.attempts) {
-    if (attempt.commit_after) continue;
+  for (let i = history.attempts.length - 1; i >= 0; i--) {
+    const attempt = history.attempts[i];
+    if (attempt.commit_after) break;
     for (const change of parseFiles(attempt.files_changed)) paths.add(change.path);
   }
   return [...paths];
