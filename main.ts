@@ -138,7 +138,8 @@ export function buildProgram(): Command {
   program
     .command("stop")
     .description(
-      "stop a running run: end its worker's whole process tree; no further ticket starts",
+      "stop a running run: end its worker's whole process tree; no further ticket starts " +
+        "(a queued target is taken out of the queue)",
     )
     .argument("<target>", "a repository/worktree path or a run id")
     .option("--json", "print JSON")

@@ -7,11 +7,12 @@ import { join } from "node:path";
 import { liveView } from "../src/cli/live_view.ts";
 import type { AttemptRow, EventRow, RunRow } from "../src/core/db/types.ts";
 import { Limiter } from "../src/core/runner/parallel.ts";
+import { processStartToken } from "../src/core/process_identity.ts";
 import { cmcsEntry, PERMISSION_FLAGS } from "./helpers/cli.ts";
 import { writeTicket } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { gitIn } from "./helpers/repo.ts";
-import { query } from "./helpers/runs.ts";
+import { query, until } from "./helpers/runs.ts";
 
 /** Creates worktrees `names` with `count` tickets each (optionally with directives). */
 async function worktreesWithTickets(
@@ -240,6 +241,38 @@ Deno.test("a detached broker lists queued targets without a run id; wait --all w
   const report = JSON.parse(waited.stdout).runs as { id: number; status: string }[];
   assert.deepEqual(report.map((r) => r.status), ["completed", "completed", "completed"]);
   assert.equal(new Set(report.map((r) => r.id)).size, 3);
+});
+
+Deno.test("cmcs stop on a target waiting for a slot takes it out of the queue: it never starts", async () => {
+  await using p = await testProject({}, { run: { max_parallel: 1 } });
+  const paths = await worktreesWithTickets(p, ["s1", "s2"], 1, [["slow", 2]]);
+  const started = await p.cmcs(["run", ...paths, "--detach", "--json"]);
+  assert.equal(started.code, 0, started.stderr);
+  const planned = JSON.parse(started.stdout).runs as { target: string; status: string }[];
+  assert.deepEqual(planned.map((r) => r.status), ["running", "queued"]);
+
+  const stop = await p.cmcs(["stop", paths[1], "--json"]);
+  assert.equal(stop.code, 0, stop.stdout + stop.stderr);
+  const stopped = JSON.parse(stop.stdout);
+  assert.equal(stopped.status, "dequeued");
+  assert.equal(stopped.run_id, null);
+  assert.equal(stopped.target, paths[1]);
+  const again = await p.cmcs(["stop", paths[1]]);
+  assert.equal(again.code, 1, "nothing left to stop there");
+  assert.match(again.stderr, /^error: nothing is running on worktrees\/s2$/m);
+
+  const waited = await p.cmcs(["wait", paths[0], "--timeout", "60"], { timeoutMs: 70_000 });
+  assert.equal(waited.code, 0, waited.stdout + waited.stderr);
+  // The broker gets past the second target without starting it, then exits.
+  const brokerPid = JSON.parse(started.stdout).broker_pid as number;
+  await until("the broker to exit", () => processStartToken(brokerPid) === null, 30_000);
+  const runs = query<RunRow>(p, "SELECT * FROM runs ORDER BY id");
+  assert.deepEqual(runs.map((r) => r.worktree), [paths[0]], "s2 never got a run");
+  const marks = query<{ n: number }>(
+    p,
+    "SELECT COUNT(*) AS n FROM worktrees WHERE queued_at IS NOT NULL",
+  );
+  assert.equal(marks[0].n, 0);
 });
 
 Deno.test("a detached run survives the shell that started it; wait sees it through", async () => {

@@ -7,18 +7,40 @@ import { loadConfig } from "../core/config.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { openTargetOrRun } from "../core/run_lookup.ts";
 import { NoSuchRunError, RunNotRunningError, stopRun } from "../core/stop_run.ts";
+import { dequeue } from "../core/worktrees/queue.ts";
 
 /**
  * `cmcs stop <path | run-id>`: asks the run's broker to stop (it ends the worker's whole process
  * tree, records the attempt `stopped` and starts no further ticket) and waits until the database
  * says the run ended. A broker that does not react in time is bypassed: the worker tree is ended
- * from here and the run is marked `stopped`. What this prints is what the database says.
+ * from here and the run is marked `stopped`. What this prints is what the database says. A target
+ * still waiting for a `run.max_parallel` slot is taken out of its broker's queue instead.
  */
 export async function stop(arg: string, opts: { json?: boolean }): Promise<number> {
   const opened = await openTargetOrRun(arg);
   const { db } = opened;
   try {
     await recoverOrphans(db);
+    if (opened.runId === null && opened.target !== null && !runningOn(db, opened.target)) {
+      const mark = dequeue(db, opened.target);
+      if (mark) {
+        if (opts.json) {
+          printJson({
+            run_id: null,
+            target: opened.target,
+            status: "dequeued",
+            ticket: null,
+            forced: false,
+            message: `waiting for a run.max_parallel slot in broker pid ${mark.broker_pid}`,
+          });
+        } else {
+          console.log(
+            `took ${opened.label} out of the queue: broker pid ${mark.broker_pid} will not start it`,
+          );
+        }
+        return 0;
+      }
+    }
     const run = findRunning(opened.db, opened.target, opened.runId, opened.label);
     const { config } = await loadConfig(opened.project);
     const result = await stopRun(db, opened.project, run.id, config.codex.stop_grace_s);
@@ -42,6 +64,11 @@ export async function stop(arg: string, opts: { json?: boolean }): Promise<numbe
   } finally {
     db.close();
   }
+}
+
+function runningOn(db: Database, target: string): boolean {
+  return db.get("SELECT 1 AS x FROM runs WHERE worktree = ? AND status = 'running'", target) !==
+    undefined;
 }
 
 function findRunning(

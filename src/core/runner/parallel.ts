@@ -13,7 +13,13 @@ import { currentBranch } from "../git.ts";
 import { HookRunner } from "../hooks.ts";
 import type { Project } from "../project.ts";
 import { recoverOrphans } from "../recovery.ts";
-import { type Broker, clearQueued, liveQueueMark, markQueued } from "../worktrees/queue.ts";
+import {
+  type Broker,
+  clearQueued,
+  liveQueueMark,
+  markQueued,
+  stillQueuedBy,
+} from "../worktrees/queue.ts";
 import type { ProgressSink } from "./progress.ts";
 import { runTarget, type TargetRunResult } from "./run_target.ts";
 import type { StopController } from "./stop_control.ts";
@@ -135,12 +141,15 @@ export async function runTargets(opts: ParallelOptions): Promise<TargetOutcome[]
     }
     // The limiter is first come first served, so exactly the targets after the first
     // `max_parallel` of each project will wait: they are marked before any run starts.
+    const queued = new Set<PlannedTarget>();
     for (const [root, db] of dbs) {
-      const mine = opts.targets.filter((t) => t.project.root === root);
-      markQueued(db, mine.slice(limiters.get(root)!.max).map((t) => t.target), broker);
+      const waiting = opts.targets.filter((t) => t.project.root === root)
+        .slice(limiters.get(root)!.max);
+      markQueued(db, waiting.map((t) => t.target), broker);
+      for (const t of waiting) queued.add(t);
     }
     const settled = await Promise.allSettled(
-      opts.targets.map((t) => _runOne(t, opts, limiters.get(t.project.root)!, stop)),
+      opts.targets.map((t) => _runOne(t, opts, limiters.get(t.project.root)!, stop, queued.has(t))),
     );
     const failure = settled.find((s) => s.status === "rejected");
     if (failure) throw (failure as PromiseRejectedResult).reason;
@@ -158,6 +167,7 @@ async function _runOne(
   opts: ParallelOptions,
   limiter: Limiter,
   stop: StopController,
+  wasQueued: boolean,
 ): Promise<TargetOutcome> {
   if (limiter.full) opts.onQueued?.(t);
   const release = await limiter.acquire();
@@ -172,6 +182,13 @@ async function _runOne(
   try {
     if (stop.stopped) {
       return { target: t, result: null, error: `not started: ${stop.message ?? "stopped"}` };
+    }
+    if (wasQueued && !stillQueuedBy(db, t.target, opts.broker)) {
+      return {
+        target: t,
+        result: null,
+        error: "not started: taken out of the queue by `cmcs stop`",
+      };
     }
     const result = await runTarget({
       db,

@@ -68,6 +68,33 @@ export function liveQueueMark(db: Database, path: string): QueueMark | null {
   };
 }
 
+/**
+ * Takes `path` out of the queue of the live broker that marked it (`cmcs stop` on a target that
+ * waits for a slot): the broker sees its mark gone when the slot comes and does not start the
+ * target. Returns the mark that was removed, or null when the target was not queued.
+ */
+export function dequeue(db: Database, path: string): QueueMark | null {
+  return db.transaction(() => {
+    const mark = liveQueueMark(db, path);
+    if (!mark) return null;
+    db.run(
+      `UPDATE worktrees SET queued_at = NULL, queued_broker_pid = NULL, queued_broker_start = NULL
+       WHERE path = ?`,
+      path,
+    );
+    return mark;
+  });
+}
+
+/** True while `path` still carries the queue mark `broker` set (nobody dequeued it). */
+export function stillQueuedBy(db: Database, path: string, broker: Broker): boolean {
+  return db.get(
+    "SELECT 1 AS x FROM worktrees WHERE path = ? AND queued_at IS NOT NULL AND queued_broker_pid = ?",
+    path,
+    broker.pid,
+  ) !== undefined;
+}
+
 /** Paths queued by the broker with pid `pid` (used by `run --detach` to see its child's plan). */
 export function queuedByPid(db: Database, pid: number): string[] {
   return db.all<{ path: string }>(
