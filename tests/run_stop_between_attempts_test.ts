@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { directive } from "./helpers/fake_codex.ts";
 import { FAKE_CODEX, testProject } from "./helpers/project.ts";
+import { gitIn } from "./helpers/repo.ts";
 import { attempts, runs } from "./helpers/runs.ts";
 
 Deno.test("a stop recorded while an attempt ends keeps the fallback attempt from starting", async () => {
@@ -49,4 +50,45 @@ exit $code
   const made = attempts(p);
   assert.deepEqual(made.map((a) => [a.kind, a.outcome]), [["first", "context_limit"]]);
   assert.equal((await p.calls()).length, 1, "the fallback worker never started");
+});
+
+Deno.test("a stop recorded while the broker looks at the working tree keeps the worker from starting", async () => {
+  await using p = await testProject();
+  await p.ticket("TICKET-001.md", { title: "Never starts", agent: "codex", done: false });
+  // The first `git status` of the run is the attempt's look at the working tree, right before the
+  // worker would start; an fsmonitor hook records a `cmcs stop` (as the database sees it) there.
+  const db = join(p.path, ".cmcs", "cmcs.db");
+  const stopper = join(p.stateDir, "stop.ts");
+  await Deno.writeTextFile(
+    stopper,
+    `import { DatabaseSync } from "node:sqlite";
+const db = new DatabaseSync(${JSON.stringify(db)});
+db.exec("PRAGMA busy_timeout = 5000");
+db.exec("UPDATE runs SET stop_requested_at = '2026-01-01T00:00:00.000Z' WHERE status = 'running'");
+`,
+  );
+  const marker = join(p.stateDir, "stopped-once");
+  const hook = join(p.stateDir, "fsmonitor");
+  await Deno.writeTextFile(
+    hook,
+    `#!/bin/sh
+if [ ! -e '${marker}' ]; then
+  touch '${marker}'
+  '${Deno.execPath()}' run --quiet --allow-read --allow-write '${stopper}' >&2
+fi
+exit 1
+`,
+  );
+  await Deno.chmod(hook, 0o755);
+  await gitIn(p.path, "config", "core.fsmonitor", hook);
+
+  const run = await p.cmcs(["run"]);
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  await Deno.stat(marker);
+  assert.equal(runs(p)[0].status, "stopped");
+  const [attempt, ...more] = attempts(p);
+  assert.equal(more.length, 0);
+  assert.equal(attempt.outcome, "stopped");
+  assert.equal(attempt.worker_pid, null, "no worker was started");
+  assert.equal((await p.calls()).length, 0);
 });

@@ -76,6 +76,12 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     problems: [],
   };
 
+  if (spec.runStop.stopped) {
+    // A stop that came while the attempt was being prepared: no worker is started at all.
+    result.stopReason = spec.runStop.reason ?? "stopped";
+    result.stopMessage = spec.runStop.message ?? "stopped";
+    return result;
+  }
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(spec.command, {

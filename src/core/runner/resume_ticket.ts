@@ -134,6 +134,7 @@ export async function resumeTicket(opts: ResumeOptions): Promise<ResumeResult> {
       target,
       runId: run.id,
       stop,
+      checkStop: lifecycle.checkStop,
       progress: opts.progress,
     };
     result = await attemptWithRetries(ctx, opts, plan);

@@ -114,6 +114,8 @@ export async function runAttempt(
   });
 
   const timeoutS = ticket.timeout_s ?? config.codex.timeout_s;
+  // A `cmcs stop` that arrived while the working tree was looked at (the run's poll is slower).
+  ctx.checkStop?.();
   const execution = await executeWorker({
     command: config.codex.command,
     args: buildCodexArgs(config.codex, {
