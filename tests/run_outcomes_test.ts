@@ -282,3 +282,19 @@ Deno.test("a log file that cannot be written is a warning: the broker keeps runn
   assert.ok(attempts(p)[0].thread_id, "the stream was still read and recorded");
   assert.equal(runs(p)[0].status, "completed");
 });
+
+Deno.test("a logs directory that cannot be written fails the ticket clearly and starts no worker", async () => {
+  await using p = await testProject();
+  await p.ticket("TICKET-001.md", { title: "Unloggable", agent: "codex", done: false });
+  // Run 1 keeps its attempts under .cmcs/logs/1/: a file standing there makes that impossible.
+  await Deno.writeTextFile(join(p.path, ".cmcs/logs/1"), "in the way\n");
+  const result = await p.cmcs(["run"]);
+  assert.equal(result.code, 1, result.stdout + result.stderr);
+  assert.doesNotMatch(result.stdout + result.stderr, /internal error|\n\s+at /);
+  assert.match(
+    result.stdout,
+    /^run 1 failed: TICKET-001: spawn_error — cannot write the attempt's logs in .*\.cmcs\/logs\/1\/TICKET-001\.1: .* — make the \.cmcs\/logs directory writable$/m,
+  );
+  assert.deepEqual(attempts(p).map((a) => a.outcome), ["spawn_error"]);
+  assert.equal((await p.calls()).length, 0);
+});

@@ -11,6 +11,7 @@ import { processStartToken } from "../src/core/process_identity.ts";
 import { recoverOrphans } from "../src/core/recovery.ts";
 import { cmcs } from "./helpers/cli.ts";
 import { tempDir, tempRepo } from "./helpers/repo.ts";
+import { testProject } from "./helpers/project.ts";
 import { addAttempt } from "./helpers/runs.ts";
 
 const SELF = { pid: Deno.pid, start: processStartToken(Deno.pid) };
@@ -397,4 +398,27 @@ Deno.test("cmcs status from a subdirectory of the checkout filters on the whole 
   const result = await cmcs(["status", ".", "--json"], { cwd: src });
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(parseRuns(result.stdout).map((r) => r.id), [1]);
+});
+
+Deno.test("a damaged database is one clear error with a way out, never a stack trace", async () => {
+  await using p = await testProject();
+  await p.ticket("TICKET-001.md", { title: "One", agent: "codex", done: false });
+  assert.equal((await p.cmcs(["run"])).code, 0);
+  const path = join(p.path, ".cmcs/cmcs.db");
+  // The header stays, the pages after it are garbage: SQLite opens it and fails on the first read.
+  const bytes = await Deno.readFile(path);
+  const noise = new Uint8Array(bytes.length - 100).map((_, i) => (i * 7919 + 13) % 251);
+  bytes.set(noise, 100);
+  await Deno.writeFile(path, bytes);
+  for (const args of [["status"], ["result", "."], ["worktree", "list"]]) {
+    const result = await p.cmcs(args);
+    assert.equal(result.code, 1, `${args.join(" ")}: ${result.stderr}`);
+    const lines = result.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 2, result.stderr);
+    assert.match(lines[0], /^error: the cmcs database .*cmcs\.db is damaged: /);
+    assert.match(
+      lines[1],
+      /^hint: move it aside \(mv .*cmcs\.db .*cmcs\.db\.damaged\) and run `cmcs init`/,
+    );
+  }
 });

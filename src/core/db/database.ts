@@ -42,6 +42,7 @@ export class Database {
       db.exec("PRAGMA synchronous = NORMAL");
       db.exec("PRAGMA foreign_keys = ON");
     } catch (error) {
+      if (_isDamaged(error)) throw damagedDatabase(path, error as Error);
       throw new UserError(`cannot open the cmcs database ${path}: ${(error as Error).message}`, {
         hint: "check that the file is a SQLite database and is writable",
       });
@@ -106,17 +107,30 @@ export class Database {
   /** Runs a write statement in its own immediate transaction; returns the last insert id and changes. */
   run(sql: string, ...params: Param[]): { lastInsertRowid: number; changes: number } {
     return this.transaction(() => {
-      const result = this.#prepare(sql).run(...params);
+      const result = this.#guard(() => this.#prepare(sql).run(...params));
       return { lastInsertRowid: Number(result.lastInsertRowid), changes: Number(result.changes) };
     });
   }
 
   get<T = Row>(sql: string, ...params: Param[]): T | undefined {
-    return this.#prepare(sql).get(...params) as T | undefined;
+    return this.#guard(() => this.#prepare(sql).get(...params) as T | undefined);
   }
 
   all<T = Row>(sql: string, ...params: Param[]): T[] {
-    return this.#prepare(sql).all(...params) as T[];
+    return this.#guard(() => this.#prepare(sql).all(...params) as T[]);
+  }
+
+  /**
+   * Runs `fn`, turning SQLite's report of a damaged file into a {@link UserError} that says what
+   * to do: that is the user's disk or backup to mend, not a bug in cmcs.
+   */
+  #guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      if (_isDamaged(error)) throw damagedDatabase(this.path, error as Error);
+      throw error;
+    }
   }
 
   /** The statement for `sql`, prepared once per connection (preparing costs more than most runs). */
@@ -135,4 +149,23 @@ export class Database {
     this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
   }
+}
+
+/** SQLite's errors for a file that is not (or no longer) a sound database. */
+function _isDamaged(error: unknown): boolean {
+  const code = (error as { errcode?: number })?.errcode;
+  // SQLITE_CORRUPT (11) and SQLITE_NOTADB (26), extended codes included.
+  return code !== undefined && [11, 26].includes(code & 0xff) ||
+    /database disk image is malformed|file is not a database/i.test(
+      (error as Error)?.message ?? "",
+    );
+}
+
+/** The error for a damaged database file: what happened and how to get going again. */
+export function damagedDatabase(path: string, error: Error): UserError {
+  return new UserError(`the cmcs database ${path} is damaged: ${error.message}`, {
+    hint:
+      `move it aside (mv ${path} ${path}.damaged) and run \`cmcs init\` for a new, empty one; ` +
+      "tickets and logs are kept, the run history is lost",
+  });
 }

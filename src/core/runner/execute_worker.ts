@@ -60,8 +60,6 @@ const STDERR_TAIL_BYTES = 8192;
  * attempt — even commands Codex put in process groups of their own — and end them all.
  */
 export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> {
-  await Deno.mkdir(spec.logDir, { recursive: true });
-  await Deno.writeTextFile(join(spec.logDir, ATTEMPT_FILES.prompt), spec.prompt);
   const stream = new CodexStream();
   const token = crypto.randomUUID();
   const result: WorkerExecution = {
@@ -76,6 +74,16 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     problems: [],
   };
 
+  try {
+    await Deno.mkdir(spec.logDir, { recursive: true });
+    await Deno.writeTextFile(join(spec.logDir, ATTEMPT_FILES.prompt), spec.prompt);
+  } catch (error) {
+    // No worker runs without its evidence being kept.
+    result.spawnError = `cannot write the attempt's logs in ${spec.logDir}: ${
+      (error as Error).message
+    } — make the .cmcs/logs directory writable`;
+    return result;
+  }
   if (spec.runStop.stopped) {
     // A stop that came while the attempt was being prepared: no worker is started at all.
     result.stopReason = spec.runStop.reason ?? "stopped";
@@ -95,7 +103,8 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     }).spawn();
   } catch (error) {
     result.spawnError = spawnErrorMessage(spec.command, error);
-    await Deno.writeTextFile(join(spec.logDir, ATTEMPT_FILES.stderr), result.spawnError + "\n");
+    await Deno.writeTextFile(join(spec.logDir, ATTEMPT_FILES.stderr), result.spawnError + "\n")
+      .catch(() => {});
     return result;
   }
   const start = processStartToken(child.pid);

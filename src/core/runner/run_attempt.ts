@@ -443,5 +443,6 @@ async function writeSummary(path: string, attempt: AttemptRow, logDir: string): 
     warnings: attempt.warnings ? JSON.parse(attempt.warnings) : [],
     files: Object.fromEntries(Object.entries(ATTEMPT_FILES).map(([k, f]) => [k, join(logDir, f)])),
   };
-  await Deno.writeTextFile(path, JSON.stringify(summary, null, 2) + "\n");
+  // The summary repeats what the database holds: a log directory gone unwritable loses nothing.
+  await Deno.writeTextFile(path, JSON.stringify(summary, null, 2) + "\n").catch(() => {});
 }
