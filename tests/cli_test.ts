@@ -76,6 +76,21 @@ Deno.test("a bad option value exits 2 naming the value", async () => {
   assert.match(result.stderr, /error: option '--timeout <s>' argument 'soon' is invalid/);
 });
 
+Deno.test("a number too large to be exact is a usage error naming it, not a crash", async () => {
+  await using dir = await tempDir();
+  for (
+    const args of [
+      ["status", "--limit", "9223372036854775808"],
+      ["logs", "--run", "99999999999999999999"],
+    ]
+  ) {
+    const result = await cmcs(args, { cwd: dir.path });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /expected a whole number ≤ 9007199254740991, got "\d+"/);
+    assert.doesNotMatch(result.stderr, /internal error|\bat \S+:\d+:\d+/);
+  }
+});
+
 Deno.test("a group without a subcommand prints its help and exits 2", async () => {
   await using dir = await tempDir();
   const result = await cmcs(["ticket"], { cwd: dir.path });

@@ -135,10 +135,20 @@ Deno.test("cmcs init inside a linked worktree initializes the main checkout, and
   );
 });
 
-Deno.test("cmcs init fails with a clear error when .cmcs is a file", async () => {
-  await using repo = await tempRepo();
-  await Deno.writeTextFile(join(repo.path, ".cmcs"), "oops");
-  const result = await cmcs(["init"], { cwd: repo.path });
-  assert.equal(result.code, 1);
-  assert.match(result.stderr, /^error: .*\.cmcs exists and is not a directory\nhint: /);
+Deno.test("cmcs init fails with a clear error when .cmcs, its tickets or its logs is a file", async () => {
+  for (const stray of [".cmcs", ".cmcs/tickets", ".cmcs/logs"]) {
+    await using repo = await tempRepo();
+    await Deno.mkdir(join(repo.path, ".cmcs"), { recursive: true });
+    if (stray === ".cmcs") await Deno.remove(join(repo.path, ".cmcs"));
+    await Deno.writeTextFile(join(repo.path, stray), "oops");
+    const result = await cmcs(["init"], { cwd: repo.path });
+    assert.equal(result.code, 1, stray);
+    assert.equal(
+      result.stderr,
+      `error: ${join(repo.path, stray)} exists and is not a directory\n` +
+        "hint: move or remove it, then run `cmcs init` again\n",
+    );
+    assert.equal(await Deno.readTextFile(join(repo.path, stray)), "oops", "nothing lost");
+    assert.equal(await Deno.stat(join(repo.path, ".cmcs/cmcs.db")).catch(() => null), null);
+  }
 });

@@ -6,6 +6,12 @@ export function integer(min = 0): (value: string) => number {
     if (!/^\d+$/.test(value.trim()) || Number(value) < min) {
       throw new InvalidArgumentError(`expected a whole number ≥ ${min}, got "${value}".`);
     }
+    // Past 2^53 a number is no longer exact (99999999999999999999 would read as 1e20).
+    if (!Number.isSafeInteger(Number(value))) {
+      throw new InvalidArgumentError(
+        `expected a whole number ≤ ${Number.MAX_SAFE_INTEGER}, got "${value}".`,
+      );
+    }
     return Number(value);
   };
 }

@@ -20,12 +20,15 @@ export async function init(): Promise<number> {
   const project = await findProject(cwd);
   const created: string[] = [];
 
-  if (await exists(project.cmcsDir) && !(await isDirectory(project.cmcsDir))) {
-    throw new UserError(`${project.cmcsDir} exists and is not a directory`, {
-      hint: "move or remove it, then run `cmcs init` again",
-    });
+  const dirs = [project.cmcsDir, join(project.cmcsDir, "tickets"), project.logsDir];
+  for (const dir of dirs) {
+    if (await exists(dir) && !(await isDirectory(dir))) {
+      throw new UserError(`${dir} exists and is not a directory`, {
+        hint: "move or remove it, then run `cmcs init` again",
+      });
+    }
   }
-  for (const dir of [project.cmcsDir, join(project.cmcsDir, "tickets"), project.logsDir]) {
+  for (const dir of dirs) {
     if (await isDirectory(dir)) continue;
     await Deno.mkdir(dir, { recursive: true });
     created.push(`created ${dir}/`);
