@@ -496,3 +496,36 @@ Deno.test("a ticket written while another runs stays out of that ticket's commit
   const files = query<{ f: string }>(p, "SELECT files_changed AS f FROM attempts")[0].f;
   assert.doesNotMatch(files, /TICKET-002/, "nor is it among the files the attempt changed");
 });
+
+Deno.test("run without the tickets directory says so before creating a run; a file there too", async () => {
+  await using p = await testProject();
+  const dir = join(p.path, ".cmcs/tickets");
+  await Deno.remove(dir, { recursive: true });
+  for (
+    const args of [["run"], ["run", "--dry-run"], ["run", "--detach"], ["ticket", "validate"]]
+  ) {
+    const missing = await p.cmcs(args);
+    assert.equal(missing.code, 1, args.join(" "));
+    assert.equal(
+      missing.stderr,
+      `error: no tickets directory at ${dir} (tickets.dir: .cmcs/tickets)\n` +
+        "hint: write a ticket with `cmcs ticket new` (it creates the directory), " +
+        "or fix tickets.dir in .cmcs/config.yml\n",
+    );
+  }
+  await Deno.writeTextFile(dir, "not a directory\n");
+  const file = await p.cmcs(["run"]);
+  assert.equal(file.code, 1);
+  assert.match(file.stderr, /^error: the tickets directory .* is a file, not a directory\n/);
+  assert.doesNotMatch(file.stdout + file.stderr, /internal error/);
+  assert.equal(runs(p).length, 0, "no run was recorded");
+});
+
+Deno.test("run --dry-run blocked by a malformed ticket does not also claim every ticket is done", async () => {
+  await using p = await testProject();
+  await Deno.writeTextFile(join(p.path, ".cmcs/tickets/TICKET-001.md"), "---\ntitle: [\n---\n");
+  const dry = await p.cmcs(["run", "--dry-run"]);
+  assert.equal(dry.code, 1);
+  assert.doesNotMatch(dry.stdout, /nothing to run/);
+  assert.match(dry.stdout, /^a run would stop at TICKET-001\.md:\d+: /m);
+});

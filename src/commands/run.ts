@@ -9,7 +9,7 @@ import { type Project, requireProject, resolveTarget } from "../core/project.ts"
 import { recoverOrphans } from "../core/recovery.ts";
 import { busyReason, runTargets, type TargetOutcome } from "../core/runner/parallel.ts";
 import { StopController } from "../core/runner/stop_control.ts";
-import { discoverTickets, resolveTicketsDir } from "../core/tickets.ts";
+import { discoverTickets, requireTicketsDir, resolveTicketsDir } from "../core/tickets.ts";
 import type { Config } from "../core/config.ts";
 
 export interface RunOptions {
@@ -175,13 +175,9 @@ async function prepareTargets(paths: string[]): Promise<PreparedTarget[]> {
     const { config, warnings } = await loadConfig(project);
     for (const warning of warnings) console.error(`warning: ${warning}`);
     const label = relative(project.root, target) || ".";
-    prepared.push({
-      target,
-      project,
-      config,
-      ticketsDir: resolveTicketsDir(target, config.tickets.dir),
-      label,
-    });
+    const ticketsDir = resolveTicketsDir(target, config.tickets.dir);
+    await requireTicketsDir(ticketsDir, config.tickets.dir);
+    prepared.push({ target, project, config, ticketsDir, label });
   }
   return prepared;
 }
@@ -222,8 +218,9 @@ async function dryRun(targets: PreparedTarget[], opts: RunOptions): Promise<numb
   } else {
     for (const [i, r] of report.entries()) {
       if (targets.length > 1) console.log(`${targets[i].label}:`);
-      if (r.dispatch.length === 0) console.log("nothing to run: every Codex ticket is done");
-      else {
+      if (r.dispatch.length === 0) {
+        if (!r.blocked_by) console.log("nothing to run: every Codex ticket is done");
+      } else {
         console.log(
           `would run ${r.dispatch.length} ticket${
             r.dispatch.length === 1 ? "" : "s"

@@ -1,7 +1,12 @@
 import { formatTable, paint, printJson } from "../cli/output.ts";
 import { loadConfig } from "../core/config.ts";
 import { requireProject, resolveTarget } from "../core/project.ts";
-import { discoverTickets, resolveTicketsDir, ticketJson } from "../core/tickets.ts";
+import {
+  discoverTickets,
+  requireTicketsDir,
+  resolveTicketsDir,
+  ticketJson,
+} from "../core/tickets.ts";
 
 /**
  * `cmcs ticket validate [path]`: parses every ticket of the target (a repository or a linked
@@ -15,6 +20,7 @@ export async function ticketValidate(path: string, opts: { json?: boolean }): Pr
   const loaded = await loadConfig(project);
   for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
   const ticketsDir = resolveTicketsDir(target, loaded.config.tickets.dir);
+  await requireTicketsDir(ticketsDir, loaded.config.tickets.dir);
   const entries = await discoverTickets(ticketsDir);
   const problemCount = entries.reduce((n, e) => n + (e.ok ? 0 : e.problems.length), 0);
 

@@ -1,4 +1,5 @@
 /** Thin wrapper over the `git` executable: every call is explicit about its directory. */
+import { childOutput } from "./child_output.ts";
 
 export interface GitResult {
   code: number;
@@ -8,33 +9,29 @@ export interface GitResult {
 
 /**
  * Runs `git <args>` in `cwd` and returns its exit code and output; never throws on a git error.
- * `stdin` is written to git's standard input (for `--pathspec-from-file=-`). `detached` runs git in
- * a session of its own, out of reach of a Ctrl-C in cmcs's terminal: for steps that must not stop
- * halfway, such as committing a finished ticket (cmcs handles the Ctrl-C itself, afterwards).
+ * `detached` runs git in a session of its own, out of reach of a Ctrl-C in cmcs's terminal: for
+ * steps that must not stop halfway, such as committing a finished ticket (cmcs handles the Ctrl-C
+ * itself, afterwards). It costs a fork of the broker, so it is for those steps only.
+ * (`Deno.Command#output()` ignores `detached`, so a detached git is spawned and then awaited.)
  */
 export async function git(
   cwd: string,
   args: string[],
   env?: Record<string, string>,
-  opts: { stdin?: string; detached?: boolean } = {},
+  opts: { detached?: boolean } = {},
 ): Promise<GitResult> {
-  let out: Deno.CommandOutput;
+  let out: { code: number; stdout: Uint8Array; stderr: Uint8Array };
   try {
-    const child = new Deno.Command("git", {
+    const command = new Deno.Command("git", {
       args,
       cwd,
       env,
       detached: opts.detached ?? false,
-      stdin: opts.stdin === undefined ? "null" : "piped",
+      stdin: "null",
       stdout: "piped",
       stderr: "piped",
-    }).spawn();
-    if (opts.stdin !== undefined) {
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(opts.stdin));
-      await writer.close();
-    }
-    out = await child.output();
+    });
+    out = opts.detached ? await childOutput(command.spawn()) : await command.output();
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       return { code: 127, stdout: "", stderr: "git is not installed or not on PATH" };

@@ -35,6 +35,28 @@ export function resolveTicketsDir(target: string, dir: string): string {
 }
 
 /**
+ * Fails with a clear error when a target's tickets directory is missing (most likely `tickets.dir`
+ * points elsewhere) or is a file: `run` and `ticket validate` say so up front, instead of reporting
+ * a run that did nothing or "no tickets".
+ */
+export async function requireTicketsDir(ticketsDir: string, configured: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(ticketsDir);
+  } catch {
+    throw new UserError(`no tickets directory at ${ticketsDir} (tickets.dir: ${configured})`, {
+      hint: "write a ticket with `cmcs ticket new` (it creates the directory), " +
+        "or fix tickets.dir in .cmcs/config.yml",
+    });
+  }
+  if (!info.isDirectory) {
+    throw new UserError(`the tickets directory ${ticketsDir} is a file, not a directory`, {
+      hint: "move the file away or set tickets.dir in .cmcs/config.yml",
+    });
+  }
+}
+
+/**
  * Every `TICKET-*.md` in `ticketsDir` (case-sensitive, not recursive), parsed, in natural order.
  * A missing directory gives `[]`. An entry that cannot be a ticket (a directory named
  * `TICKET-x.md`, an unreadable file) is returned as a malformed entry instead of failing the whole

@@ -21,6 +21,7 @@ export {
   findTicket,
   nextTicketPath,
   previousProgress,
+  requireTicketsDir,
   resolveTicketsDir,
   TICKET_FILE,
 } from "./ticket_discovery.ts";

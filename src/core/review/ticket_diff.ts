@@ -4,6 +4,7 @@ import { emptyTree, git, parseNumstat } from "../git.ts";
 import { uncommittedPaths } from "../git_changes.ts";
 import type { TicketHistory } from "./ticket_history.ts";
 import { uncommittedAttemptPaths } from "./ticket_history.ts";
+import { childOutput } from "../child_output.ts";
 
 /**
  * What a ticket changed, in git terms: the tree at `to` (the last commit of its attempts, or
@@ -131,6 +132,6 @@ async function addPaths(
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(paths.map((p) => `:(top,literal)${p}`).join("\0")));
   await writer.close();
-  const out = await child.output();
+  const out = await childOutput(child);
   return { code: out.code, stdout: "", stderr: new TextDecoder().decode(out.stderr) };
 }

@@ -8,6 +8,7 @@ import { UserError } from "../../cli/errors.ts";
 import { git } from "../git.ts";
 import { exists } from "../project.ts";
 import { compareTicketNames } from "../tickets.ts";
+import { childOutput } from "../child_output.ts";
 
 /** The file in the main checkout listing more files to copy, gitignore-style. */
 export const WORKTREE_INCLUDE = ".worktreeinclude";
@@ -72,7 +73,7 @@ async function _ignored(root: string, paths: string[]): Promise<Set<string>> {
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(paths.join("\0") + "\0"));
   await writer.close();
-  const out = new TextDecoder().decode((await child.output()).stdout);
+  const out = new TextDecoder().decode((await childOutput(child)).stdout);
   return new Set(out.split("\0").filter((p) => p !== ""));
 }
 
