@@ -226,6 +226,31 @@ for (
   });
 }
 
+Deno.test("a codex.command with options in it is told to put them in codex.extra_args", async () => {
+  await using p = await testProject({ command: "codex --enable web_search" });
+  await p.ticket("TICKET-001.md", { title: "Unstartable", agent: "codex", done: false });
+  const run = await p.cmcs(["run"]);
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  assert.match(
+    attempts(p)[0].message ?? "",
+    /`codex --enable web_search` was not found — codex\.command names one executable; put its options in codex\.extra_args$/,
+  );
+});
+
+Deno.test("a ticket file passed where a target path goes gets a hint naming the ticket", async () => {
+  await using p = await testProject();
+  const path = await p.ticket("TICKET-001.md", { title: "One", agent: "codex", done: false });
+  for (const args of [["diff", path], ["run", path]]) {
+    const result = await p.cmcs(args);
+    assert.equal(result.code, 1, args.join(" "));
+    assert.equal(
+      result.stderr,
+      `error: not a directory: ${path}\n` +
+        "hint: that is a ticket file; pass the repository or worktree path (e.g. .) and then TICKET-001\n",
+    );
+  }
+});
+
 Deno.test("a ticket the worker marked done before failing is set back to done: false and runs again", async () => {
   await using p = await testProject({ max_retries: 0 });
   const path = await p.ticket(

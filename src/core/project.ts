@@ -71,7 +71,14 @@ export async function realDir(path: string): Promise<string> {
       hint: "pass a path to a repository or worktree",
     });
   }
-  if (!(await isDirectory(real))) throw new UserError(`not a directory: ${path}`);
+  if (!(await isDirectory(real))) {
+    const ticket = /^(TICKET-[^/]*?)(?:\.md)?$/.exec(real.split("/").at(-1) ?? "")?.[1];
+    throw new UserError(`not a directory: ${path}`, {
+      hint: ticket
+        ? `that is a ticket file; pass the repository or worktree path (e.g. .) and then ${ticket}`
+        : "pass a path to a repository or worktree",
+    });
+  }
   return real;
 }
 

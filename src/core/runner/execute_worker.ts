@@ -191,8 +191,14 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
 
 function spawnErrorMessage(command: string, error: unknown): string {
   if (error instanceof Deno.errors.NotFound) {
-    return `cannot start the worker: \`${command}\` was not found on PATH — install the Codex CLI ` +
-      "(`npm install -g @openai/codex`) or set codex.command in .cmcs/config.yml";
+    if (/\s/.test(command.trim())) {
+      return `cannot start the worker: \`${command}\` was not found — codex.command names one ` +
+        "executable; put its options in codex.extra_args";
+    }
+    return `cannot start the worker: \`${command}\` was not found${
+      command.includes("/") ? "" : " on PATH"
+    } — install the Codex CLI (\`npm install -g @openai/codex\`) or set codex.command in ` +
+      ".cmcs/config.yml (a program of your own needs a path, e.g. ./bin/codex)";
   }
   if (error instanceof Deno.errors.PermissionDenied) {
     return `cannot start the worker: \`${command}\` is not executable (permission denied) — check codex.command`;
