@@ -231,6 +231,17 @@ Deno.test("resume needs exactly one non-empty feedback: usage errors exit 2 and 
   }
   assert.equal(await ticketText(p), before);
   assert.equal(runs(p).length, 1, "no run was created");
+
+  const latin1 = join(p.stateDir, "feedback.txt");
+  await Deno.writeFile(latin1, new Uint8Array([0x46, 0x69, 0x78, 0x0a, 0x63, 0x61, 0x66, 0xe9]));
+  const binary = await p.cmcs(["resume", ".", "TICKET-001", "--file", latin1]);
+  assert.equal(binary.code, 1, binary.stderr);
+  assert.equal(
+    binary.stderr,
+    `error: the feedback file ${latin1} is not UTF-8 text (line 2)\n` +
+      "hint: save it as UTF-8; the worker would get replacement characters instead\n",
+  );
+  assert.equal(runs(p).length, 1, "no run was created");
 });
 
 Deno.test("a resumed worker is stopped by cmcs stop like any other", async () => {

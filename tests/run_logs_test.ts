@@ -193,3 +193,19 @@ Deno.test("logs and logs --follow show a failed turn's error once, as the dashbo
     );
   }
 });
+
+Deno.test("logs says when cmcs clean removed the log, and refuses --follow with --json", async () => {
+  await using p = await testProject();
+  await p.ticket("TICKET-001.md", { title: "One", agent: "codex", done: false });
+  assert.equal((await p.cmcs(["run"])).code, 0);
+  assert.equal((await p.cmcs(["clean", "--logs-days", "0"])).code, 0);
+  const logs = await p.cmcs(["logs"]);
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.match(
+    logs.stdout,
+    /^-- no log file: .*\/\.cmcs\/logs\/1\/TICKET-001\.1\/codex\.jsonl is gone \(`cmcs clean` removes old logs\)$/m,
+  );
+  const both = await p.cmcs(["logs", "--follow", "--json"]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /^error: --follow and --json do not go together/);
+});

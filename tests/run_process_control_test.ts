@@ -275,9 +275,11 @@ Deno.test("cmcs stop exits 1 when nothing is running", async () => {
   const byId = await p.cmcs(["stop", "1"]);
   assert.equal(byId.code, 1);
   assert.match(byId.stderr, /^error: run 1 is not running \(it ended as completed\)$/m);
-  const unknown = await p.cmcs(["stop", "42"]);
-  assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /^error: no run with id 42$/m);
+  for (const id of ["42", "0"]) {
+    const unknown = await p.cmcs(["stop", id]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, new RegExp(`^error: no run with id ${id}$`, "m"));
+  }
   assert.equal(runs(p)[0].status, "completed", "a refused stop changes nothing");
 });
 

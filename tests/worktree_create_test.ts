@@ -184,3 +184,22 @@ Deno.test("globToRegExp() matches ticket names shell-style, with or without .md"
   assert.ok(globToRegExp("TICKET-0[!0]*").test("TICKET-010.md"));
   assert.throws(() => globToRegExp("TICKET-[1"), /unclosed/);
 });
+
+Deno.test("recreating a worktree whose folder was deleted by hand says how to get git past it", async () => {
+  await using p = await testProject();
+  assert.equal((await p.cmcs(["worktree", "create", "mine"])).code, 0);
+  await Deno.remove(join(p.path, "worktrees/mine"), { recursive: true });
+  const again = await p.cmcs(["worktree", "create", "mine"]);
+  assert.equal(again.code, 1);
+  assert.match(
+    again.stderr,
+    /^error: git worktree add .* failed: .*missing but already registered/m,
+  );
+  assert.match(
+    again.stderr,
+    /^hint: its folder was deleted by hand: `git worktree prune` forgets it \(the branch mine stays\), then create it again$/m,
+  );
+  await gitIn(p.path, "worktree", "prune");
+  const third = await p.cmcs(["worktree", "create", "mine"]);
+  assert.equal(third.code, 0, third.stderr);
+});

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { UserError } from "../cli/errors.ts";
+import { UsageError, UserError } from "../cli/errors.ts";
 import { printJson } from "../cli/output.ts";
 import { attemptLogJson, rawLogLines } from "../core/attempt_log.ts";
 import { createJsonlRenderer, renderJsonl } from "../core/codex_render.ts";
@@ -11,6 +11,7 @@ import { type OpenedTarget, openTarget, resolveRun } from "../core/run_lookup.ts
 import { ATTEMPT_FILES } from "../core/runner/execute_worker.ts";
 import { fileSize, readRange, readTail } from "../core/tail.ts";
 import { findTicketRef } from "../core/ticket_ref.ts";
+import { exists } from "../core/project.ts";
 
 export interface LogsOptions {
   run?: number;
@@ -30,6 +31,12 @@ const TAIL_BYTES = 4 * 1024 * 1024;
  * worker writes, moves on to the next attempt of the run, and ends when the run ends.
  */
 export async function logs(path: string, opts: LogsOptions): Promise<number> {
+  if (opts.follow && opts.json) {
+    throw new UsageError(
+      "--follow and --json do not go together: --json prints one document",
+      "follow with --follow (add --raw for JSONL), or take a snapshot with --json",
+    );
+  }
   const opened = await openTarget(path);
   try {
     await recoverOrphans(opened.db);
@@ -49,6 +56,9 @@ export async function logs(path: string, opts: LogsOptions): Promise<number> {
     }
     const note = noteWriter(opts);
     note(header(attempt));
+    if (text === "" && !(await exists(file))) {
+      note(`-- no log file: ${file} is gone (\`cmcs clean\` removes old logs)`);
+    }
     for (const line of shown) console.log(line);
     if (attempt.outcome && attempt.outcome !== "done" && attempt.message) {
       note(`-- ${attempt.outcome}: ${attempt.message}`);

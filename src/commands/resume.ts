@@ -16,6 +16,7 @@ import { planResume, type ResumeResult, resumeTicket } from "../core/runner/resu
 import { StopController } from "../core/runner/stop_control.ts";
 import { resolveTicketsDir } from "../core/tickets.ts";
 import { commandPath } from "./result.ts";
+import { decodeUtf8 } from "../core/ticket_front_matter.ts";
 
 export interface ResumeOptions {
   message?: string;
@@ -151,15 +152,27 @@ async function readFeedback(opts: ResumeOptions): Promise<string> {
   }
   let text: string;
   if (opts.message !== undefined) text = opts.message;
-  else if (opts.file === "-") text = await new Response(Deno.stdin.readable).text();
   else {
+    let bytes: Uint8Array;
     try {
-      text = await Deno.readTextFile(opts.file!);
+      bytes = opts.file === "-"
+        ? new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer())
+        : await Deno.readFile(opts.file!);
     } catch (error) {
       throw new UserError(
         `cannot read the feedback file ${opts.file}: ${(error as Error).message}`,
       );
     }
+    const decoded = decodeUtf8(bytes);
+    if (!decoded.ok) {
+      throw new UserError(
+        `the feedback ${
+          opts.file === "-" ? "on stdin" : `file ${opts.file}`
+        } is not UTF-8 text (line ${decoded.line})`,
+        { hint: "save it as UTF-8; the worker would get replacement characters instead" },
+      );
+    }
+    text = decoded.text;
   }
   if (text.trim() === "") {
     throw new UsageError(

@@ -77,12 +77,12 @@ function findRunning(
   runId: number | null,
   label: string,
 ): RunRow {
-  const run = runId ? getRun(db, runId) : db.get<RunRow>(
+  const run = runId !== null ? getRun(db, runId) : db.get<RunRow>(
     "SELECT * FROM runs WHERE worktree = ? AND status = 'running' ORDER BY id DESC LIMIT 1",
     target,
   );
   if (!run) {
-    if (runId) throw new NoSuchRunError(runId);
+    if (runId !== null) throw new NoSuchRunError(runId);
     throw new UserError(`nothing is running on ${label}`, {
       hint: "see what ran with `cmcs status`",
     });

@@ -144,10 +144,15 @@ export async function createWorktree(
     : ["worktree", "add", "-b", branch, path, startRef];
   const added = await git(root, add);
   if (added.code !== 0) {
+    const said = added.stderr || added.stdout;
     throw new UserError(
-      `git ${add.join(" ")} failed: ${
-        tail(added.stderr || added.stdout, 2).replaceAll("\n", " / ")
-      }`,
+      `git ${add.join(" ")} failed: ${tail(said, 2).replaceAll("\n", " / ")}`,
+      /missing but already registered worktree/.test(said)
+        ? {
+          hint: `its folder was deleted by hand: \`git worktree prune\` forgets it (the branch ` +
+            `${branch} stays), then create it again`,
+        }
+        : {},
     );
   }
   const realPath = await Deno.realPath(path);
