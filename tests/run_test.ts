@@ -529,3 +529,16 @@ Deno.test("run --dry-run blocked by a malformed ticket does not also claim every
   assert.doesNotMatch(dry.stdout, /nothing to run/);
   assert.match(dry.stdout, /^a run would stop at TICKET-001\.md:\d+: /m);
 });
+
+Deno.test("a ticket saved with a byte-order mark runs to done and keeps its mark and one front matter", async () => {
+  await using p = await testProject();
+  const path = join(p.path, ".cmcs/tickets/TICKET-001.md");
+  await Deno.writeTextFile(path, "\ufeff---\ntitle: Bom\nagent: codex\ndone: false\n---\nDo it.\n");
+  const result = await p.cmcs(["run"]);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.equal(attempts(p)[0].outcome, "done");
+  const text = await Deno.readTextFile(path);
+  assert.ok(text.startsWith("\ufeff---\ntitle: Bom\n"), JSON.stringify(text.slice(0, 40)));
+  assert.equal(text.slice(1).match(/^---$/gm)?.length, 2, "still one front matter block");
+  assert.match(text, /^done: true$/m);
+});
