@@ -152,3 +152,27 @@ Deno.test("cmcs init fails with a clear error when .cmcs, its tickets or its log
     assert.equal(await Deno.stat(join(repo.path, ".cmcs/cmcs.db")).catch(() => null), null);
   }
 });
+
+Deno.test("cmcs init inside .git initializes the repository itself; a bare repository is refused", async () => {
+  await using repo = await tempRepo();
+  const inside = await cmcs(["init"], { cwd: join(repo.path, ".git", "refs") });
+  assert.equal(inside.code, 0, inside.stderr);
+  await Deno.stat(join(repo.path, ".cmcs/cmcs.db"));
+  assert.equal(await Deno.stat(join(repo.path, ".git/.cmcs")).catch(() => null), null);
+
+  await using dir = await tempDir();
+  const bare = join(dir.path, "bare.git");
+  await gitIn(dir.path, "init", "-q", "--bare", bare);
+  for (const args of [["init"], ["status"]]) {
+    const result = await cmcs(args, { cwd: bare });
+    assert.equal(result.code, 1, `${args}: ${result.stderr}`);
+    assert.equal(
+      result.stderr,
+      `error: ${await Deno.realPath(
+        bare,
+      )} is a bare git repository: cmcs needs a checkout to work in\n` +
+        "hint: run cmcs in a clone or a worktree of it\n",
+    );
+  }
+  assert.equal(await Deno.stat(join(bare, ".cmcs")).catch(() => null), null, "nothing created");
+});

@@ -43,11 +43,38 @@ export async function findProject(dir: string): Promise<Project> {
     "--git-common-dir",
     "--show-toplevel",
   ]);
-  if (result.code !== 0) return projectAt(absolute, false);
+  if (result.code !== 0) return await _outsideWorkTree(absolute);
   const [commonDir, topLevel] = result.stdout.trim().split("\n");
   const common = isAbsolute(commonDir) ? commonDir : resolve(absolute, commonDir);
   const root = common.endsWith("/.git") || common.endsWith("\\.git") ? dirname(common) : topLevel;
   return projectAt(await realDir(root ?? absolute), true);
+}
+
+/**
+ * The project of a directory that is in no working tree: inside a repository's `.git` it is that
+ * repository (not a `.cmcs` inside `.git`); a bare repository has no checkout for workers to edit,
+ * which is an error; anything else is outside git, and the directory is its own root.
+ */
+async function _outsideWorkTree(dir: string): Promise<Project> {
+  const result = await git(dir, [
+    "rev-parse",
+    "--path-format=absolute",
+    "--is-bare-repository",
+    "--is-inside-git-dir",
+    "--git-common-dir",
+  ]);
+  if (result.code === 0) {
+    const [bare, inGitDir, common] = result.stdout.trim().split("\n");
+    if (bare === "true") {
+      throw new UserError(`${dir} is a bare git repository: cmcs needs a checkout to work in`, {
+        hint: "run cmcs in a clone or a worktree of it",
+      });
+    }
+    if (inGitDir === "true" && common && /[/\\]\.git$/.test(common)) {
+      return projectAt(await realDir(dirname(common)), true);
+    }
+  }
+  return projectAt(dir, false);
 }
 
 /** Like {@link findProject}, but fails with a hint to run `cmcs init` when `.cmcs/` is missing. */
