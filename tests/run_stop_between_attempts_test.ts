@@ -48,7 +48,11 @@ exit $code
   const [only] = runs(p);
   assert.equal(only.status, "stopped");
   const made = attempts(p);
-  assert.deepEqual(made.map((a) => [a.kind, a.outcome]), [["first", "context_limit"]]);
+  // The run's own poll (every 250 ms) may see the stop before the wrapper has exited; then the
+  // first attempt ends `stopped`. Either way no fallback attempt may follow.
+  assert.equal(made.length, 1, JSON.stringify(made.map((a) => [a.kind, a.outcome])));
+  assert.equal(made[0].kind, "first");
+  assert.ok(["context_limit", "stopped"].includes(made[0].outcome!), made[0].outcome ?? "");
   assert.equal((await p.calls()).length, 1, "the fallback worker never started");
 });
 
