@@ -2,14 +2,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { directive } from "./helpers/fake_codex.ts";
-import { FAKE_CODEX, testProject } from "./helpers/project.ts";
+import { FAKE_CODEX, type TestProject, testProject } from "./helpers/project.ts";
 import { gitIn } from "./helpers/repo.ts";
 import { attempts, runs } from "./helpers/runs.ts";
 
-Deno.test("a stop recorded while an attempt ends keeps the fallback attempt from starting", async () => {
-  await using p = await testProject({ fallback_model: "fb" });
-  // The worker: the stand-in, then — before it exits — a `cmcs stop` as the database sees it.
-  const wrapper = join(p.stateDir, "codex-then-stop");
+/**
+ * A script that records a `cmcs stop` of every running run the way the database sees it, for a
+ * worker or a git hook to run at the moment a test needs the stop to land.
+ */
+async function writeStopper(p: TestProject): Promise<string> {
   const db = join(p.path, ".cmcs", "cmcs.db");
   const stopper = join(p.stateDir, "stop.ts");
   await Deno.writeTextFile(
@@ -20,6 +21,14 @@ db.exec("PRAGMA busy_timeout = 5000");
 db.exec("UPDATE runs SET stop_requested_at = '2026-01-01T00:00:00.000Z' WHERE status = 'running'");
 `,
   );
+  return stopper;
+}
+
+Deno.test("a stop recorded while an attempt ends keeps the fallback attempt from starting", async () => {
+  await using p = await testProject({ fallback_model: "fb" });
+  // The worker: the stand-in, then — before it exits — a `cmcs stop` as the database sees it.
+  const wrapper = join(p.stateDir, "codex-then-stop");
+  const stopper = await writeStopper(p);
   await Deno.writeTextFile(
     wrapper,
     `#!/usr/bin/env bash
@@ -61,16 +70,7 @@ Deno.test("a stop recorded while the broker looks at the working tree keeps the 
   await p.ticket("TICKET-001.md", { title: "Never starts", agent: "codex", done: false });
   // The first `git status` of the run is the attempt's look at the working tree, right before the
   // worker would start; an fsmonitor hook records a `cmcs stop` (as the database sees it) there.
-  const db = join(p.path, ".cmcs", "cmcs.db");
-  const stopper = join(p.stateDir, "stop.ts");
-  await Deno.writeTextFile(
-    stopper,
-    `import { DatabaseSync } from "node:sqlite";
-const db = new DatabaseSync(${JSON.stringify(db)});
-db.exec("PRAGMA busy_timeout = 5000");
-db.exec("UPDATE runs SET stop_requested_at = '2026-01-01T00:00:00.000Z' WHERE status = 'running'");
-`,
-  );
+  const stopper = await writeStopper(p);
   const marker = join(p.stateDir, "stopped-once");
   const hook = join(p.stateDir, "fsmonitor");
   await Deno.writeTextFile(
