@@ -477,22 +477,25 @@ Deno.test("a ticket written while another runs stays out of that ticket's commit
   );
   await gitIn(p.path, "add", "-A");
   await gitIn(p.path, "commit", "-q", "-m", "ticket");
+  // A draft that was already there, uncommitted, before the run.
+  await p.ticket("TICKET-003.md", { title: "Draft", agent: "human", done: false });
   const running = p.cmcs(["run"]);
   await until("the worker to start", () => attempts(p)[0]?.worker_pid ? true : null);
-  // The orchestrator plans ahead: a ticket for a person, so this run skips it.
+  // The orchestrator plans ahead (tickets for a person, so this run skips them).
   await p.ticket("TICKET-002.md", { title: "Later", agent: "human", done: false });
+  await p.ticket("TICKET-003.md", { title: "Draft, edited", agent: "human", done: false });
   const result = await running;
   assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.doesNotMatch(result.stdout, /warning/, "no warning about files the worker did not touch");
 
   const committed = (await gitIn(p.path, "show", "--name-only", "--format=", "HEAD")).trim();
   assert.deepEqual(committed.split("\n").sort(), [
     ".cmcs/tickets/TICKET-001.md",
     "fake-output/TICKET-001.txt",
   ]);
-  assert.match(
-    await gitIn(p.path, "status", "--porcelain"),
-    /^\?\? \.cmcs\/tickets\/TICKET-002\.md$/m,
-  );
+  const status = await gitIn(p.path, "status", "--porcelain");
+  assert.match(status, /^\?\? \.cmcs\/tickets\/TICKET-002\.md$/m);
+  assert.match(status, /^\?\? \.cmcs\/tickets\/TICKET-003\.md$/m);
   const files = query<{ f: string }>(p, "SELECT files_changed AS f FROM attempts")[0].f;
   assert.doesNotMatch(files, /TICKET-002/, "nor is it among the files the attempt changed");
 });

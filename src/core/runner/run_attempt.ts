@@ -363,7 +363,7 @@ async function recordChanges(
  * other tickets (Claude writes the next ones while a run goes on) and cmcs's own files under
  * `.cmcs/`. They stay uncommitted for their own ticket or for the user; this ticket's file stays in.
  */
-function _withoutBrokerFiles<T extends { paths: string[] }>(
+function _withoutBrokerFiles<T extends { paths: string[]; touchedPreexisting: string[] }>(
   changes: T,
   target: string,
   ticket: Ticket,
@@ -371,11 +371,16 @@ function _withoutBrokerFiles<T extends { paths: string[] }>(
   const posix = (path: string) => path.split(sep).join("/");
   const own = posix(relative(target, ticket.path));
   const ticketsDir = posix(relative(target, dirname(ticket.path)));
-  const brokers = (path: string) =>
+  const notTheWorkers = (path: string) =>
     path !== own &&
     (path.startsWith(".cmcs/") ||
       (posix(dirname(path)) === ticketsDir && TICKET_FILE.test(basename(path))));
-  return { ...changes, paths: changes.paths.filter((path) => !brokers(path)) };
+  const keep = (paths: string[]) => paths.filter((path) => !notTheWorkers(path));
+  return {
+    ...changes,
+    paths: keep(changes.paths),
+    touchedPreexisting: keep(changes.touchedPreexisting),
+  };
 }
 
 function mergeChanges(a: FileChange[], b: FileChange[]): FileChange[] {
