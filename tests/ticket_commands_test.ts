@@ -55,7 +55,8 @@ Deno.test("ticket validate exits 0 when every ticket is OK, and on no tickets", 
 
 Deno.test("ticket validate --json prints one document with each ticket and its problems", async () => {
   await using repo = await initializedRepo({
-    "TICKET-001.md": "---\ntitle: One\nmodel: gpt-5.5\nreasoning_effort: high\nextra: 1\n---\n",
+    "TICKET-001.md":
+      "---\ntitle: One\nmodel: gpt-5.5\nreasoning_effort: high\nextra: 1\ndon: true\nEffort: low\n---\n",
     "TICKET-002.md": "---\ntitle: 5\ntimeout_s: 0\n---\n",
   });
   const result = await cmcs(["ticket", "validate", "--json"], { cwd: repo.path });
@@ -73,6 +74,10 @@ Deno.test("ticket validate --json prints one document with each ticket and its p
         model: "gpt-5.5",
         reasoning_effort: "high",
         problems: [],
+        warnings: [
+          'unknown field "don": did you mean done?',
+          'unknown field "Effort": did you mean reasoning_effort?',
+        ],
       },
       {
         file: "TICKET-002.md",
@@ -87,10 +92,16 @@ Deno.test("ticket validate --json prints one document with each ticket and its p
           { line: 2, message: 'title must be text, got a number (5): quote it, e.g. title: "…"' },
           { line: 3, message: "timeout_s must be a positive number of seconds, got a number (0)" },
         ],
+        warnings: [],
       },
     ],
     problems: 2,
   });
+  const text = await cmcs(["ticket", "validate"], { cwd: repo.path });
+  assert.match(
+    text.stdout,
+    /^TICKET-001\.md +OK +One \(warning: unknown field "don": did you mean done\?\) \(warning: unknown field "Effort": did you mean reasoning_effort\?\)$/m,
+  );
 });
 
 Deno.test("ticket validate in a linked worktree reads the worktree's own tickets", async () => {
@@ -188,6 +199,7 @@ Deno.test("ticket new writes the next-numbered ticket from the template and prin
     model: "gpt-5.5",
     reasoning_effort: "high",
     problems: [],
+    warnings: [],
   });
 });
 

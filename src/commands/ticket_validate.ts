@@ -1,6 +1,7 @@
 import { formatTable, paint, printJson } from "../cli/output.ts";
 import { loadConfig } from "../core/config.ts";
 import { requireProject, resolveTarget } from "../core/project.ts";
+import { nearMissFields } from "../core/ticket_field_hints.ts";
 import {
   discoverTickets,
   requireTicketsDir,
@@ -44,6 +45,7 @@ export async function ticketValidate(path: string, opts: { json?: boolean }): Pr
       const notes = [
         ticket.done ? "(done)" : "",
         ticket.agent !== "codex" ? `(agent ${ticket.agent}: not run by cmcs)` : "",
+        ...nearMissFields(ticket.fields).map((warning) => `(warning: ${warning})`),
       ].filter(Boolean);
       rows.push([
         ticket.file,

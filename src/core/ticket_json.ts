@@ -1,10 +1,11 @@
+import { nearMissFields } from "./ticket_field_hints.ts";
 import type { TicketEntry } from "./ticket_parse.ts";
 
 /**
  * One ticket as `cmcs ticket validate --json` and the dashboard's `GET /api/tickets` list it. Every
  * field is present for both kinds of entry, so a consumer never tests for a missing key: a
  * malformed ticket has `ok: false`, null metadata and at least one problem; a valid one has
- * `problems: []`.
+ * `problems: []`. `warnings` name unknown fields that look like misspelled known ones.
  */
 export interface TicketJson {
   file: string;
@@ -16,6 +17,7 @@ export interface TicketJson {
   model: string | null;
   reasoning_effort: string | null;
   problems: { line: number | null; message: string }[];
+  warnings: string[];
 }
 
 /**
@@ -36,6 +38,7 @@ export function ticketJson(entry: TicketEntry): TicketJson {
       model: t.model,
       reasoning_effort: t.reasoning_effort,
       problems: [],
+      warnings: nearMissFields(t.fields),
     };
   }
   return {
@@ -48,5 +51,6 @@ export function ticketJson(entry: TicketEntry): TicketJson {
     model: null,
     reasoning_effort: null,
     problems: entry.problems.map((p) => ({ line: p.line, message: p.message })),
+    warnings: [],
   };
 }
