@@ -40,6 +40,7 @@ export {
   type TicketsConfig,
   type WorktreesConfig,
 } from "./config_schema.ts";
+import { editDistance } from "./edit_distance.ts";
 
 /** The effective config and where each value came from. */
 export interface LoadedConfig {
@@ -344,7 +345,7 @@ function _suggest(name: string, local: string[], everywhere: string[]): string |
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of local) {
-    const distance = _distance(lower, candidate);
+    const distance = editDistance(lower, candidate);
     if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
   }
   if (best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3))) return best;
@@ -356,22 +357,6 @@ function _suggest(name: string, local: string[], everywhere: string[]): string |
     key.endsWith(`.${lower}`) || key === lower || key.startsWith(`${lower}.`)
   );
   return elsewhere;
-}
-
-/** Optimal-string-alignment distance (Levenshtein plus adjacent transpositions). */
-function _distance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.length][b.length];
 }
 
 /** How a wrong value is named in an error: strings that look like other types say so. */

@@ -3,6 +3,7 @@
  * known field (`titel:`, `don: true`) would pass unnoticed: the ticket runs untitled, or not done.
  * These hints name the field it was probably meant to be.
  */
+import { editDistance } from "./edit_distance.ts";
 
 /** The front matter fields cmcs reads. */
 export const TICKET_FIELDS = [
@@ -28,26 +29,10 @@ export function nearMissFields(fields: Record<string, unknown>): string[] {
     const lower = key.toLowerCase();
     const match = TICKET_FIELDS.find((field) =>
       field === lower ||
-      (lower.length >= 3 && _distance(lower, field) <= 2) ||
+      (lower.length >= 3 && editDistance(lower, field) <= 2) ||
       field.split("_").includes(lower)
     );
     if (match) warnings.push(`unknown field "${key}": did you mean ${match}?`);
   }
   return warnings;
-}
-
-/** Levenshtein distance, with a swap of two neighbours counted as one edit. */
-function _distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.length][b.length];
 }
