@@ -21,7 +21,8 @@ export async function stop(arg: string, opts: { json?: boolean }): Promise<numbe
   const { db } = opened;
   try {
     await recoverOrphans(db);
-    if (opened.runId === null && opened.target !== null && !runningOn(db, opened.target)) {
+    const found = lookupRun(db, opened.target, opened.runId);
+    if (!found && opened.runId === null && opened.target !== null) {
       const mark = dequeue(db, opened.target);
       if (mark) {
         if (opts.json) {
@@ -41,7 +42,7 @@ export async function stop(arg: string, opts: { json?: boolean }): Promise<numbe
         return 0;
       }
     }
-    const run = findRunning(opened.db, opened.target, opened.runId, opened.label);
+    const run = requireRunning(found, opened.runId, opened.label);
     const { config } = await loadConfig(opened.project);
     const result = await stopRun(db, opened.project, run.id, config.codex.stop_grace_s);
     const { ticket, forced } = result;
@@ -66,21 +67,15 @@ export async function stop(arg: string, opts: { json?: boolean }): Promise<numbe
   }
 }
 
-function runningOn(db: Database, target: string): boolean {
-  return db.get("SELECT 1 AS x FROM runs WHERE worktree = ? AND status = 'running'", target) !==
-    undefined;
-}
-
-function findRunning(
-  db: Database,
-  target: string | null,
-  runId: number | null,
-  label: string,
-): RunRow {
-  const run = runId !== null ? getRun(db, runId) : db.get<RunRow>(
+/** The run `runId` names, or the target's newest running run. */
+function lookupRun(db: Database, target: string | null, runId: number | null): RunRow | undefined {
+  return runId !== null ? getRun(db, runId) : db.get<RunRow>(
     "SELECT * FROM runs WHERE worktree = ? AND status = 'running' ORDER BY id DESC LIMIT 1",
     target,
   );
+}
+
+function requireRunning(run: RunRow | undefined, runId: number | null, label: string): RunRow {
   if (!run) {
     if (runId !== null) throw new NoSuchRunError(runId);
     throw new UserError(`nothing is running on ${label}`, {
