@@ -5,6 +5,7 @@ import {
   anchorPrompt,
   CODEX_MESSAGES,
   type CodexEvent,
+  defaultResetTime,
   execArgs,
   fakeCodexEnv,
   FakeCodexProcess,
@@ -13,8 +14,10 @@ import {
   readPids,
   runFakeCodex,
   type TicketSpec,
+  usageLimitMessage,
   writeTicket,
 } from "./helpers/fake_codex.ts";
+import { parseResetTime } from "../src/core/outcome.ts";
 import { processStartToken } from "../src/core/process_identity.ts";
 
 const SAMPLE = new URL("../../shared/codex/exec-json-sample.jsonl", import.meta.url);
@@ -145,7 +148,7 @@ const FAILURES: [string, TicketSpec["directives"], string][] = [
   ["fail", ["fail"], CODEX_MESSAGES.highDemand],
   ["fail with a message", [["fail", "boom", "now"]], "boom now"],
   ["context", ["context"], CODEX_MESSAGES.contextWindow],
-  ["usage-limit", ["usage-limit"], CODEX_MESSAGES.usageLimit],
+  ["usage-limit-later", ["usage-limit-later"], CODEX_MESSAGES.usageLimitLater],
   ["quota", ["quota"], CODEX_MESSAGES.quota],
   ["auth", ["auth"], CODEX_MESSAGES.auth],
 ];
@@ -167,8 +170,27 @@ for (const [name, directives, message] of FAILURES) {
   });
 }
 
-Deno.test("the usage-limit message carries a reset time", () => {
-  assert.match(CODEX_MESSAGES.usageLimit, /try again at \w+ \d+\w*, \d{4} \d+:\d\d [AP]M/);
+Deno.test("the usage-limit message names a reset time two days ahead that cmcs reads back exactly", () => {
+  const now = new Date();
+  const reset = defaultResetTime(now);
+  const message = usageLimitMessage(reset);
+  assert.match(message, /try again at \w{3} \d{1,2}(?:st|nd|rd|th), \d{4} \d{1,2}:\d\d [AP]M\.$/);
+  assert.ok(reset.getTime() > now.getTime() + 86400_000, `${reset.toISOString()} is a day ahead`);
+  assert.equal(parseResetTime(message, now), reset.toISOString());
+});
+
+Deno.test("the default usage-limit turn names a reset time still to come", async () => {
+  const before = new Date();
+  await using t = await setup({ directives: ["usage-limit"] });
+  const result = await t.run();
+  assert.equal(result.code, 1);
+  const failed = result.events.find((e) => e.type === "turn.failed") as
+    | { error: { message: string } }
+    | undefined;
+  assert.ok(failed, "a turn.failed event");
+  const resets = parseResetTime(failed.error.message, before);
+  assert.ok(resets, `a reset time in ${JSON.stringify(failed.error.message)}`);
+  assert.ok(new Date(resets).getTime() > before.getTime() + 86400_000);
 });
 
 Deno.test("FAKE_CODEX_MODE is the default and a ticket directive overrides it", async () => {

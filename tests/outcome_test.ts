@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { CodexStream } from "../src/core/codex_events.ts";
 import { classifyFailure, isTransient, parseResetTime } from "../src/core/outcome.ts";
 
-// The messages the real Codex CLI 0.169.0 prints (../shared/codex/README.md §2 and §4).
+// The messages the real Codex CLI prints (0.169.0; 0.171.0 names no usage-limit reset time) (../shared/codex/README.md §2 and §4).
 const CONTEXT =
   "Codex ran out of room in the model's context window. Start a new thread or clear earlier history before retrying.";
 const HIGH_DEMAND = "We’re currently experiencing high demand, which may cause temporary errors.";

@@ -20,18 +20,38 @@ import {
   type Scenario,
   startMockModelServer,
 } from "./real_codex/mock_model_server.ts";
-import { CODEX_VERSION, codexHome, ensureCodex } from "./real_codex/setup.ts";
+import { CODEX_VERSIONS, codexHome, type CodexInstall, ensureCodex } from "./real_codex/setup.ts";
 import { descendants, isAlive, processesWithToken } from "../src/core/process_tree.ts";
 import { processStartToken } from "../src/core/process_identity.ts";
 
-const install = await ensureCodex();
-if (!install.ok) {
-  console.log(
-    `real Codex suite skipped: cannot install @openai/codex@${CODEX_VERSION} from npm: ${install.reason}`,
-  );
+/** Each tested Codex release, installed (or the one line saying why it could not be). */
+const INSTALLS: { version: string; install: CodexInstall }[] = [];
+for (const version of CODEX_VERSIONS) {
+  const install = await ensureCodex(version);
+  if (!install.ok) {
+    console.log(
+      `real Codex suite skipped for ${version}: cannot install @openai/codex@${version} from npm: ${install.reason}`,
+    );
+  }
+  INSTALLS.push({ version, install });
 }
-const CODEX_BIN = install.ok ? install.bin : "";
-const skip = !install.ok;
+
+/** The release the running test drives (tests in one file run one after another). */
+let current = { version: "", bin: "" };
+
+/** Registers a test once per tested Codex release; ignored for a release that did not install. */
+function realCodexTest(def: { name: string; fn: () => Promise<void> }): void {
+  for (const { version, install } of INSTALLS) {
+    Deno.test({
+      name: `${def.name} (codex ${version})`,
+      ignore: !install.ok,
+      async fn() {
+        current = { version, bin: install.ok ? install.bin : "" };
+        await def.fn();
+      },
+    });
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // The "model": scripted replies.
@@ -95,6 +115,9 @@ const CONTEXT_FAILED: Reply = {
   message: "Your input exceeds the context window of this model.",
 };
 
+/** How far ahead the mock's usage limit lifts. */
+const USAGE_RESET_S = 7200;
+
 /** A marker unique to this test run, so process-table searches find only our commands. */
 const MARK = `cmcs-e2e-${crypto.randomUUID().slice(0, 8)}`;
 
@@ -103,6 +126,21 @@ const SCENARIOS: Record<string, Scenario> = {
   "context-400": (r) => r.model === "mock-big" ? CONTEXT_400 : completeTicket(r),
   "context-failed": (r) => r.model === "mock-big" ? CONTEXT_FAILED : completeTicket(r),
   hang: [{ kind: "hang" }],
+  // A ChatGPT-plan usage limit, with the reset time in the body and the headers as the service
+  // sends it; whether Codex repeats it in its message depends on the release (0.171.0 does not).
+  "usage-limit": [{
+    kind: "http_error",
+    status: 429,
+    type: "usage_limit_reached",
+    code: "usage_limit_reached",
+    message: "The usage limit has been reached",
+    extra: { plan_type: "plus", resets_in_seconds: USAGE_RESET_S },
+    headers: {
+      "x-codex-primary-used-percent": "100",
+      "x-codex-primary-window-minutes": "300",
+      "x-codex-primary-reset-after-seconds": String(USAGE_RESET_S),
+    },
+  }],
   "long-command": [
     {
       kind: "command",
@@ -161,7 +199,7 @@ async function realProject(codex: Record<string, unknown> = {}): Promise<RealPro
   if (init.code !== 0) throw new Error(`cmcs init failed: ${init.stderr}`);
   const config = {
     codex: {
-      command: CODEX_BIN,
+      command: current.bin,
       model: "mock-model",
       timeout_s: 120,
       idle_timeout_s: 60,
@@ -306,6 +344,7 @@ interface ResultPacket {
   ticket: string;
   outcome: string | null;
   message: string | null;
+  resets_at: string | null;
   thread_id: string | null;
   final_message: string | null;
   final_message_file: string | null;
@@ -333,10 +372,9 @@ function runStatus(path: string, json: string): { status: string; message: strin
 
 // ---------------------------------------------------------------------------------------------
 
-Deno.test({
+realCodexTest({
   name:
     "real Codex completes three tickets by running shell commands, and cmcs records threads, usage and final messages",
-  ignore: skip,
   async fn() {
     await using p = await realProject();
     const tickets = [
@@ -408,10 +446,9 @@ Deno.test({
   },
 });
 
-Deno.test({
+realCodexTest({
   name:
     "a context-window failure from the real Codex is retried once with codex.fallback_model, which completes the ticket",
-  ignore: skip,
   async fn() {
     await using p = await realProject({ model: "mock-big", fallback_model: "mock-small" });
     await p.ticket("TICKET-001.md", "Fails with HTTP 400 on the big model", "context-400");
@@ -457,10 +494,42 @@ Deno.test({
   },
 });
 
-Deno.test({
+realCodexTest({
+  name:
+    "a usage limit from the real Codex fails the ticket as usage_limit, and cmcs never invents a reset time",
+  async fn() {
+    await using p = await realProject();
+    await p.ticket("TICKET-001.md", "Hits the usage limit", "usage-limit");
+    const before = Date.now();
+    const run = await p.cmcs(["run"]);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /TICKET-001\s+usage_limit/);
+
+    const packet = await resultOf(p, "TICKET-001");
+    assert.equal(packet.outcome, "usage_limit");
+    assert.match(packet.message ?? "", /usage limit/i);
+    const text = await p.cmcs(["result", ".", "TICKET-001"]);
+    const status = await p.cmcs(["status"]);
+    if (packet.resets_at === null) {
+      // What Codex said names no time (0.171.0: "Try again later."): cmcs says so plainly.
+      assert.match(text.stdout, /^why .*\(reset time unknown\)$/m);
+      assert.match(
+        status.stdout,
+        /^run \d+ failed: TICKET-001: usage_limit — .*\(reset time unknown\)$/m,
+      );
+    } else {
+      // Codex named the time: it is the mock's, give or take the run's own duration.
+      const resets = new Date(packet.resets_at).getTime();
+      assert.ok(resets >= before, `${packet.resets_at} is in the future`);
+      assert.match(text.stdout, new RegExp(`\\(resets at ${packet.resets_at}\\)$`, "m"));
+    }
+    if (current.version === "0.171.0") assert.equal(packet.resets_at, null);
+  },
+});
+
+realCodexTest({
   name:
     "a model that stops answering is ended by codex.idle_timeout_s, leaving no Codex process behind",
-  ignore: skip,
   async fn() {
     await using p = await realProject({ idle_timeout_s: 2 });
     await p.ticket("TICKET-001.md", "The model hangs", "hang");
@@ -499,10 +568,9 @@ Deno.test({
   },
 });
 
-Deno.test({
+realCodexTest({
   name:
     "cmcs stop during a long command ends the real Codex and the command's processes (sleep included)",
-  ignore: skip,
   async fn() {
     await using p = await realProject();
     await p.ticket("TICKET-001.md", "Runs sleep 300", "long-command");
@@ -550,9 +618,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+realCodexTest({
   name: "cmcs resume continues the real Codex thread with the orchestrator's feedback",
-  ignore: skip,
   async fn() {
     await using p = await realProject();
     const ticket = await p.ticket("TICKET-001.md", "Write a note, then take feedback", "resume");
@@ -590,10 +657,9 @@ Deno.test({
   },
 });
 
-Deno.test({
+realCodexTest({
   name:
     "a flag the installed Codex rejects (exit 2) fails the ticket with Codex's error and a hint about the CLI version",
-  ignore: skip,
   async fn() {
     await using p = await realProject({ extra_args: ["--full-auto"] });
     await p.ticket("TICKET-001.md", "Never starts", "complete");

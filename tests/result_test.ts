@@ -129,6 +129,35 @@ Deno.test("result of a usage-limited ticket says when the limit lifts", async ()
   );
 });
 
+Deno.test("a usage limit with no reset time: result and status say the reset time is unknown", async () => {
+  await using p = await testProject();
+  await p.ticket(
+    "TICKET-001.md",
+    { title: "Limited" },
+    `Try.\n${directive("usage-limit-later")}\n`,
+  );
+  assert.equal((await p.cmcs(["run"])).code, 1);
+  assert.equal(attempts(p)[0].resets_at, null, "no reset time is invented");
+
+  const packet = await resultJson(p);
+  assert.equal(packet.outcome, "usage_limit");
+  assert.equal(packet.resets_at, null);
+  const text = await p.cmcs(["result", "."]);
+  assert.match(
+    text.stdout,
+    /^why {7}You've hit your usage limit\. Try again later\. \(reset time unknown\)$/m,
+  );
+
+  const status = await p.cmcs(["status"]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(
+    status.stdout,
+    /^run 1 failed: TICKET-001: usage_limit — .*\(reset time unknown\)$/m,
+  );
+  const json = JSON.parse((await p.cmcs(["status", "--json"])).stdout);
+  assert.match(json.runs[0].message, /\(reset time unknown\)$/);
+});
+
 Deno.test("result of a ticket retried with the fallback model lists both attempts and sums their tokens", async () => {
   await using p = await testProject({ fallback_model: "big-model" });
   await p.ticket(

@@ -5,7 +5,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { AttemptRow } from "../src/core/db/types.ts";
-import { CODEX_MESSAGES, directive } from "./helpers/fake_codex.ts";
+import {
+  CODEX_MESSAGES,
+  defaultResetTime,
+  directive,
+  usageLimitMessage,
+} from "./helpers/fake_codex.ts";
+
+/** A reset time Codex names, relative to today so the test holds on any date and in any zone. */
+const RESET_AT = defaultResetTime(new Date());
 import { testProject } from "./helpers/project.ts";
 import { attempts, query, runs } from "./helpers/runs.ts";
 
@@ -36,17 +44,12 @@ const CASES: Case[] = [
   },
   {
     outcome: "usage_limit",
-    directives: directive("usage-limit"),
+    directives: directive("usage-limit", usageLimitMessage(RESET_AT)),
     message: /usage limit/,
     check(attempt) {
-      assert.equal(attempt.message, CODEX_MESSAGES.usageLimit);
-      // "try again at Nov 24th, 2026 3:05 PM" (local time) is recorded as when the limit lifts.
-      const resets = new Date(attempt.resets_at!);
-      assert.deepEqual(
-        [resets.getFullYear(), resets.getMonth(), resets.getDate(), resets.getHours()],
-        [2026, 10, 24, 15],
-      );
-      assert.equal(resets.getMinutes(), 5);
+      assert.equal(attempt.message, usageLimitMessage(RESET_AT));
+      // "try again at <month> <day>th, <year> 3:05 PM" (local time) is when the limit lifts.
+      assert.equal(attempt.resets_at, RESET_AT.toISOString());
     },
   },
   {

@@ -144,7 +144,9 @@ Deno.test("cmcs status lists runs newest first with ticket counts, duration and 
   );
   // Columns line up: every row starts its STATUS cell where the header's does.
   const col = lines[0].indexOf("STATUS");
-  for (const line of lines.slice(1)) assert.match(line.slice(col), /^(running|failed)/);
+  for (const line of lines.slice(1, 3)) assert.match(line.slice(col), /^(running|failed)/);
+  // The target whose newest run failed says why, under the table.
+  assert.deepEqual(lines.slice(3), ["run 1 failed: TICKET-003.md failed"]);
 });
 
 Deno.test("cmcs status filters by path, --active and --latest", async () => {

@@ -3,6 +3,7 @@ import { requireProject, resolveTarget } from "../core/project.ts";
 import { Database } from "../core/db/database.ts";
 import { countRuns, queryRunSummaries, type RunSummary } from "../core/db/status_query.ts";
 import { recoverOrphans } from "../core/recovery.ts";
+import { stripControl } from "../core/codex_render.ts";
 import {
   formatDuration,
   formatTable,
@@ -80,7 +81,33 @@ export async function status(path: string | undefined, opts: StatusOptions): Pro
     ]),
   ));
   if (more > 0) console.log(`… ${more} older run(s) not shown (use --limit)`);
+  for (const run of latestFailures(runs)) {
+    console.log(`run ${run.id} ${run.status}: ${cutLine(stripControl(run.message ?? ""))}`);
+  }
   return 0;
+}
+
+/**
+ * Why each target's newest listed run failed, when it did: the one failure per target the
+ * orchestrator has to act on (a usage limit says when it lifts, or that nobody knows). Older
+ * failures of the same target are history and stay in `--json` and `cmcs result`.
+ */
+function latestFailures(runs: RunSummary[]): RunSummary[] {
+  const seen = new Set<string>();
+  const failures: RunSummary[] = [];
+  for (const run of runs) {
+    if (seen.has(run.target)) continue;
+    seen.add(run.target);
+    if ((run.status === "failed" || run.status === "interrupted") && run.message) {
+      failures.push(run);
+    }
+  }
+  return failures;
+}
+
+function cutLine(text: string, max = 400): string {
+  const flat = text.replace(/\s*\n\s*/g, " ");
+  return flat.length <= max ? flat : flat.slice(0, max - 1) + "…";
 }
 
 /** A target relative to the project root (`.` for the root); absolute when outside it. */

@@ -88,6 +88,30 @@ export function classifyFailure(input: FailureInput): FailureClassification {
 }
 
 /**
+ * A failed attempt's message as people read it in a run's summary: Codex's own words and, for a
+ * usage limit, when it lifts — or plainly that the reset time is unknown (Codex 0.171.0 says only
+ * "Try again later."). Never a guessed time.
+ */
+export function explainFailure(
+  outcome: Outcome,
+  message: string | null,
+  resetsAt: string | null,
+): string | null {
+  const note = resetNote(outcome, resetsAt);
+  if (message === null) return note === "" ? null : note.trim().slice(1, -1);
+  return message + note;
+}
+
+/**
+ * ` (resets at <ISO time>)` or ` (reset time unknown)` for a usage limit, else empty: the part of
+ * an explanation that must survive when a long message is cut to fit a line.
+ */
+export function resetNote(outcome: Outcome, resetsAt: string | null): string {
+  if (outcome !== "usage_limit") return "";
+  return resetsAt ? ` (resets at ${resetsAt})` : " (reset time unknown)";
+}
+
+/**
  * The time a usage limit lifts, from Codex's wording: `try again at 3:05 PM`,
  * `resets at 2026-11-14T15:05:00Z`, `try again at Nov 14th, 2026 3:05 PM`, or
  * `in 2 hours 5 minutes` / `in 1 day`. A bare time of day means its next occurrence (local time).

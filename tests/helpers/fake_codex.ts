@@ -3,7 +3,9 @@
  * `codex exec --json` and is steered per ticket by `<!-- fake-codex: MODE [ARGS] -->` directives:
  *
  * - outcomes (the last one wins, the ticket's over FAKE_CODEX_MODE): `ok` (default), `fail [MSG]`,
- *   `context`, `context-unless-model NAME`, `usage-limit [MSG]`, `quota`, `auth`,
+ *   `context`, `context-unless-model NAME`, `usage-limit [MSG]` (by default naming a reset time
+ *   two days ahead, see {@link defaultResetTime}), `usage-limit-later` (Codex 0.171.0's message,
+ *   no reset time), `quota`, `auth`,
  *   `transient-once`, `not-done`, `not-done-until-resume`, `hang`, `long-command [SECONDS]`,
  *   `grandchildren [N]`, `exit2`;
  * - modifiers (added to any outcome): `write PATH [CONTENT]`, `partial PATH CONTENT` (written
@@ -17,6 +19,9 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { defaultResetTime, usageLimitMessage } from "../fixtures/fake_codex.ts";
+
+export { defaultResetTime, usageLimitMessage };
 
 /** The executable launcher: use it as `codex.command` (it runs fake_codex.ts under Deno). */
 export const FAKE_CODEX: string = fileURLToPath(new URL("../fixtures/fake-codex", import.meta.url));
@@ -34,7 +39,8 @@ export const CODEX_MESSAGES = {
   highDemand: "We\u2019re currently experiencing high demand, which may cause temporary errors.",
   contextWindow:
     "Codex ran out of room in the model's context window. Start a new thread or clear earlier history before retrying.",
-  usageLimit: "You've hit your usage limit. Upgrade to Pro or try again at Nov 24th, 2026 3:05 PM.",
+  /** Codex 0.171.0's wording, which names no reset time. */
+  usageLimitLater: usageLimitMessage(null),
   quota: "Quota exceeded. Check your plan and billing details.",
   auth:
     "unexpected status 401 Unauthorized: Incorrect API key provided, url: https://api.openai.com/v1/responses",

@@ -13,8 +13,20 @@ export type Reply =
   | { kind: "command"; cmd: string; note?: string; yieldTimeMs?: number }
   /** The final answer: an assistant message, ending the turn. */
   | { kind: "message"; text: string }
-  /** An HTTP error with an OpenAI-style error body (e.g. 400 `context_length_exceeded`). */
-  | { kind: "http_error"; status: number; code: string; message: string }
+  /**
+   * An HTTP error with an OpenAI-style error body (e.g. 400 `context_length_exceeded`); `type`
+   * replaces `invalid_request_error`, `extra` adds fields to the error object and `headers` to the
+   * response (a usage limit's reset time, say).
+   */
+  | {
+    kind: "http_error";
+    status: number;
+    code: string;
+    message: string;
+    type?: string;
+    extra?: Record<string, unknown>;
+    headers?: Record<string, string>;
+  }
   /** A stream that ends in `response.failed` with this error code. */
   | { kind: "failed"; code: string; message: string }
   /** Send `response.created`, then nothing more until the client goes away. */
@@ -239,11 +251,23 @@ function assistantItems(input: unknown): number {
   ).length;
 }
 
-function jsonError(status: number, code: string, message: string): Response {
-  return new Response(
-    JSON.stringify({ error: { type: "invalid_request_error", code, message, param: null } }),
-    { status, headers: { "content-type": "application/json" } },
-  );
+function jsonError(
+  status: number,
+  code: string,
+  message: string,
+  more: { type?: string; extra?: Record<string, unknown>; headers?: Record<string, string> } = {},
+): Response {
+  const error = {
+    type: more.type ?? "invalid_request_error",
+    code,
+    message,
+    param: null,
+    ...more.extra,
+  };
+  return new Response(JSON.stringify({ error }), {
+    status,
+    headers: { "content-type": "application/json", ...more.headers },
+  });
 }
 
 function sse(events: Record<string, unknown>[]): string {
@@ -293,7 +317,7 @@ function respond(
   const headers = { "content-type": "text/event-stream", "cache-control": "no-cache" };
   switch (reply.kind) {
     case "http_error":
-      return jsonError(reply.status, reply.code, reply.message);
+      return jsonError(reply.status, reply.code, reply.message, reply);
     case "failed":
       return new Response(
         sse([created, {

@@ -5,8 +5,16 @@
  */
 import { join } from "node:path";
 
-/** The Codex CLI release this suite pins; cmcs's flags and event parsing are checked against it. */
-export const CODEX_VERSION = "0.169.0";
+/** The Codex CLI releases cmcs is tested against; CI runs the suite once on each. */
+export const TESTED_CODEX_VERSIONS = ["0.169.0", "0.171.0"] as const;
+
+/**
+ * The releases this run of the suite drives: `$CMCS_TEST_CODEX_VERSION` (one version, or several
+ * separated by commas), else every tested release.
+ */
+export const CODEX_VERSIONS: readonly string[] =
+  Deno.env.get("CMCS_TEST_CODEX_VERSION")?.split(",").map((v) => v.trim()).filter((v) => v) ||
+  TESTED_CODEX_VERSIONS;
 
 /** The environment variable the mock provider's `env_key` names; any value works. */
 export const MOCK_KEY_VAR = "CODEX_MOCK_API_KEY";
@@ -19,15 +27,17 @@ export type CodexInstall =
   | { ok: false; reason: string };
 
 /**
- * The cache directory of the install: `$CMCS_TEST_CODEX_CACHE`, else
- * `$XDG_CACHE_HOME/cmcs-test/codex-<version>`, else `~/.cache/cmcs-test/codex-<version>`.
+ * The cache directory of one release's install, `codex-<version>` under `$CMCS_TEST_CODEX_CACHE`,
+ * else under `$XDG_CACHE_HOME/cmcs-test`, else under `~/.cache/cmcs-test`: one folder per release,
+ * so the tested releases never overwrite each other.
  */
-export function codexCacheDir(version = CODEX_VERSION): string {
-  const explicit = Deno.env.get("CMCS_TEST_CODEX_CACHE");
-  if (explicit) return explicit;
-  const base = Deno.env.get("XDG_CACHE_HOME") ||
-    join(Deno.env.get("HOME") ?? Deno.cwd(), ".cache");
-  return join(base, "cmcs-test", `codex-${version}`);
+export function codexCacheDir(version: string): string {
+  const base = Deno.env.get("CMCS_TEST_CODEX_CACHE") ||
+    join(
+      Deno.env.get("XDG_CACHE_HOME") || join(Deno.env.get("HOME") ?? Deno.cwd(), ".cache"),
+      "cmcs-test",
+    );
+  return join(base, `codex-${version}`);
 }
 
 /**
@@ -37,7 +47,7 @@ export function codexCacheDir(version = CODEX_VERSION): string {
  * version, so an interrupted install is never reused. Never throws: when npm or the registry is
  * unavailable the result says why, in one line.
  */
-export async function ensureCodex(version = CODEX_VERSION): Promise<CodexInstall> {
+export async function ensureCodex(version: string): Promise<CodexInstall> {
   const dir = codexCacheDir(version);
   const bin = join(dir, "node_modules", ".bin", "codex");
   const existing = await codexVersion(bin);

@@ -1,5 +1,6 @@
 import { formatDuration, formatTable, formatTokens, paint, statusColor } from "../../cli/output.ts";
 import type { FileChange } from "../db/types.ts";
+import { explainFailure, resetNote } from "../outcome.ts";
 import type { ResultPacket, TokenTotals } from "./result_packet.ts";
 
 /** The text packet aims at this many lines, however many files or message lines there are. */
@@ -23,9 +24,13 @@ export function renderResultPacket(p: ResultPacket): string[] {
   const title = p.title ? ` "${cut(p.title, 80)}"` : "";
   const outcome = p.outcome ?? "running";
   head.push(`${paint("bold", p.ticket)}${title}: ${paint(statusColor(outcome), outcome)}`);
-  if (p.outcome !== "done" && p.message) {
-    const resets = p.resets_at ? ` (resets at ${p.resets_at})` : "";
-    head.push(`why       ${cut(oneLine(p.message) + resets)}`);
+  if (p.outcome !== null && p.outcome !== "done") {
+    const note = resetNote(p.outcome, p.resets_at);
+    const message = p.message === null
+      ? null
+      : cut(oneLine(p.message), MAX_LINE_CHARS - note.length);
+    const why = explainFailure(p.outcome, message, p.resets_at);
+    if (why) head.push(`why       ${why}`);
   }
   const model = `model ${p.model ?? "codex default"}${
     p.reasoning_effort ? `, effort ${p.reasoning_effort}` : ""

@@ -10,7 +10,7 @@ export interface CodexInvocation {
 }
 
 /**
- * The argument list for `codex exec`, built from the config (Codex CLI 0.169.0 flags). With no model
+ * The argument list for `codex exec`, built from the config (the flags of Codex CLI 0.169.0 and 0.171.0, which agree). With no model
  * or effort configured none is passed, so Codex uses the user's own configuration. For `resume`,
  * flags that `resume` rejects (`-s`, `-C`) go before the subcommand. The prompt is read from stdin
  * (`-`), so a ticket of any size works.

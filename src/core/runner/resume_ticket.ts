@@ -5,6 +5,7 @@ import type { Database } from "../db/database.ts";
 import { recordEvent } from "../db/events.ts";
 import type { AttemptRow, RunRow, RunStatus } from "../db/types.ts";
 import type { Project } from "../project.ts";
+import { explainFailure } from "../outcome.ts";
 import {
   latestThreadAttempt,
   ticketHistory,
@@ -145,8 +146,9 @@ export async function resumeTicket(opts: ResumeOptions): Promise<ResumeResult> {
     if (result.outcome === "done") status = "completed";
     else {
       status = result.outcome === "stopped" ? "stopped" : "failed";
+      const why = explainFailure(result.outcome, result.message, result.attempt.resets_at);
       message = `${ticket.id}: ${threadGone ? "Codex thread gone" : result.outcome}${
-        result.message ? ` — ${result.message}` : ""
+        why ? ` — ${why}` : ""
       }`;
     }
   } catch (error) {

@@ -3,6 +3,7 @@ import type { Database } from "../db/database.ts";
 import { recordEvent } from "../db/events.ts";
 import { getRun } from "../db/runs.ts";
 import type { RunRow, RunStatus } from "../db/types.ts";
+import { explainFailure } from "../outcome.ts";
 import type { Project } from "../project.ts";
 import {
   discoverTickets,
@@ -113,9 +114,10 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
         // A stop that came after the attempt ended (during a retry's backoff) stops the run too.
         const stoppedLater = result.outcome !== "stopped" && stop.stopped;
         status = result.outcome === "stopped" || stoppedLater ? "stopped" : "failed";
-        message = `${entry.ticket.id}: ${result.outcome}${
-          result.message ? ` — ${result.message}` : ""
-        }${stoppedLater ? `; then ${stop.message}` : ""}`;
+        const why = explainFailure(result.outcome, result.message, result.attempt.resets_at);
+        message = `${entry.ticket.id}: ${result.outcome}${why ? ` — ${why}` : ""}${
+          stoppedLater ? `; then ${stop.message}` : ""
+        }`;
         break;
       }
     }
