@@ -19,11 +19,10 @@ async function logDir(logs: string, name: string, ageDays = 0): Promise<string> 
   await Deno.mkdir(dir, { recursive: true });
   const file = join(dir, "TICKET-001.jsonl");
   await Deno.writeTextFile(file, "{}\n");
-  if (ageDays > 0) {
-    const when = new Date(Date.now() - ageDays * DAY_MS);
-    await Deno.utime(file, when, when);
-    await Deno.utime(dir, when, when);
-  }
+  // Always set: a new file's mtime is the kernel's clock, which need not be the one cmcs reads.
+  const when = new Date(Date.now() - ageDays * DAY_MS);
+  await Deno.utime(file, when, when);
+  await Deno.utime(dir, when, when);
   return dir;
 }
 
