@@ -11,6 +11,7 @@ import { writeTicket } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { gitIn } from "./helpers/repo.ts";
 import { until } from "./helpers/runs.ts";
+import { isAlive } from "../src/core/process_tree.ts";
 
 async function exists(path: string): Promise<boolean> {
   return await Deno.lstat(path).then(() => true, () => false);
@@ -36,11 +37,13 @@ async function reachable(p: TestProject, commit: string): Promise<boolean> {
 }
 
 /**
- * An archive command that announces it started (creates `$CLEANUP_MARK`) and then waits until
- * the test creates `$CLEANUP_GO`: the test acts while the cleanup is in the middle of its work.
+ * An archive command that announces it started (writes cmcs's pid and its own to `$CLEANUP_MARK`)
+ * and then waits until the test creates `$CLEANUP_GO`: the test acts while the cleanup is in the
+ * middle of its work.
  */
 const WAITING_ARCHIVE =
-  'touch "$CLEANUP_MARK"; while [ ! -e "$CLEANUP_GO" ]; do sleep 0.05; done; echo archived';
+  'echo "$PPID $$" > "$CLEANUP_MARK.tmp" && mv "$CLEANUP_MARK.tmp" "$CLEANUP_MARK"; ' +
+  'while [ ! -e "$CLEANUP_GO" ]; do sleep 0.05; done; echo archived';
 
 function pausedCleanup(p: TestProject, branch: string, ...flags: string[]) {
   const mark = join(p.stateDir, "archive-started");
@@ -50,7 +53,12 @@ function pausedCleanup(p: TestProject, branch: string, ...flags: string[]) {
   });
   return {
     result,
-    started: () => until("the archive command to start", () => exists(mark)),
+    /** Waits for the archive command; returns the pids of cmcs and of the archive's shell. */
+    started: async () => {
+      await until("the archive command to start", () => exists(mark));
+      const [cmcsPid, shellPid] = (await Deno.readTextFile(mark)).trim().split(" ").map(Number);
+      return { cmcsPid, shellPid };
+    },
     resume: () => Deno.writeTextFile(go, ""),
   };
 }
@@ -242,4 +250,24 @@ Deno.test("cmcs stop on a worktree being cleaned up makes the cleanup give up, r
   });
   assert.equal(again.code, 0, again.stderr);
   assert.ok(!(await exists(path)));
+});
+
+Deno.test("Ctrl-C during a forced cleanup ends its archive command, releases the lock and removes nothing", async () => {
+  await using p = await testProject({}, { worktrees: { archive: WAITING_ARCHIVE } });
+  const path = await created(p, "ctrlc");
+  await Deno.writeTextFile(join(path, "draft.txt"), "work in progress\n");
+  const cleanup = pausedCleanup(p, "ctrlc", "--force");
+  try {
+    const { cmcsPid, shellPid } = await cleanup.started();
+    Deno.kill(cmcsPid, "SIGINT");
+    const result = await cleanup.result;
+    assert.equal(result.code, 130, result.stderr);
+    assert.match(result.stderr, /^error: interrupted; nothing of worktrees\/ctrlc was removed$/m);
+    assert.ok(!isAlive(shellPid, null), "the archive command is not left running");
+    assert.equal(await Deno.readTextFile(join(path, "draft.txt")), "work in progress\n");
+    assert.deepEqual(JSON.parse((await p.cmcs(["status", "--json"])).stdout).runs, []);
+    assert.equal((await gitIn(p.path, "for-each-ref", "refs/cmcs/")).trim(), "");
+  } finally {
+    await cleanup.resume();
+  }
 });

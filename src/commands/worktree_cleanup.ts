@@ -21,10 +21,29 @@ export async function worktreeCleanup(
   const project = await requireProject(Deno.cwd());
   const { config } = await loadConfig(project);
   const db = Database.open(project.dbPath);
+  // A Ctrl-C must not kill cmcs between the checks and the removal with the run lock still taken;
+  // the cleanup stops at its next step instead (the archive command is ended) and removes nothing.
+  const interrupted = new AbortController();
+  const onSignal = () => interrupted.abort();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const signal of signals) {
+    try {
+      Deno.addSignalListener(signal, onSignal);
+    } catch { /* not supported on this platform */ }
+  }
   let report;
   try {
-    report = await cleanupWorktree(project, config, db, { branch, force: opts.force });
+    report = await cleanupWorktree(project, config, db, {
+      branch,
+      force: opts.force,
+      signal: interrupted.signal,
+    });
   } finally {
+    for (const signal of signals) {
+      try {
+        Deno.removeSignalListener(signal, onSignal);
+      } catch { /* not supported on this platform */ }
+    }
     db.close();
   }
   if (opts.json) {

@@ -36,6 +36,11 @@ import { type SavedWork, saveWork } from "./save_ref.ts";
 export interface CleanupOptions {
   branch: string;
   force?: boolean;
+  /**
+   * Aborted on Ctrl-C/SIGTERM: the archive command is ended and nothing is removed, even with
+   * --force; the lock is released on the way out instead of being left to orphan recovery.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ArchiveReport {
@@ -161,8 +166,9 @@ async function _cleanupHeld(
     return report;
   }
 
+  _stopIfInterrupted(opts, label);
   if (config.worktrees.archive && present) {
-    report.archive = await _runArchive(project, config.worktrees.archive, real, row);
+    report.archive = await _runArchive(project, config.worktrees.archive, real, row, opts.signal);
     if (!report.archive.ok) {
       if (!opts.force) {
         report.refused = `the archive command failed (${report.archive.log})`;
@@ -174,6 +180,7 @@ async function _cleanupHeld(
 
   // The last look before anything is removed: the lock must still be ours, and what the archive
   // command (or a person) changed meanwhile counts.
+  _stopIfInterrupted(opts, label);
   if (!holdIntact(db, hold)) {
     throw new UserError(`the cleanup of ${label} was stopped (\`cmcs stop\`); nothing was removed`);
   }
@@ -216,6 +223,12 @@ async function _cleanupHeld(
   }
   archiveWorktree(db, path);
   return report;
+}
+
+function _stopIfInterrupted(opts: CleanupOptions, label: string): void {
+  if (opts.signal?.aborted) {
+    throw new UserError(`interrupted; nothing of ${label} was removed`, { exitCode: 130 });
+  }
 }
 
 /** Takes the target's run lock for the cleanup; a live run (or another cleanup) refuses. */
@@ -366,11 +379,13 @@ async function _runArchive(
   command: string,
   path: string,
   row: WorktreeRow,
+  signal?: AbortSignal,
 ): Promise<ArchiveReport> {
   const result = await runShellCommand({
     command,
     cwd: path,
     env: worktreeEnv(project, path, row.branch, row.port),
+    signal,
   });
   const logDir = branchLogDir(project, row.branch);
   await Deno.mkdir(logDir, { recursive: true });
