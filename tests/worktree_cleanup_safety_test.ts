@@ -135,6 +135,12 @@ Deno.test("a run started while cleanup is busy in its archive command is refused
   assert.equal((await gitIn(path, "rev-parse", "HEAD")).trim(), before, "the run made no commit");
   const status = JSON.parse((await p.cmcs(["status", "--json"])).stdout);
   assert.ok(JSON.stringify(status).includes("cmcs worktree cleanup"), "status names the holder");
+  const second = await p.cmcs(["worktree", "cleanup", "race", "--force"]);
+  assert.equal(second.code, 1);
+  assert.match(
+    second.stderr,
+    /^error: another `cmcs worktree cleanup` \(pid \d+\) is busy with worktrees\/race$/m,
+  );
 
   await cleanup.resume();
   const done = await cleanup.result;
@@ -270,4 +276,23 @@ Deno.test("Ctrl-C during a forced cleanup ends its archive command, releases the
   } finally {
     await cleanup.resume();
   }
+});
+
+Deno.test("the lock of a cleanup that was killed outright is cleared without leaving a run behind", async () => {
+  await using p = await testProject({}, { worktrees: { archive: WAITING_ARCHIVE } });
+  const path = await created(p, "killed");
+  const cleanup = pausedCleanup(p, "killed");
+  try {
+    const { cmcsPid } = await cleanup.started();
+    Deno.kill(cmcsPid, "SIGKILL");
+    await cleanup.result;
+  } finally {
+    await cleanup.resume();
+  }
+  assert.deepEqual(JSON.parse((await p.cmcs(["status", "--json"])).stdout).runs, []);
+  assert.ok(await exists(join(path, ".git")));
+  const again = await p.cmcs(["worktree", "cleanup", "killed"], {
+    env: { CLEANUP_MARK: join(p.stateDir, "m2"), CLEANUP_GO: join(p.stateDir, "archive-go") },
+  });
+  assert.equal(again.code, 0, again.stderr);
 });

@@ -5,7 +5,7 @@
  * ({@link createRun}), so a hold is exactly that: a run row owned by this process, with a message
  * saying who holds it, deleted again when the hold ends so the target's history shows no run
  * that never ran. A holder that dies leaves a `running` row with a dead broker, which
- * {@link recoverOrphans} ends like any orphaned run.
+ * {@link recoverOrphans} deletes the same way.
  */
 import type { Database } from "./database.ts";
 import { createRun, getRun } from "./runs.ts";
@@ -33,6 +33,15 @@ export function holdTarget(
 export function holdIntact(db: Database, hold: RunRow): boolean {
   const row = getRun(db, hold.id);
   return row?.status === "running" && !row.stop_requested_at;
+}
+
+/** True when `run` is a hold, not a run of tickets. */
+export function isHold(run: RunRow): boolean {
+  try {
+    return typeof JSON.parse(run.options ?? "null")?.hold === "string";
+  } catch {
+    return false;
+  }
 }
 
 /** Ends the hold: its row and any event recorded against it (a `cmcs stop`) are deleted. */

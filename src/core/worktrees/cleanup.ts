@@ -10,7 +10,7 @@ import { UserError } from "../../cli/errors.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
 import { TargetBusyError } from "../db/runs.ts";
-import { holdIntact, holdTarget, releaseHold } from "../db/target_hold.ts";
+import { holdIntact, holdTarget, isHold, releaseHold } from "../db/target_hold.ts";
 import type { RunRow, WorktreeRow } from "../db/types.ts";
 import { archiveWorktree, listWorktrees } from "../db/worktrees.ts";
 import { currentBranch, git } from "../git.ts";
@@ -239,7 +239,7 @@ function _hold(db: Database, path: string, label: string): RunRow {
   } catch (error) {
     if (!(error instanceof TargetBusyError)) throw error;
     const run = error.run;
-    if (run.options?.includes('"hold"')) {
+    if (isHold(run)) {
       throw new UserError(
         `another \`cmcs worktree cleanup\` (pid ${run.broker_pid}) is busy with ${label}`,
         { hint: "wait for it to finish" },
