@@ -94,7 +94,7 @@ Deno.test("cleanup refuses a worktree whose detached HEAD carries commits no ref
   assert.equal((await gitIn(path, "rev-parse", "HEAD")).trim(), commit);
 });
 
-Deno.test("commits another branch, a tag or a remote-tracking ref still reaches do not block a cleanup", async () => {
+Deno.test("commits that a tag, a remote-tracking ref or another worktree's HEAD still reaches do not block a cleanup", async () => {
   await using p = await testProject();
   const tagged = await created(p, "tagged");
   const byTag = await commitFile(tagged, "t.txt", "t\n");
@@ -103,7 +103,12 @@ Deno.test("commits another branch, a tag or a remote-tracking ref still reaches 
   const byRemote = await commitFile(pushed, "r.txt", "r\n");
   await gitIn(p.path, "update-ref", "refs/remotes/origin/pushed", byRemote);
 
-  for (const branch of ["tagged", "pushed"]) {
+  const shared = await created(p, "shared");
+  const byWorktree = await commitFile(shared, "s.txt", "s\n");
+  const other = await created(p, "other");
+  await gitIn(other, "checkout", "-q", "--detach", byWorktree);
+
+  for (const branch of ["tagged", "pushed", "shared"]) {
     const result = await p.cmcs(["worktree", "cleanup", branch]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(
@@ -113,6 +118,10 @@ Deno.test("commits another branch, a tag or a remote-tracking ref still reaches 
   }
   assert.ok(await reachable(p, byTag));
   assert.ok(await reachable(p, byRemote));
+  assert.equal((await gitIn(other, "rev-parse", "HEAD")).trim(), byWorktree);
+  const last = await p.cmcs(["worktree", "cleanup", "other"]);
+  assert.equal(last.code, 1, "now only the other worktree's HEAD reaches that commit");
+  assert.match(last.stderr, /^ {4}[0-9a-f]+ add s\.txt$/m);
 });
 
 Deno.test("a run started while cleanup is busy in its archive command is refused, and nothing is lost", async () => {
