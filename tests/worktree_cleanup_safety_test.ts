@@ -39,11 +39,13 @@ async function reachable(p: TestProject, commit: string): Promise<boolean> {
 /**
  * An archive command that announces it started (writes cmcs's pid and its own to `$CLEANUP_MARK`)
  * and then waits until the test creates `$CLEANUP_GO`: the test acts while the cleanup is in the
- * middle of its work.
+ * middle of its work. It also ends once the test's state folder is gone, so a failed test never
+ * leaves it waiting forever.
  */
 const WAITING_ARCHIVE =
   'echo "$PPID $$" > "$CLEANUP_MARK.tmp" && mv "$CLEANUP_MARK.tmp" "$CLEANUP_MARK"; ' +
-  'while [ ! -e "$CLEANUP_GO" ]; do sleep 0.05; done; echo archived';
+  'while [ ! -e "$CLEANUP_GO" ] && [ -d "$(dirname "$CLEANUP_GO")" ]; do sleep 0.05; done; ' +
+  "echo archived";
 
 function pausedCleanup(p: TestProject, branch: string, ...flags: string[]) {
   const mark = join(p.stateDir, "archive-started");
@@ -292,9 +294,11 @@ Deno.test("the lock of a cleanup that was killed outright is cleared without lea
   const path = await created(p, "killed");
   const cleanup = pausedCleanup(p, "killed");
   try {
-    const { cmcsPid } = await cleanup.started();
+    const { cmcsPid, shellPid } = await cleanup.started();
     Deno.kill(cmcsPid, "SIGKILL");
     await cleanup.result;
+    await cleanup.resume();
+    await until("the orphaned archive command to end", () => !isAlive(shellPid, null));
   } finally {
     await cleanup.resume();
   }
