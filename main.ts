@@ -211,10 +211,13 @@ export function buildProgram(): Command {
   worktree
     .command("cleanup")
     .description(
-      "remove a worktree and its branch; refuses if work would be lost (uncommitted, unmerged)",
+      "remove a worktree and its branch; refuses if work would be lost (uncommitted changes, commits on no other branch, tag or worktree)",
     )
     .argument("<branch>", "the worktree's branch")
-    .option("--force", "remove even with uncommitted changes or unmerged commits")
+    .option(
+      "--force",
+      "remove even so, after saving that work under refs/cmcs/saved/ (it prints how to restore it)",
+    )
     .option("--json", "print JSON")
     .addHelpText(
       "after",

@@ -51,7 +51,7 @@ Deno.test("cleanup refuses a worktree with uncommitted work, deleting nothing, t
   const forced = await p.cmcs(["worktree", "cleanup", "feat/dirty", "--force"]);
   assert.equal(forced.code, 0, forced.stderr);
   assert.match(forced.stdout, /^removed worktree worktrees\/feat\/dirty and branch feat\/dirty$/m);
-  assert.match(forced.stderr, /discarded \(--force\)/);
+  assert.match(forced.stderr, /removed \(--force\), and saved/);
   assert.ok(!(await exists(path)));
   assert.ok(!(await exists(join(p.path, "worktrees/feat"))), "the empty feat/ folder is gone too");
   assert.ok(!(await branches(p)).includes("feat/dirty"));
@@ -59,7 +59,7 @@ Deno.test("cleanup refuses a worktree with uncommitted work, deleting nothing, t
   assert.ok(worktreeRow(p, path)?.archived_at);
 });
 
-Deno.test("cleanup refuses a branch with commits not merged into its base and lists them", async () => {
+Deno.test("cleanup refuses a branch with commits no other ref reaches and lists them", async () => {
   await using p = await testProject();
   const path = await created(p, "feat/ahead");
   await Deno.writeTextFile(join(path, "a.txt"), "a\n");
@@ -72,14 +72,17 @@ Deno.test("cleanup refuses a branch with commits not merged into its base and li
   const report = JSON.parse(refused.stdout);
   assert.equal(report.removed, false);
   assert.deepEqual(report.uncommitted, []);
-  assert.equal(report.unmerged_commits.length, 1);
-  assert.match(report.unmerged_commits[0], new RegExp(`^${sha}[0-9a-f]* add a$`));
-  assert.match(report.refused, /1 commit\(s\) not merged into main/);
+  assert.equal(report.unreachable_commits.length, 1);
+  assert.match(report.unreachable_commits[0], new RegExp(`^${sha}[0-9a-f]* add a$`));
+  assert.match(report.refused, /1 commit\(s\) that no other branch, tag or worktree reaches/);
   assert.ok(await exists(join(path, "a.txt")));
   assert.ok((await branches(p)).includes("feat/ahead"));
 
   const text = await p.cmcs(["worktree", "cleanup", "feat/ahead"]);
-  assert.match(text.stderr, /commits not in main \(1\):\n {4}[0-9a-f]+ add a/);
+  assert.match(
+    text.stderr,
+    /commits no other branch, tag or worktree reaches \(1\):\n {4}[0-9a-f]+ add a/,
+  );
 
   const forced = await p.cmcs(["worktree", "cleanup", "feat/ahead", "--force", "--json"]);
   assert.equal(forced.code, 0, forced.stderr);

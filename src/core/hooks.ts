@@ -32,6 +32,8 @@ export interface ShellOptions {
   timeoutS?: number;
   /** Keep at most this many bytes of output (the end is kept). Default 256 KiB. */
   maxOutputBytes?: number;
+  /** Ends the command's process group (SIGTERM, then SIGKILL) when aborted: cmcs got a Ctrl-C. */
+  signal?: AbortSignal;
 }
 
 /** Seconds between SIGTERM and SIGKILL for a command that overran its timeout. */
@@ -96,7 +98,14 @@ export async function runShellCommand(options: ShellOptions): Promise<ShellResul
       timers.push(setTimeout(() => _killGroup(child.pid, "SIGKILL"), KILL_GRACE_MS));
     }, timerDelay(options.timeoutS * 1000)));
   }
+  const abort = () => {
+    _killGroup(child.pid, "SIGTERM");
+    timers.push(setTimeout(() => _killGroup(child.pid, "SIGKILL"), KILL_GRACE_MS));
+  };
+  if (options.signal?.aborted) abort();
+  else options.signal?.addEventListener("abort", abort, { once: true });
   const status = await child.status;
+  options.signal?.removeEventListener("abort", abort);
   for (const timer of timers) clearTimeout(timer);
   if (timedOut) _killGroup(child.pid, "SIGKILL");
   let drainTimer: ReturnType<typeof setTimeout> | undefined;

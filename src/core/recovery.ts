@@ -1,5 +1,6 @@
 import type { Database } from "./db/database.ts";
 import { finishRun, runningRuns } from "./db/runs.ts";
+import { isHold, releaseHold } from "./db/target_hold.ts";
 import { closeAttempt, openAttempts } from "./db/attempts.ts";
 import { isSameProcessAlive, sameProcessesAlive } from "./process_identity.ts";
 import { killProcessTree } from "./process_tree.ts";
@@ -38,6 +39,11 @@ export async function recoverOrphans(db: Database): Promise<RecoveredRun[]> {
   );
   for (const [i, run] of running.entries()) {
     if (alive[i]) continue;
+    // A lock held by a `worktree cleanup` that was killed ran nothing: it goes, leaving no run.
+    if (isHold(run)) {
+      releaseHold(db, run);
+      continue;
+    }
     const open = openAttempts(db, run.id);
     const killed: number[] = [];
     const errors: string[] = [];

@@ -85,16 +85,6 @@ export async function resolveCommit(root: string, ref: string): Promise<string |
   return result.code === 0 ? result.stdout.trim() : null;
 }
 
-/** Commits on `branch` that are not in `base`, newest first, as `git log --oneline` lines. */
-export async function unmergedCommits(
-  root: string,
-  base: string,
-  branch: string,
-): Promise<string[]> {
-  const out = await gitOk(root, ["log", "--oneline", "--no-decorate", `${base}..${branch}`, "--"]);
-  return out.split("\n").filter((line) => line.trim() !== "");
-}
-
 /** Commits of `head` not in `base` (ahead) and of `base` not in `head` (behind); null if unknown. */
 export async function aheadBehind(
   dir: string,
