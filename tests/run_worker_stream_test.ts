@@ -1,0 +1,87 @@
+/**
+ * How cmcs reads a worker's output: one huge line costs one pass and bounded memory (it is cut
+ * from the events, with a warning, and kept in the log), bytes of a line still being written count
+ * as activity, and the worker's exit ends the attempt even when a process it left behind keeps its
+ * stdout open.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { directive, readPids } from "./helpers/fake_codex.ts";
+import { type TestProject, testProject } from "./helpers/project.ts";
+import { attempts } from "./helpers/runs.ts";
+
+/** Which of `pids` are live (non-zombie) processes, from `ps`. */
+function livePids(pids: number[]): number[] {
+  const out = new Deno.Command("ps", { args: ["-A", "-o", "pid=,stat="], stdin: "null" })
+    .outputSync();
+  const live = new Set(
+    new TextDecoder().decode(out.stdout).split("\n").flatMap((line) => {
+      const [pid, stat] = line.trim().split(/\s+/);
+      return pid && !stat?.startsWith("Z") ? [Number(pid)] : [];
+    }),
+  );
+  return pids.filter((pid) => live.has(pid));
+}
+
+/**
+ * A project whose worker notes the pids of what it leaves behind; disposing of it also kills
+ * those (a process without the attempt's token is beyond cmcs's reach by design).
+ */
+async function streamProject(codex: Record<string, unknown> = {}) {
+  const p = await testProject(codex);
+  const pidsFile = join(p.stateDir, "pids.txt");
+  const env = { FAKE_CODEX_PIDS_FILE: pidsFile };
+  return {
+    p,
+    env,
+    pids: () => readPids(pidsFile),
+    async [Symbol.asyncDispose]() {
+      for (const pid of livePids(await readPids(pidsFile))) {
+        try {
+          Deno.kill(pid, "SIGKILL");
+        } catch { /* gone meanwhile */ }
+      }
+      await p[Symbol.asyncDispose]();
+    },
+  };
+}
+
+async function oneTicket(p: TestProject, ...directives: string[]) {
+  await p.ticket(
+    "TICKET-001.md",
+    { title: "Streamed", agent: "codex", done: false },
+    `Do it.\n${directives.join("\n")}\n`,
+  );
+}
+
+function warningsOf(p: TestProject): string[] {
+  const [attempt] = attempts(p);
+  return attempt.warnings ? JSON.parse(attempt.warnings) : [];
+}
+
+Deno.test("a worker that prints one 50 MB line finishes its ticket; the line is cut from the events with a warning and kept in the log", async () => {
+  await using t = await streamProject();
+  const { p } = t;
+  await oneTicket(p, directive("huge-line", 50));
+  const run = await p.cmcs(["run"], { env: t.env, timeoutMs: 120_000 });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const [attempt] = attempts(p);
+  assert.equal(attempt.outcome, "done");
+  assert.match(attempt.final_message ?? "", /^Completed TICKET-001/, "events after it were read");
+  const warnings = warningsOf(p);
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(warnings[0], /a line of codex's output \(50\.0 MiB\) was longer than .* and cut/);
+  const log = await Deno.stat(join(p.path, ".cmcs/logs", attempt.log_dir!, "codex.jsonl"));
+  assert.ok(log.size > 50 * 2 ** 20, `the log keeps the line (${log.size} bytes)`);
+});
+
+Deno.test("a worker still writing one long line is not ended by the idle timeout", async () => {
+  await using t = await streamProject({ idle_timeout_s: 1 });
+  const { p } = t;
+  await oneTicket(p, directive("slow-line", 4));
+  const run = await p.cmcs(["run"], { env: t.env });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const [attempt] = attempts(p);
+  assert.equal(attempt.outcome, "done", attempt.message ?? "");
+  assert.deepEqual(warningsOf(p), []);
+});
