@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { directive, readPids } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
-import { attempts } from "./helpers/runs.ts";
+import { attempts, runs, until } from "./helpers/runs.ts";
 
 /** Which of `pids` are live (non-zombie) processes, from `ps`. */
 function livePids(pids: number[]): number[] {
@@ -84,4 +84,58 @@ Deno.test("a worker still writing one long line is not ended by the idle timeout
   const [attempt] = attempts(p);
   assert.equal(attempt.outcome, "done", attempt.message ?? "");
   assert.deepEqual(warningsOf(p), []);
+});
+
+Deno.test("a process the worker left holding its stdout, with the attempt's token, is ended when the worker exits", async () => {
+  await using t = await streamProject();
+  const { p } = t;
+  await oneTicket(p, directive("escape-stdout"));
+  const run = await p.cmcs(["run"], { env: t.env, timeoutMs: 40_000 });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.equal(attempts(p)[0].outcome, "done");
+  assert.deepEqual(warningsOf(p), [], "ending it closed the output: nothing was cut short");
+  const [escaped] = await t.pids();
+  assert.ok(escaped, "the worker left a process behind");
+  await until("the escaped process to be gone", () => livePids([escaped]).length === 0, 5_000)
+    .catch(() => {});
+  assert.deepEqual(livePids([escaped]), []);
+});
+
+Deno.test("a process without the token holding the worker's stdout does not keep the attempt open after the worker exits", async () => {
+  await using t = await streamProject();
+  const { p } = t;
+  await oneTicket(p, directive("escape-stdout", "no-token"));
+  const run = await p.cmcs(["run"], { env: t.env, timeoutMs: 40_000 });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.equal(attempts(p)[0].outcome, "done");
+  assert.equal(runs(p)[0].status, "completed");
+  const warnings = warningsOf(p);
+  assert.ok(
+    warnings.some((w) => /codex exited but something it started kept its output open/.test(w)),
+    warnings.join("\n"),
+  );
+});
+
+Deno.test("timeout_s ends a worker whose escaped process holds its stdout, and the run ends", async () => {
+  await using t = await streamProject({ timeout_s: 2, stop_grace_s: 0.5 });
+  const { p } = t;
+  await oneTicket(p, directive("escape-stdout", "no-token"), directive("hang"));
+  const run = await p.cmcs(["run"], { env: t.env, timeoutMs: 40_000 });
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  assert.equal(attempts(p)[0].outcome, "timeout_total");
+  assert.equal(runs(p)[0].status, "failed");
+});
+
+Deno.test("cmcs stop ends a worker whose escaped process holds its stdout, and the run ends", async () => {
+  await using t = await streamProject({ stop_grace_s: 0.5 });
+  const { p } = t;
+  await oneTicket(p, directive("escape-stdout", "no-token"), directive("hang"));
+  const running = p.cmcs(["run"], { env: t.env, timeoutMs: 40_000 });
+  await until("the escaped process", async () => (await t.pids()).length > 0);
+  const stop = await p.cmcs(["stop", "."]);
+  assert.equal(stop.code, 0, stop.stdout + stop.stderr);
+  const run = await running;
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  assert.equal(attempts(p)[0].outcome, "stopped");
+  assert.equal(runs(p)[0].status, "stopped");
 });

@@ -61,6 +61,12 @@ const STDERR_TAIL_BYTES = 8192;
  */
 export const MAX_EVENT_LINE_BYTES = 16 * 2 ** 20;
 
+/** After the worker's exit its pipes are read on while bytes keep coming this often… */
+const DRAIN_QUIET_MS = 500;
+/** …but no longer than this in all. */
+const DRAIN_MAX_MS = 5000;
+const DRAIN_CHECK_MS = 50;
+
 /**
  * Runs one worker process to its end and keeps its evidence: the prompt goes to stdin, which is then
  * closed; stdout (JSONL) and stderr are written to the attempt's files as they arrive and stdout is
@@ -129,6 +135,7 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
   // Any byte of stdout is activity, a line still being written included (a worker may spend
   // minutes printing one large event).
   let lastActivity = Date.now();
+  let lastByte = Date.now();
   const attemptStop = new StopController();
   const offRun = spec.runStop.onStop(() =>
     attemptStop.request(spec.runStop.reason ?? "stopped", spec.runStop.message ?? "stopped")
@@ -164,14 +171,15 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
       _note(result.problems, `recording a worker event failed: ${(error as Error).message}`);
     }
   });
-  // Both pumps always drain their pipe to the end (a worker blocked on a full pipe would hang)
-  // and never reject: a failure while the worker runs would otherwise end the whole broker.
+  // Both pumps drain their pipe (a worker blocked on a full pipe would hang) until it ends or
+  // cmcs stops reading after the worker's exit, and never reject: a failure while the worker
+  // runs would otherwise end the whole broker.
   const stdout = _pump(
     child.stdout,
     join(spec.logDir, ATTEMPT_FILES.jsonl),
     result.problems,
     (chunk) => {
-      lastActivity = Date.now();
+      lastActivity = lastByte = Date.now();
       lines.push(chunk);
     },
   );
@@ -181,6 +189,7 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     join(spec.logDir, ATTEMPT_FILES.stderr),
     result.problems,
     (chunk) => {
+      lastByte = Date.now();
       stderrTail = keepTail(stderrTail, chunk, STDERR_TAIL_BYTES);
     },
   );
@@ -202,16 +211,60 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     });
     result.survivors = leftovers.survivors;
   }
+  // The worker's end is its exit: a process that escaped the tree without the token may hold
+  // its stdout or stderr open for ever. What is already in the pipes is read, then no more.
+  if (!(await drainAfterExit([stdout.done, stderr.done], () => lastByte))) {
+    stdout.stop();
+    stderr.stop();
+    _note(
+      result.problems,
+      "codex exited but something it started kept its output open (a process without " +
+        "CMCS_ATTEMPT_ID, which cmcs cannot find): cmcs stopped reading at the exit, and that " +
+        "process may still be running",
+    );
+  }
   await Promise.all([stdout.done, stderr.done]);
   lines.end();
   if (lines.cut.lines > 0) _note(result.problems, cutLinesProblem(lines.cut));
-  await stdinDone;
+  // A prompt that could not all be written (the worker exited without reading it while
+  // something else holds its stdin) is not waited for.
+  await Promise.race([stdinDone, Promise.resolve()]);
   result.stderrTail = new TextDecoder().decode(stderrTail);
   result.exitCode = status.signal ? null : status.code;
   result.signal = status.signal ?? null;
   result.stopReason = attemptStop.reason;
   result.stopMessage = attemptStop.message;
   return result;
+}
+
+/**
+ * After the worker's exit, waits for `ends` (its pipes closing) as long as bytes keep coming:
+ * true when they all ended, false after {@link DRAIN_QUIET_MS} without a byte or
+ * {@link DRAIN_MAX_MS} in all. A check that comes late (the broker was busy, or not scheduled)
+ * restarts the quiet period, so output already in the pipe is never taken for silence.
+ */
+async function drainAfterExit(ends: Promise<void>[], lastByte: () => number): Promise<boolean> {
+  let ended = false;
+  const all = Promise.all(ends).then(() => {
+    ended = true;
+  });
+  const started = Date.now();
+  let quietSince = started;
+  let lastCheck = started;
+  while (true) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      all,
+      new Promise((resolve) => timer = setTimeout(resolve, DRAIN_CHECK_MS)),
+    ]);
+    clearTimeout(timer);
+    if (ended) return true;
+    const now = Date.now();
+    if (now - lastCheck > DRAIN_CHECK_MS * 3) quietSince = now;
+    lastCheck = now;
+    quietSince = Math.max(quietSince, lastByte());
+    if (now - quietSince >= DRAIN_QUIET_MS || now - started >= DRAIN_MAX_MS) return false;
+  }
 }
 
 function cutLinesProblem(cut: { lines: number; longestBytes: number }): string {
