@@ -6,6 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { childOutput } from "../src/core/child_output.ts";
+import { cmcsEntry, PERMISSION_FLAGS } from "./helpers/cli.ts";
 import { directive, readPids } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { attempts, runs, until } from "./helpers/runs.ts";
@@ -116,15 +118,22 @@ Deno.test("a process without the token holding the worker's stdout does not keep
   );
 });
 
-Deno.test("timeout_s ends a worker whose escaped process holds its stdout, and the run ends", async () => {
-  await using t = await streamProject({ timeout_s: 2, stop_grace_s: 0.5 });
-  const { p } = t;
-  await oneTicket(p, directive("escape-stdout", "no-token"), directive("hang"));
-  const run = await p.cmcs(["run"], { env: t.env, timeoutMs: 40_000 });
-  assert.equal(run.code, 1, run.stdout + run.stderr);
-  assert.equal(attempts(p)[0].outcome, "timeout_total");
-  assert.equal(runs(p)[0].status, "failed");
-});
+for (
+  const [outcome, codex] of [
+    ["timeout_total", { timeout_s: 2, stop_grace_s: 0.5 }],
+    ["timeout_idle", { idle_timeout_s: 1, stop_grace_s: 0.5 }],
+  ] as const
+) {
+  Deno.test(`${outcome} ends a worker whose escaped process holds its stdout, and the run ends`, async () => {
+    await using t = await streamProject(codex);
+    const { p } = t;
+    await oneTicket(p, directive("escape-stdout", "no-token"), directive("hang"));
+    const run = await p.cmcs(["run"], { env: t.env, timeoutMs: 40_000 });
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.equal(attempts(p)[0].outcome, outcome);
+    assert.equal(runs(p)[0].status, "failed");
+  });
+}
 
 Deno.test("cmcs stop ends a worker whose escaped process holds its stdout, and the run ends", async () => {
   await using t = await streamProject({ stop_grace_s: 0.5 });
@@ -136,6 +145,44 @@ Deno.test("cmcs stop ends a worker whose escaped process holds its stdout, and t
   assert.equal(stop.code, 0, stop.stdout + stop.stderr);
   const run = await running;
   assert.equal(run.code, 1, run.stdout + run.stderr);
+  assert.equal(attempts(p)[0].outcome, "stopped");
+  assert.equal(runs(p)[0].status, "stopped");
+});
+
+Deno.test("Ctrl-C on cmcs run ends a worker whose escaped process holds its stdout, and cmcs exits 130", async () => {
+  await using t = await streamProject({ stop_grace_s: 0.5 });
+  const { p } = t;
+  await oneTicket(p, directive("escape-stdout", "no-token"), directive("hang"));
+  // cmcs leads a process group of its own, as in a terminal.
+  const broker = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...PERMISSION_FLAGS, cmcsEntry(), "run"],
+    cwd: p.path,
+    env: { NO_COLOR: "1", ...p.env, ...t.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    detached: true,
+  }).spawn();
+  const output = childOutput(broker);
+  // A broker that hangs fails the test instead of holding it.
+  const timer = setTimeout(() => {
+    try {
+      broker.kill("SIGKILL");
+    } catch { /* ended */ }
+  }, 40_000);
+  try {
+    await until("the escaped process", async () => (await t.pids()).length > 0);
+    // The terminal sends SIGINT to the whole foreground process group.
+    Deno.kill(-broker.pid, "SIGINT");
+    const result = await output;
+    assert.equal(result.code, 130, new TextDecoder().decode(result.stderr));
+  } finally {
+    clearTimeout(timer);
+    try {
+      broker.kill("SIGKILL");
+    } catch { /* ended */ }
+    await output;
+  }
   assert.equal(attempts(p)[0].outcome, "stopped");
   assert.equal(runs(p)[0].status, "stopped");
 });
