@@ -78,9 +78,9 @@ Deno.test("a worker that prints one 50 MB line finishes its ticket; the line is 
 });
 
 Deno.test("a worker still writing one long line is not ended by the idle timeout", async () => {
-  await using t = await streamProject({ idle_timeout_s: 1 });
+  await using t = await streamProject({ idle_timeout_s: 2 });
   const { p } = t;
-  await oneTicket(p, directive("slow-line", 4));
+  await oneTicket(p, directive("slow-line", 5));
   const run = await p.cmcs(["run"], { env: t.env });
   assert.equal(run.code, 0, run.stdout + run.stderr);
   const [attempt] = attempts(p);
