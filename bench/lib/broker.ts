@@ -8,9 +8,12 @@ import { join } from "node:path";
 import { Database } from "../../src/core/db/database.ts";
 import { recordEvent } from "../../src/core/db/events.ts";
 import { createRun } from "../../src/core/db/runs.ts";
+import { CodexStream } from "../../src/core/codex_events.ts";
+import { LineSplitter } from "../../src/core/line_splitter.ts";
 import { processStartToken } from "../../src/core/process_identity.ts";
 import { listProcesses, processesWithToken } from "../../src/core/process_tree.ts";
 import { buildPrompt } from "../../src/core/runner/prompt.ts";
+import { MAX_EVENT_LINE_BYTES } from "../../src/core/runner/execute_worker.ts";
 import { discoverTickets, parseTicket } from "../../src/core/tickets.ts";
 import { headCommit } from "../../src/core/git.ts";
 import { contentHashes, diffWorkingTree, treeState } from "../../src/core/git_changes.ts";
@@ -222,6 +225,8 @@ async function measureSteps(root: string, s: Settings): Promise<Record<string, n
   const run = createRun(db, project, { pid: Deno.pid, start: null });
   const token = crypto.randomUUID();
   const head = await headCommit(project);
+  const oneLine = jsonlChunks(1, 4 * 2 ** 20);
+  const manyLines = jsonlChunks(4096, 1024);
   const samples = await roundRobin({
     "spawn /bin/true": () => new Deno.Command("/bin/true", quiet).output(),
     "spawn /bin/true detached (own session)": async () => {
@@ -239,9 +244,37 @@ async function measureSteps(root: string, s: Settings): Promise<Record<string, n
     "whole process table (sh: cat /proc/*/stat)": () => Promise.resolve(listProcesses()),
     [`discover ${s.tickets} tickets (unchanged since the last look)`]: () =>
       discoverTickets(tickets),
+    "read 4 MiB of worker stdout as one JSONL line (64 KiB chunks)": () =>
+      Promise.resolve(readStdout(oneLine)),
+    "read 4 MiB of worker stdout as 4096 JSONL lines (64 KiB chunks)": () =>
+      Promise.resolve(readStdout(manyLines)),
     "one event written (SQLite transaction)": () =>
       Promise.resolve(recordEvent(db, { runId: run.id, event: "warning", message: "bench" })),
   }, s.spawnReps);
   db.close();
   return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, round(median(v))]));
+}
+
+/**
+ * `count` agent-message lines of about `lineBytes` each, as the 64 KiB chunks a pipe hands over:
+ * the worker's stdout as the runner reads it.
+ */
+function jsonlChunks(count: number, lineBytes: number): Uint8Array[] {
+  const line = JSON.stringify({
+    type: "item.completed",
+    item: { id: "item_1", type: "agent_message", text: "x".repeat(lineBytes) },
+  }) + "\n";
+  const bytes = new TextEncoder().encode(line.repeat(count));
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; i += 65536) chunks.push(bytes.subarray(i, i + 65536));
+  return chunks;
+}
+
+/** The runner's stdout reading alone: lines split and parsed into the stream's state. */
+function readStdout(chunks: Uint8Array[]): CodexStream {
+  const stream = new CodexStream();
+  const lines = new LineSplitter(MAX_EVENT_LINE_BYTES, (line) => stream.push(line));
+  for (const chunk of chunks) lines.push(chunk);
+  lines.end();
+  return stream;
 }

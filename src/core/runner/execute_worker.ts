@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { CodexStream } from "../codex_events.ts";
+import { LineSplitter } from "../line_splitter.ts";
 import { killProcessTree } from "../process_tree.ts";
 import { processStartToken } from "../process_identity.ts";
 import { timerDelay } from "../time.ts";
@@ -51,6 +52,20 @@ export interface WorkerExecution {
 }
 
 const STDERR_TAIL_BYTES = 8192;
+
+/**
+ * The longest line of the worker's stdout that is parsed as an event (16 MiB, far above any event
+ * Codex prints but a bounded amount of memory). A longer line is cut from the events: nothing on
+ * it is read, the attempt gets a warning, and `codex.jsonl` keeps its bytes all the same (the log
+ * is the worker's stdout byte for byte; `cmcs logs` and the dashboard read bounded tails of it).
+ */
+export const MAX_EVENT_LINE_BYTES = 16 * 2 ** 20;
+
+/** After the worker's exit its pipes are read on while bytes keep coming this often… */
+const DRAIN_QUIET_MS = 500;
+/** …but no longer than this in all. */
+const DRAIN_MAX_MS = 5000;
+const DRAIN_CHECK_MS = 50;
 
 /**
  * Runs one worker process to its end and keeps its evidence: the prompt goes to stdin, which is then
@@ -117,7 +132,10 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     throw error;
   }
 
+  // Any byte of stdout is activity, a line still being written included (a worker may spend
+  // minutes printing one large event).
   let lastActivity = Date.now();
+  let lastByte = Date.now();
   const attemptStop = new StopController();
   const offRun = spec.runStop.onStop(() =>
     attemptStop.request(spec.runStop.reason ?? "stopped", spec.runStop.message ?? "stopped")
@@ -144,22 +162,36 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
   });
 
   const stdinDone = writePrompt(child, spec.prompt);
-  // Both pumps always drain their pipe to the end (a worker blocked on a full pipe would hang)
-  // and never reject: a failure while the worker runs would otherwise end the whole broker.
-  const stdoutDone = pumpStdout(
-    child.stdout,
-    join(spec.logDir, ATTEMPT_FILES.jsonl),
-    (line) => {
-      lastActivity = Date.now();
+  const lines = new LineSplitter(MAX_EVENT_LINE_BYTES, (line) => {
+    if (line.trim() === "") return;
+    try {
       const event = stream.push(line);
       if (event) spec.onEvent?.(stream, event);
-    },
+    } catch (error) {
+      _note(result.problems, `recording a worker event failed: ${(error as Error).message}`);
+    }
+  });
+  // Both pumps drain their pipe (a worker blocked on a full pipe would hang) until it ends or
+  // cmcs stops reading after the worker's exit, and never reject: a failure while the worker
+  // runs would otherwise end the whole broker.
+  const stdout = _pump(
+    child.stdout,
+    join(spec.logDir, ATTEMPT_FILES.jsonl),
     result.problems,
+    (chunk) => {
+      lastActivity = lastByte = Date.now();
+      lines.push(chunk);
+    },
   );
-  const stderrDone = pumpStderr(
+  let stderrTail: Uint8Array = new Uint8Array(0);
+  const stderr = _pump(
     child.stderr,
     join(spec.logDir, ATTEMPT_FILES.stderr),
     result.problems,
+    (chunk) => {
+      lastByte = Date.now();
+      stderrTail = keepTail(stderrTail, chunk, STDERR_TAIL_BYTES);
+    },
   );
 
   const status = await child.status;
@@ -179,14 +211,71 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     });
     result.survivors = leftovers.survivors;
   }
-  await stdinDone;
-  await stdoutDone;
-  result.stderrTail = await stderrDone;
+  // The worker's end is its exit: a process that escaped the tree without the token may hold
+  // its stdout or stderr open for ever. What is already in the pipes is read, then no more.
+  if (!(await drainAfterExit([stdout.done, stderr.done], () => lastByte))) {
+    stdout.stop();
+    stderr.stop();
+    _note(
+      result.problems,
+      "codex exited but something it started kept its output open (a process without " +
+        "CMCS_ATTEMPT_ID, which cmcs cannot find): cmcs stopped reading at the exit, and that " +
+        "process may still be running",
+    );
+  }
+  await Promise.all([stdout.done, stderr.done]);
+  lines.end();
+  if (lines.cut.lines > 0) _note(result.problems, cutLinesProblem(lines.cut));
+  // A prompt that could not all be written (the worker exited without reading it while
+  // something else holds its stdin) is not waited for.
+  await Promise.race([stdinDone, Promise.resolve()]);
+  result.stderrTail = new TextDecoder().decode(stderrTail);
   result.exitCode = status.signal ? null : status.code;
   result.signal = status.signal ?? null;
   result.stopReason = attemptStop.reason;
   result.stopMessage = attemptStop.message;
   return result;
+}
+
+/**
+ * After the worker's exit, waits for `ends` (its pipes closing) as long as bytes keep coming:
+ * true when they all ended, false after {@link DRAIN_QUIET_MS} without a byte or
+ * {@link DRAIN_MAX_MS} in all. A check that comes late (the broker was busy, or not scheduled)
+ * restarts the quiet period, so output already in the pipe is never taken for silence.
+ */
+async function drainAfterExit(ends: Promise<void>[], lastByte: () => number): Promise<boolean> {
+  let ended = false;
+  const all = Promise.all(ends).then(() => {
+    ended = true;
+  });
+  const started = Date.now();
+  let quietSince = started;
+  let lastCheck = started;
+  while (true) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      all,
+      new Promise((resolve) => timer = setTimeout(resolve, DRAIN_CHECK_MS)),
+    ]);
+    clearTimeout(timer);
+    if (ended) return true;
+    const now = Date.now();
+    if (now - lastCheck > DRAIN_CHECK_MS * 3) quietSince = now;
+    lastCheck = now;
+    quietSince = Math.max(quietSince, lastByte());
+    if (now - quietSince >= DRAIN_QUIET_MS || now - started >= DRAIN_MAX_MS) return false;
+  }
+}
+
+function cutLinesProblem(cut: { lines: number; longestBytes: number }): string {
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  const what = cut.lines === 1
+    ? `a line of codex's output (${mib(cut.longestBytes)}) was`
+    : `${cut.lines} lines of codex's output (the longest ${mib(cut.longestBytes)}) were`;
+  return `${what} longer than ${mib(MAX_EVENT_LINE_BYTES)} and cut: cmcs did not read the ` +
+    `event${cut.lines === 1 ? "" : "s"} on ${
+      cut.lines === 1 ? "it" : "them"
+    } (${ATTEMPT_FILES.jsonl} keeps the bytes)`;
 }
 
 function spawnErrorMessage(command: string, error: unknown): string {
@@ -218,89 +307,76 @@ async function writePrompt(child: Deno.ChildProcess, prompt: string): Promise<vo
   } catch { /* already closed */ }
 }
 
-/** Copies stdout to `path` as it arrives and calls `onLine` for each complete line. */
-async function pumpStdout(
-  readable: ReadableStream<Uint8Array>,
-  path: string,
-  onLine: (line: string) => void,
-  problems: string[],
-): Promise<void> {
-  const decoder = new TextDecoder();
-  let pending = "";
-  const handle = (line: string) => {
-    try {
-      onLine(line);
-    } catch (error) {
-      _note(problems, `recording a worker event failed: ${(error as Error).message}`);
-    }
-  };
-  await _pump(readable, path, problems, (chunk) => {
-    pending += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = pending.indexOf("\n")) >= 0) {
-      const line = pending.slice(0, newline).replace(/\r$/, "");
-      pending = pending.slice(newline + 1);
-      if (line.trim()) handle(line);
-    }
-  });
-  pending += decoder.decode();
-  if (pending.trim()) handle(pending);
+/** The last `max` bytes of `tail` followed by `chunk`. */
+function keepTail(tail: Uint8Array, chunk: Uint8Array, max: number): Uint8Array {
+  if (chunk.length >= max) return chunk.slice(chunk.length - max);
+  const joined = new Uint8Array(Math.min(max, tail.length + chunk.length));
+  const fromTail = joined.length - chunk.length;
+  joined.set(tail.subarray(tail.length - fromTail));
+  joined.set(chunk, fromTail);
+  return joined;
 }
 
-/** Copies stderr to `path` and returns its last few KB (for failure messages). */
-async function pumpStderr(
-  readable: ReadableStream<Uint8Array>,
-  path: string,
-  problems: string[],
-): Promise<string> {
-  let tail = new Uint8Array(0);
-  await _pump(readable, path, problems, (chunk) => {
-    const joined = new Uint8Array(tail.length + chunk.length);
-    joined.set(tail);
-    joined.set(chunk, tail.length);
-    tail = joined.slice(Math.max(0, joined.length - STDERR_TAIL_BYTES));
-  });
-  return new TextDecoder().decode(tail);
+/** One pipe being copied to its file: `done` when it ended or `stop` was called. */
+interface Pump {
+  done: Promise<void>;
+  /** Stops reading (the pipe is closed on cmcs's side); `done` follows. */
+  stop(): void;
 }
 
 /**
- * Reads `readable` to its end, writing every chunk to `path` and handing it to `onChunk`. A file
- * that cannot be opened or written (full disk) is noted in `problems` once and writing stops; the
- * reading goes on. Never rejects.
+ * Reads `readable` to its end (or until stopped), writing every chunk to `path` and handing it to
+ * `onChunk`. A file that cannot be opened or written (full disk) is noted in `problems` once and
+ * writing stops; the reading goes on. `done` never rejects.
  */
-async function _pump(
+function _pump(
   readable: ReadableStream<Uint8Array>,
   path: string,
   problems: string[],
   onChunk: (chunk: Uint8Array) => void,
-): Promise<void> {
-  let file: Deno.FsFile | null = null;
-  try {
-    file = await Deno.open(path, { create: true, write: true, truncate: true });
-  } catch (error) {
-    _note(problems, `cannot write ${path}: ${(error as Error).message}`);
-  }
-  try {
-    for await (const chunk of readable) {
-      if (file) {
-        try {
-          await writeAll(file, chunk);
-        } catch (error) {
-          _note(
-            problems,
-            `writing ${path} failed, the rest is not kept: ${(error as Error).message}`,
-          );
-          file.close();
-          file = null;
-        }
-      }
-      onChunk(chunk);
+): Pump {
+  const reader = readable.getReader();
+  let stopped = false;
+  const done = (async () => {
+    let file: Deno.FsFile | null = null;
+    try {
+      file = await Deno.open(path, { create: true, write: true, truncate: true });
+    } catch (error) {
+      _note(problems, `cannot write ${path}: ${(error as Error).message}`);
     }
-  } catch (error) {
-    _note(problems, `reading the worker's output failed: ${(error as Error).message}`);
-  } finally {
-    file?.close();
-  }
+    try {
+      while (true) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (file) {
+          try {
+            await writeAll(file, value);
+          } catch (error) {
+            _note(
+              problems,
+              `writing ${path} failed, the rest is not kept: ${(error as Error).message}`,
+            );
+            file.close();
+            file = null;
+          }
+        }
+        onChunk(value);
+      }
+    } catch (error) {
+      if (!stopped) {
+        _note(problems, `reading the worker's output failed: ${(error as Error).message}`);
+      }
+    } finally {
+      file?.close();
+    }
+  })();
+  return {
+    done,
+    stop() {
+      stopped = true;
+      reader.cancel().catch(() => {});
+    },
+  };
 }
 
 /** Adds a problem unless it is already there, and keeps the list short. */
