@@ -8,7 +8,7 @@
  *   `grandchildren [N]`, `exit2`;
  * - modifiers (added to any outcome): `write PATH [CONTENT]`, `partial PATH CONTENT` (written
  *   before a failure), `done-early` (marks the ticket done, and writes `partial` files, before the
- *   outcome plays out), `slow SECONDS`, `stderr-noise`, `big-output`, `no-progress`,
+ *   outcome plays out), `slow SECONDS`, `wait-file PATH` (waits until PATH exists), `stderr-noise`, `big-output`, `no-progress`,
  *   `ignore-sigterm` (hangs unless an outcome is given), `launcher`.
  *
  * Environment of the worker: FAKE_CODEX_MODE, FAKE_CODEX_RECORD, FAKE_CODEX_STATE_DIR,
