@@ -286,3 +286,78 @@ Deno.test("a ticket title with a NUL byte or of 7 MB is committed with its messa
   assert.match(first.warnings ?? "", /NUL bytes/);
   assert.ok(first.commit_after);
 });
+
+/** Mounts a tmpfs of `size` at `dir`; false when this machine does not allow it (not root, no mount). */
+async function mountTmpfs(dir: string, size: string): Promise<boolean> {
+  await Deno.mkdir(dir, { recursive: true });
+  try {
+    const out = await new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+/** Fills the file system holding `dir` until it refuses another byte. */
+async function fillUp(dir: string): Promise<void> {
+  using file = await Deno.open(join(dir, "filler"), { write: true, create: true });
+  const chunk = new Uint8Array(64 * 1024);
+  try {
+    while (true) await file.write(chunk);
+  } catch { /* full */ }
+  for (let size = 4096; size >= 1; size = Math.floor(size / 2)) {
+    try {
+      while (true) await file.write(new Uint8Array(size));
+    } catch { /* full at this size */ }
+  }
+}
+
+Deno.test("a full disk under the database ends the run with its real cause, not 'cannot rollback'; recovery re-opens the ticket and the next run commits its work", async () => {
+  const { p, release } = await crashProject();
+  await using _ = p;
+  const mount = join(p.stateDir, "disk");
+  if (!await mountTmpfs(mount, "2m")) {
+    console.log("skipped: this machine does not allow mounting a tmpfs (needs root)");
+    return;
+  }
+  try {
+    // The database (and, through the link, its WAL) lives on the small disk; tickets, logs and
+    // the work stay on the big one, so only the database runs out of room.
+    const db = join(p.path, ".cmcs/cmcs.db");
+    await Deno.copyFile(db, join(mount, "cmcs.db"));
+    await Deno.remove(db);
+    await Deno.symlink(join(mount, "cmcs.db"), db);
+
+    const running = p.cmcs(["run"]);
+    await until(
+      "the worker to claim the ticket",
+      async () => attempts(p)[0]?.thread_id && await ticketDone(p, "TICKET-001.md"),
+    );
+    await fillUp(mount);
+    await Deno.writeTextFile(release, "");
+    const out = await running;
+    await Deno.remove(join(mount, "filler"));
+
+    assert.equal(out.code, 1, out.stdout + out.stderr);
+    assert.match(
+      out.stderr,
+      /^error: cannot write the cmcs database .*: database or disk is full$/m,
+    );
+    assert.doesNotMatch(out.stderr, /cannot rollback/);
+    assert.doesNotMatch(out.stderr, /^\s+at /m, "no stack trace");
+
+    const status = await p.cmcs(["status"]);
+    assert.equal(status.code, 0, status.stderr);
+    await assertSettled(p);
+    assert.equal(await ticketDone(p, "TICKET-001.md"), false, "re-opened, not skipped as done");
+    await assertNextRunFinishes(p, release);
+  } finally {
+    await new Deno.Command("umount", { args: ["-l", mount], stdin: "null", stderr: "null" })
+      .output();
+  }
+});
