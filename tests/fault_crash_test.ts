@@ -29,10 +29,6 @@ function livePids(pids: number[]): number[] {
   return pids.filter((pid) => live.has(pid));
 }
 
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
-}
-
 /**
  * A project with two tickets (the first writes {@link WORK}, and claims done early and then waits
  * for `release` to exist) and a user's uncommitted edit that must survive everything untouched.
@@ -168,28 +164,31 @@ Deno.test("a broker killed while git commits (from a pre-commit hook) leaves a c
   await using _ = p;
   await Deno.writeTextFile(release, "");
   const marker = join(p.stateDir, "hook-fired");
+  const finishCommit = join(p.stateDir, "finish-commit");
   // The hook's parent is git, and git's parent is the broker; git lives in a session of its own,
-  // so it finishes the commit after the broker is gone. Only the first commit is interrupted.
+  // so it goes on after the broker is gone — here only once recovery has started, so recovery
+  // meets the commit half made. Only the first commit is interrupted.
   const hook = join(p.path, ".git/hooks/pre-commit");
   await Deno.writeTextFile(
     hook,
     `#!/bin/sh\n[ -e '${marker}' ] && exit 0\ntouch '${marker}'\n` +
-      `kill -9 "$(ps -o ppid= -p "$PPID" | tr -d ' ')"\nexit 0\n`,
+      `kill -9 "$(ps -o ppid= -p "$PPID" | tr -d ' ')"\n` +
+      `while [ ! -e '${finishCommit}' ]; do sleep 0.05; done\nexit 0\n`,
   );
   await Deno.chmod(hook, 0o755);
   const crashed = await p.cmcs(["run"]);
   assert.equal(crashed.code, 137, crashed.stderr);
-  await until("git to finish the commit", async () => (await ticketCommits(p)).length === 1);
-  await until(
-    "git to let go of the index",
-    async () => !await exists(join(p.path, ".git/index.lock")),
-  );
 
-  const result = await p.cmcs(["result", ".", "TICKET-001"]);
+  const recovering = p.cmcs(["result", ".", "TICKET-001"]);
+  await until("recovery to start", () => runs(p)[0].status === "interrupted");
+  await Deno.writeTextFile(finishCommit, "");
+  const result = await recovering;
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /src\/work\.txt/, "cmcs result lists the recovered commit's file");
   const attempt = await assertSettled(p);
-  const [commit] = await ticketCommits(p);
+  const commits = await ticketCommits(p);
+  assert.equal(commits.length, 1, "one commit: recovery did not commit the work again");
+  const [commit] = commits;
   assert.equal(attempt.commit_after, commit);
   assert.match(attempt.warnings ?? "", /died after committing/);
   await assertNextRunFinishes(p, release);

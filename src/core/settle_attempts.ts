@@ -15,6 +15,7 @@ import { addAttemptWarning, closeAttempt, setAttemptChanges } from "./db/attempt
 import type { Database } from "./db/database.ts";
 import { recordEvent } from "./db/events.ts";
 import type { AttemptRow, CommitIntent, RunRow } from "./db/types.ts";
+import { git } from "./git.ts";
 import {
   attemptChanges,
   commitPaths,
@@ -62,6 +63,7 @@ async function settleAttempt(db: Database, run: RunRow, attempt: AttemptRow): Pr
   }
   const intent = parseIntent(attempt.commit_pending);
   if (intent) {
+    await indexUnlocked(target);
     const found = await findAttemptCommit(target, run.id, attempt.id, attempt.commit_before);
     let commit = found;
     let error: string | null = null;
@@ -148,6 +150,34 @@ async function recordWorkingTreeChanges(
     commitAfter: null,
     files: await diffWorkingTree(target, attempt.commit_before, changes.paths),
   });
+}
+
+/** How long recovery waits for a git commit the dead broker started to finish. */
+const INDEX_LOCK_WAIT_MS = 10_000;
+
+/**
+ * Waits (bounded) while `.git/index.lock` exists: the broker runs `git commit` in a session of
+ * its own, so the commit it started may still be finishing after the broker died. Looking for it
+ * before it is made would commit the same paths a second time (or fail on the lock).
+ */
+async function indexUnlocked(target: string): Promise<void> {
+  const out = await git(target, [
+    "rev-parse",
+    "--path-format=absolute",
+    "--git-path",
+    "index.lock",
+  ]);
+  const lock = out.stdout.trim();
+  if (out.code !== 0 || !lock) return;
+  const deadline = Date.now() + INDEX_LOCK_WAIT_MS;
+  while (Date.now() < deadline) {
+    try {
+      await Deno.lstat(lock);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function parseIntent(json: string | null | undefined): CommitIntent | null {
