@@ -316,47 +316,60 @@ async function fillUp(dir: string): Promise<void> {
   }
 }
 
-Deno.test("a full disk under the database ends the run with its real cause, not 'cannot rollback'; recovery re-opens the ticket and the next run commits its work", async () => {
-  const { p, release } = await crashProject();
-  await using _ = p;
-  const mount = join(p.stateDir, "disk");
-  if (!await mountTmpfs(mount, "2m")) {
-    console.log("skipped: this machine does not allow mounting a tmpfs (needs root)");
-    return;
-  }
-  try {
-    // The database (and, through the link, its WAL) lives on the small disk; tickets, logs and
-    // the work stay on the big one, so only the database runs out of room.
-    const db = join(p.path, ".cmcs/cmcs.db");
-    await Deno.copyFile(db, join(mount, "cmcs.db"));
-    await Deno.remove(db);
-    await Deno.symlink(join(mount, "cmcs.db"), db);
+/**
+ * Disk faults under the database: how to make one, undo it, and the error it must give. (A disk
+ * gone read-only cannot be made here: a tmpfs with the database open for writing refuses to be
+ * remounted read-only.)
+ */
+const DISK_FAULTS = [
+  {
+    name: "a full disk",
+    cause: /^error: cannot write the cmcs database .*: database or disk is full$/m,
+    make: (mount: string) => fillUp(mount),
+    undo: (mount: string) => Deno.remove(join(mount, "filler")),
+  },
+];
 
-    const running = p.cmcs(["run"]);
-    await until(
-      "the worker to claim the ticket",
-      async () => attempts(p)[0]?.thread_id && await ticketDone(p, "TICKET-001.md"),
-    );
-    await fillUp(mount);
-    await Deno.writeTextFile(release, "");
-    const out = await running;
-    await Deno.remove(join(mount, "filler"));
+for (const fault of DISK_FAULTS) {
+  Deno.test(`${fault.name} under the database ends the run with its real cause, not 'cannot rollback'; recovery re-opens the ticket and the next run commits its work`, async () => {
+    const { p, release } = await crashProject();
+    await using _ = p;
+    const mount = join(p.stateDir, "disk");
+    if (!await mountTmpfs(mount, "2m")) {
+      console.log("skipped: this machine does not allow mounting a tmpfs (needs root)");
+      return;
+    }
+    try {
+      // The database (and, through the link, its WAL) lives on the small disk; tickets, logs and
+      // the work stay on the big one, so only the database is hit.
+      const db = join(p.path, ".cmcs/cmcs.db");
+      await Deno.copyFile(db, join(mount, "cmcs.db"));
+      await Deno.remove(db);
+      await Deno.symlink(join(mount, "cmcs.db"), db);
 
-    assert.equal(out.code, 1, out.stdout + out.stderr);
-    assert.match(
-      out.stderr,
-      /^error: cannot write the cmcs database .*: database or disk is full$/m,
-    );
-    assert.doesNotMatch(out.stderr, /cannot rollback/);
-    assert.doesNotMatch(out.stderr, /^\s+at /m, "no stack trace");
+      const running = p.cmcs(["run"]);
+      await until(
+        "the worker to claim the ticket",
+        async () => attempts(p)[0]?.thread_id && await ticketDone(p, "TICKET-001.md"),
+      );
+      await fault.make(mount);
+      await Deno.writeTextFile(release, "");
+      const out = await running;
+      await fault.undo(mount);
 
-    const status = await p.cmcs(["status"]);
-    assert.equal(status.code, 0, status.stderr);
-    await assertSettled(p);
-    assert.equal(await ticketDone(p, "TICKET-001.md"), false, "re-opened, not skipped as done");
-    await assertNextRunFinishes(p, release);
-  } finally {
-    await new Deno.Command("umount", { args: ["-l", mount], stdin: "null", stderr: "null" })
-      .output();
-  }
-});
+      assert.equal(out.code, 1, out.stdout + out.stderr);
+      assert.match(out.stderr, fault.cause);
+      assert.doesNotMatch(out.stderr, /cannot rollback/);
+      assert.doesNotMatch(out.stderr, /^\s+at /m, "no stack trace");
+
+      const status = await p.cmcs(["status"]);
+      assert.equal(status.code, 0, status.stderr);
+      await assertSettled(p);
+      assert.equal(await ticketDone(p, "TICKET-001.md"), false, "re-opened, not skipped as done");
+      await assertNextRunFinishes(p, release);
+    } finally {
+      await new Deno.Command("umount", { args: ["-l", mount], stdin: "null", stderr: "null" })
+        .output();
+    }
+  });
+}

@@ -22,6 +22,7 @@ import {
   diffWorkingTree,
   snapshotBefore,
 } from "../git_changes.ts";
+import { withoutBrokerFiles } from "../broker_files.ts";
 import { headCommit } from "../git.ts";
 import { classifyFailure } from "../outcome.ts";
 import type { Project } from "../project.ts";
@@ -29,7 +30,6 @@ import { parseTicket, setTicketDone, type Ticket } from "../tickets.ts";
 import { buildCodexArgs } from "./codex_command.ts";
 import { crashPoint } from "./crash_point.ts";
 import { ATTEMPT_FILES, executeWorker } from "./execute_worker.ts";
-import { withoutBrokerFiles } from "../broker_files.ts";
 import type { ProgressSink } from "./progress.ts";
 import type { StopController } from "./stop_control.ts";
 
