@@ -371,6 +371,7 @@ Deno.test("recoverOrphans() ends the process tree a dead broker's worker left be
         broker_pid: gone,
         killed_workers: [worker.pid],
         errors: [],
+        settled: [],
       }]);
       assert.equal((await worker.status).success, false);
       assert.equal((await stray.status).success, false);

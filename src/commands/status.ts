@@ -36,6 +36,7 @@ export async function status(path: string | undefined, opts: StatusOptions): Pro
     for (const run of await recoverOrphans(db)) {
       console.error(`note: run ${run.run_id} is now interrupted: its broker process is gone`);
       for (const error of run.errors) console.error(`warning: run ${run.run_id}: ${error}`);
+      for (const note of run.settled) console.error(`warning: run ${run.run_id}: ${note}`);
     }
     const filter = { target, active: opts.active, latest: opts.latest };
     runs = queryRunSummaries(db, { ...filter, limit: opts.limit });

@@ -153,10 +153,14 @@ export interface CommitResult {
 
 /**
  * Stages exactly `paths` (additions, edits and deletions) and commits them, and nothing else, with
- * `message`: whatever the user had staged for other paths stays staged and out of the commit
- * (`git commit --only`). Both git steps run in a session of their own, so a Ctrl-C meant for cmcs
- * cannot kill a commit (or its hooks) halfway. A merge in progress makes git refuse a partial
+ * `message` (paragraphs): whatever the user had staged for other paths stays staged and out of the
+ * commit (`git commit --only`). Both git steps run in a session of their own, so a Ctrl-C meant for
+ * cmcs cannot kill a commit (or its hooks) halfway. A merge in progress makes git refuse a partial
  * commit, which is reported as the error: the user's merge is never committed under a ticket.
+ *
+ * The message goes through a file (`-F`), never the command line: a ticket title of megabytes
+ * would exceed the argument limit, and git refuses a NUL byte in a message, so NULs are dropped
+ * (the caller warns about them).
  */
 export async function commitPaths(
   dir: string,
@@ -167,8 +171,10 @@ export async function commitPaths(
   // The paths go through a file rather than a stdin pipe: the fewer spawned children the broker
   // keeps track of, the less memory it holds (measured over 100 tickets).
   const list = await Deno.makeTempFile({ prefix: "cmcs-paths-" });
+  const messageFile = await Deno.makeTempFile({ prefix: "cmcs-message-" });
   try {
     await Deno.writeTextFile(list, paths.map((p) => `:(literal)${p}`).join("\0"));
+    await Deno.writeTextFile(messageFile, message.join("\n\n").replaceAll("\0", "") + "\n");
     const fromFile = [`--pathspec-from-file=${list}`, "--pathspec-file-nul"];
     const options = { detached: true };
     const added = await git(dir, ["add", "-A", ...fromFile], undefined, options);
@@ -177,7 +183,7 @@ export async function commitPaths(
     }
     const commit = await git(
       dir,
-      ["commit", "--quiet", "--only", ...fromFile, ...message.flatMap((m) => ["-m", m])],
+      ["commit", "--quiet", "--only", ...fromFile, "-F", messageFile],
       undefined,
       options,
     );
@@ -188,11 +194,52 @@ export async function commitPaths(
         paths,
       };
     }
+  } catch (error) {
+    // The temporary files could not be written (a full disk): nothing was committed.
+    return { commit: null, error: `cannot prepare the commit: ${(error as Error).message}`, paths };
   } finally {
     await Deno.remove(list).catch(() => {});
+    await Deno.remove(messageFile).catch(() => {});
   }
   const head = await git(dir, ["rev-parse", "HEAD"]);
   return { commit: head.stdout.trim(), error: null, paths };
+}
+
+/** The trailer that ties a commit to the attempt that made it (documented in docs/architecture.md). */
+export const ATTEMPT_TRAILER = "Cmcs-Attempt";
+
+/** The trailer paragraph for attempt `attemptId` of run `runId`: `Cmcs-Attempt: 12/345`. */
+export function attemptTrailer(runId: number, attemptId: number): string {
+  return `${ATTEMPT_TRAILER}: ${runId}/${attemptId}`;
+}
+
+/**
+ * The commit among the newest `depth` commits of HEAD (after `since`, when given) whose
+ * `Cmcs-Attempt` trailer names this attempt: the one a broker made and died before recording.
+ * Null when there is none (or git fails).
+ */
+export async function findAttemptCommit(
+  dir: string,
+  runId: number,
+  attemptId: number,
+  since: string | null,
+  depth = 200,
+): Promise<string | null> {
+  const range = since ? [`${since}..HEAD`] : ["HEAD"];
+  const out = await git(dir, [
+    "log",
+    `-n${depth}`,
+    `--format=%H %(trailers:key=${ATTEMPT_TRAILER},valueonly,separator=%x20)`,
+    ...range,
+    "--",
+  ]);
+  if (out.code !== 0) return null;
+  const wanted = `${runId}/${attemptId}`;
+  for (const line of out.stdout.split("\n")) {
+    const [hash, ...values] = line.trim().split(/\s+/);
+    if (hash && values.includes(wanted)) return hash;
+  }
+  return null;
 }
 
 /** Added/removed line counts between two commits (binary files have null counts). */

@@ -1,9 +1,10 @@
 import type { Database } from "./db/database.ts";
-import { finishRun, runningRuns } from "./db/runs.ts";
+import { finishRun, runningRuns, setRunMessage } from "./db/runs.ts";
 import { isHold, releaseHold } from "./db/target_hold.ts";
-import { closeAttempt, openAttempts } from "./db/attempts.ts";
+import { openAttempts, unsettledAttempts } from "./db/attempts.ts";
 import { isSameProcessAlive, sameProcessesAlive } from "./process_identity.ts";
 import { killProcessTree } from "./process_tree.ts";
+import { settleAttempts } from "./settle_attempts.ts";
 
 /** Seconds a left-over worker gets between signals before it is killed outright. */
 const WORKER_GRACE_S = 3;
@@ -19,6 +20,8 @@ export interface RecoveredRun {
   killed_workers: number[];
   /** Problems ending those processes (the run is marked interrupted regardless). */
   errors: string[];
+  /** What was done to finish the attempts it left half done (see settle_attempts.ts). */
+  settled: string[];
 }
 
 /**
@@ -29,6 +32,11 @@ export interface RecoveredRun {
  * tickets (the earlier tool's worst bug was to key this on the worker's pid). A run with no broker
  * recorded (migrated from the earlier tool) counts as orphaned. Safe to call from several
  * processes at once: the first terminal status wins and later finishes change nothing.
+ *
+ * The process that wins then settles the run's half-done attempts (after its workers are gone, so
+ * the working tree holds still): a commit the broker made but never recorded is recorded, a
+ * pending commit is made, and a ticket left `done: true` with its work uncommitted is re-opened,
+ * so no work is lost and no ticket is skipped as done. What it did is added to the run's message.
  */
 export async function recoverOrphans(db: Database): Promise<RecoveredRun[]> {
   const recovered: RecoveredRun[] = [];
@@ -71,9 +79,8 @@ export async function recoverOrphans(db: Database): Promise<RecoveredRun[]> {
       ? `broker process ${run.broker_pid} is gone`
       : "no broker process is recorded for this run (started by the earlier cmcs)";
     if (!finishRun(db, run.id, "interrupted", message)) continue;
-    for (const attempt of open) {
-      closeAttempt(db, attempt.id, "worker_failed", "interrupted: the broker died");
-    }
+    const settled = await settleAttempts(db, run, unsettledAttempts(db, run.id));
+    if (settled.length > 0) setRunMessage(db, run.id, [message, ...settled].join("; "));
     recovered.push({
       run_id: run.id,
       target: run.worktree,
@@ -81,6 +88,7 @@ export async function recoverOrphans(db: Database): Promise<RecoveredRun[]> {
       broker_pid: run.broker_pid,
       killed_workers: killed,
       errors,
+      settled,
     });
   }
   return recovered;

@@ -10,11 +10,12 @@
  *   `grandchildren [N]`, `exit2`;
  * - modifiers (added to any outcome): `write PATH [CONTENT]`, `partial PATH CONTENT` (written
  *   before a failure), `done-early` (marks the ticket done, and writes `partial` files, before the
- *   outcome plays out), `slow SECONDS`, `stderr-noise`, `big-output`, `no-progress`,
- *   `ignore-sigterm` (hangs unless an outcome is given), `launcher`, `huge-line MB` (one
- *   agent message of MB MiB on a single line), `slow-line SECONDS` (one line written a little at a
- *   time for SECONDS), `escape-stdout [no-token]` (leaves `sleep 300` in a session of its own
- *   holding the worker's stdout and stderr; `no-token` empties its environment; pid noted).
+ *   outcome plays out), `slow SECONDS`, `wait-file PATH` (waits until PATH exists), `stderr-noise`,
+ *   `big-output`, `no-progress`, `ignore-sigterm` (hangs unless an outcome is given), `launcher`,
+ *   `huge-line MB` (one agent message of MB MiB on a single line), `slow-line SECONDS` (one line
+ *   written a little at a time for SECONDS), `escape-stdout [no-token]` (leaves `sleep 300` in a
+ *   session of its own holding the worker's stdout and stderr; `no-token` empties its
+ *   environment; pid noted).
  *
  * Environment of the worker: FAKE_CODEX_MODE, FAKE_CODEX_RECORD, FAKE_CODEX_STATE_DIR,
  * FAKE_CODEX_PIDS_FILE (see {@link fakeCodexEnv}). With `launcher` only the child (the "agent")

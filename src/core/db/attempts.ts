@@ -1,5 +1,12 @@
 import type { Database } from "./database.ts";
-import type { AttemptKind, AttemptRow, FileChange, Outcome, TokenUsage } from "./types.ts";
+import type {
+  AttemptKind,
+  AttemptRow,
+  CommitIntent,
+  FileChange,
+  Outcome,
+  TokenUsage,
+} from "./types.ts";
 import { nowIso, secondsBetween } from "../time.ts";
 
 export interface NewAttempt {
@@ -39,6 +46,24 @@ export function startAttempt(db: Database, a: NewAttempt): AttemptRow {
   });
 }
 
+/**
+ * Records where an attempt keeps its files and what recovery needs should its broker die: the
+ * ticket file and the content hashes of the edits that were uncommitted before it started.
+ */
+export function setAttemptSetup(
+  db: Database,
+  id: number,
+  setup: { logDir: string; ticketPath: string; dirtyBefore: Map<string, string> | null },
+): void {
+  db.run(
+    "UPDATE attempts SET log_dir = ?, ticket_path = ?, dirty_before = ? WHERE id = ?",
+    setup.logDir,
+    setup.ticketPath,
+    setup.dirtyBefore ? JSON.stringify(Object.fromEntries(setup.dirtyBefore)) : null,
+    id,
+  );
+}
+
 export function getAttempt(db: Database, id: number): AttemptRow | undefined {
   return db.get<AttemptRow>("SELECT * FROM attempts WHERE id = ?", id);
 }
@@ -71,6 +96,11 @@ export interface AttemptResult {
   usage: TokenUsage | null;
   finalMessage: string | null;
   resetsAt: string | null;
+  /**
+   * The auto-commit about to be made, recorded in the same write as the outcome: a broker that
+   * dies between the two leaves it for recovery to find or make (see `commit_pending`).
+   */
+  commitIntent?: CommitIntent | null;
 }
 
 /** Closes an attempt with its outcome; only an attempt still open is changed. */
@@ -81,7 +111,7 @@ export function finishAttempt(db: Database, id: number, r: AttemptResult): void 
   db.run(
     `UPDATE attempts SET finished_at = ?, duration_s = ?, outcome = ?, message = ?, exit_code = ?, signal = ?,
        thread_id = COALESCE(?, thread_id), input_tokens = ?, cached_input_tokens = ?, output_tokens = ?,
-       reasoning_output_tokens = ?, final_message = ?, resets_at = ?
+       reasoning_output_tokens = ?, final_message = ?, resets_at = ?, commit_pending = ?
      WHERE id = ? AND outcome IS NULL`,
     finished,
     Math.round(secondsBetween(row.started_at, finished) * 1000) / 1000,
@@ -96,6 +126,7 @@ export function finishAttempt(db: Database, id: number, r: AttemptResult): void 
     r.usage?.reasoning_output_tokens ?? null,
     r.finalMessage,
     r.resetsAt,
+    r.commitIntent ? JSON.stringify(r.commitIntent) : null,
     id,
   );
 }
@@ -118,14 +149,17 @@ export function closeAttempt(db: Database, id: number, outcome: Outcome, message
   });
 }
 
-/** Records what the attempt changed in git (set after auto-commit, or from the working tree). */
+/**
+ * Records what the attempt changed in git (set after auto-commit, or from the working tree); the
+ * commit is no longer pending then.
+ */
 export function setAttemptChanges(
   db: Database,
   id: number,
   changes: { commitAfter: string | null; files: FileChange[] },
 ): void {
   db.run(
-    "UPDATE attempts SET commit_after = ?, files_changed = ? WHERE id = ?",
+    "UPDATE attempts SET commit_after = ?, files_changed = ?, commit_pending = NULL WHERE id = ?",
     changes.commitAfter,
     JSON.stringify(changes.files),
     id,
@@ -144,6 +178,19 @@ export function addAttemptWarning(db: Database, id: number, warning: string): vo
 
 export function runAttempts(db: Database, runId: number): AttemptRow[] {
   return db.all<AttemptRow>("SELECT * FROM attempts WHERE run_id = ? ORDER BY id", runId);
+}
+
+/**
+ * Attempts of a run that a broker left half done: still open, or with their auto-commit pending.
+ * A broker always settles its attempts before it ends the run, so in a run whose broker is gone
+ * these are what recovery has to finish.
+ */
+export function unsettledAttempts(db: Database, runId: number): AttemptRow[] {
+  return db.all<AttemptRow>(
+    `SELECT * FROM attempts WHERE run_id = ? AND (outcome IS NULL OR commit_pending IS NOT NULL)
+     ORDER BY id`,
+    runId,
+  );
 }
 
 /** Attempts still open (no outcome) in a run: what a dead broker left behind. */

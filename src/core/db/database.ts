@@ -9,6 +9,16 @@ export type Param = SQLInputValue;
 /** How long a writer waits for another cmcs process's write lock before failing. */
 const BUSY_TIMEOUT_MS = 10_000;
 /**
+ * Overrides {@link BUSY_TIMEOUT_MS} (milliseconds), so tests of a database locked past the timeout
+ * need not wait 10 s for each try. Read once; an unset, unreadable or bad value keeps the default.
+ */
+const BUSY_TIMEOUT_VAR = "CMCS_BUSY_TIMEOUT_MS";
+/**
+ * Write transactions tried in all when their `BEGIN IMMEDIATE` finds the database locked: each
+ * try waits the busy timeout, so a writer gives up after this many timeouts with a clear error.
+ */
+const WRITE_TRIES = 3;
+/**
  * Prepared statements kept per connection. The broker and the dashboard run the same few dozen
  * statements over and over; SQL built with a variable number of placeholders can add more, so the
  * oldest is dropped past this many.
@@ -37,7 +47,7 @@ export class Database {
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(path);
-      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs()}`);
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = NORMAL");
       db.exec("PRAGMA foreign_keys = ON");
@@ -87,21 +97,47 @@ export class Database {
    * Runs `fn` inside `BEGIN IMMEDIATE … COMMIT` (rolled back if it throws). Nested calls join the
    * outer transaction. `fn` must be synchronous: node:sqlite is, and holding a write lock across
    * an `await` would stall every other cmcs process.
+   *
+   * A `BEGIN IMMEDIATE` that finds the database locked past the busy timeout is tried again, up to
+   * {@link WRITE_TRIES} times in all (`fn` has not run then, so nothing is repeated). The error
+   * that ends a transaction is the one reported: SQLite may already have rolled back (a full disk
+   * does), and a ROLLBACK then would throw "no transaction is active" and hide the real cause.
+   * A locked, full, read-only or failing database becomes a {@link UserError} naming the file.
    */
   transaction<T>(fn: () => T): T {
     if (this.#depth > 0) return fn();
-    this.#db.exec("BEGIN IMMEDIATE");
+    for (let tries = 1;; tries++) {
+      try {
+        this.#db.exec("BEGIN IMMEDIATE");
+      } catch (error) {
+        if (tries < WRITE_TRIES && _troubleOf(error) === "locked") continue;
+        throw this.#trouble(error, tries);
+      }
+      break;
+    }
     this.#depth++;
     try {
       const result = fn();
       this.#db.exec("COMMIT");
       return result;
     } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
+      if (this.#db.isTransaction) {
+        try {
+          this.#db.exec("ROLLBACK");
+        } catch { /* the first error is the one that says what went wrong */ }
+      }
+      throw this.#trouble(error, 1);
     } finally {
       this.#depth--;
     }
+  }
+
+  /** `error` as the user's to fix when it is trouble with the database file; else unchanged. */
+  #trouble(error: unknown, tries: number): unknown {
+    if (error instanceof UserError) return error;
+    if (_isDamaged(error)) return damagedDatabase(this.path, error as Error);
+    const kind = _troubleOf(error);
+    return kind ? databaseTrouble(this.path, kind, (error as Error).message, tries) : error;
   }
 
   /** Runs a write statement in its own immediate transaction; returns the last insert id and changes. */
@@ -128,8 +164,7 @@ export class Database {
     try {
       return fn();
     } catch (error) {
-      if (_isDamaged(error)) throw damagedDatabase(this.path, error as Error);
-      throw error;
+      throw this.#trouble(error, 1);
     }
   }
 
@@ -159,6 +194,61 @@ function _isDamaged(error: unknown): boolean {
     /database disk image is malformed|file is not a database/i.test(
       (error as Error)?.message ?? "",
     );
+}
+
+/** Kinds of trouble with the database file that are the user's (or the machine's) to mend. */
+export type DatabaseTrouble = "locked" | "full" | "readonly" | "io";
+
+/** Which {@link DatabaseTrouble} SQLite reported (node:sqlite gives only its message), if any. */
+export function _troubleOf(error: unknown): DatabaseTrouble | null {
+  const message = (error as Error)?.message ?? "";
+  if (/database (table )?is locked|database is busy/i.test(message)) return "locked";
+  if (/database or disk is full|no space left/i.test(message)) return "full";
+  if (/readonly database|read-only/i.test(message)) return "readonly";
+  if (/disk I\/O error/i.test(message)) return "io";
+  return null;
+}
+
+/**
+ * The one-line error for a database cmcs cannot write: SQLite's own words (so a full disk reads
+ * "database or disk is full") and what to do. The run it interrupts is tidied by the next command.
+ */
+export function databaseTrouble(
+  path: string,
+  kind: DatabaseTrouble,
+  message: string,
+  tries: number,
+): UserError {
+  const then = "then run `cmcs status`, which ends the interrupted run";
+  if (kind === "locked") {
+    const waited = Math.round((busyTimeoutMs() * tries) / 100) / 10;
+    return new UserError(
+      `the cmcs database ${path} stayed locked by another process for ${waited}s: ${message}`,
+      {
+        hint: `end the other process's write transaction (a sqlite3 shell, a stuck cmcs), ${then}`,
+      },
+    );
+  }
+  const hint = kind === "full"
+    ? `free space on that disk, ${then}`
+    : kind === "readonly"
+    ? `make ${path} and its folder writable, ${then}`
+    : `check the disk holding ${path}, ${then}`;
+  return new UserError(`cannot write the cmcs database ${path}: ${message}`, { hint });
+}
+
+let busyTimeout: number | undefined;
+
+/** The busy timeout in milliseconds: {@link BUSY_TIMEOUT_VAR} when set to a number, else 10 s. */
+function busyTimeoutMs(): number {
+  if (busyTimeout !== undefined) return busyTimeout;
+  let value: string | undefined;
+  try {
+    value = Deno.env.get(BUSY_TIMEOUT_VAR);
+  } catch { /* not among the permitted variables */ }
+  const parsed = Number(value);
+  busyTimeout = value && Number.isInteger(parsed) && parsed >= 0 ? parsed : BUSY_TIMEOUT_MS;
+  return busyTimeout;
 }
 
 /** The error for a damaged database file: what happened and how to get going again. */

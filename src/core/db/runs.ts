@@ -80,6 +80,11 @@ export function finishRun(
   ).changes > 0;
 }
 
+/** Replaces a run's message (recovery adds what it did to an interrupted run). */
+export function setRunMessage(db: Database, id: number, message: string): void {
+  db.run("UPDATE runs SET message = ? WHERE id = ?", message, id);
+}
+
 export function setRunWorker(
   db: Database,
   id: number,

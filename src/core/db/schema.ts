@@ -196,6 +196,19 @@ export const MIGRATIONS: Migration[] = [
       "ALTER TABLE worktrees ADD COLUMN queued_broker_start TEXT",
     ],
   },
+  {
+    version: 3,
+    description:
+      "crash-consistent commits: an attempt's ticket file, the edits that predate it, and the " +
+      "commit it is about to make, so recovery can finish what a dead broker left half done",
+    statements: () => [
+      "ALTER TABLE attempts ADD COLUMN ticket_path TEXT",
+      "ALTER TABLE attempts ADD COLUMN dirty_before TEXT",
+      "ALTER TABLE attempts ADD COLUMN commit_pending TEXT",
+      `CREATE INDEX IF NOT EXISTS attempts_unsettled ON attempts(run_id)
+         WHERE outcome IS NULL OR commit_pending IS NOT NULL`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

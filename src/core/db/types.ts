@@ -115,6 +115,26 @@ export interface AttemptRow {
   /** Directory of this attempt's files, relative to the project's `.cmcs/logs/`. */
   log_dir: string | null;
   resets_at: string | null;
+  /** The ticket file the attempt worked on (absolute), for recovery to re-open or commit it. */
+  ticket_path?: string | null;
+  /**
+   * JSON object path → content hash of what was uncommitted before the attempt (see
+   * `DirtySnapshot`), so recovery can tell the attempt's edits from older ones.
+   */
+  dirty_before?: string | null;
+  /**
+   * JSON {@link CommitIntent} while the attempt's auto-commit is under way: set together with the
+   * `done` outcome, cleared when the commit (or its failure) is recorded. Left set by a broker
+   * that died meanwhile, it tells recovery which commit to look for or to make.
+   */
+  commit_pending?: string | null;
+}
+
+/** What an attempt is about to commit: exactly these paths, with this message. */
+export interface CommitIntent {
+  paths: string[];
+  /** The message's paragraphs; the last one is the `Cmcs-Attempt:` trailer. */
+  message: string[];
 }
 
 /**

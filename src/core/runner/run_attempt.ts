@@ -1,4 +1,4 @@
-import { basename, dirname, join, relative, sep } from "node:path";
+import { join, relative } from "node:path";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
 import {
@@ -6,25 +6,29 @@ import {
   finishAttempt,
   getAttempt,
   setAttemptChanges,
+  setAttemptSetup,
   setAttemptThread,
   setAttemptWorker,
   startAttempt,
 } from "../db/attempts.ts";
 import { recordEvent } from "../db/events.ts";
 import { setRunWorker } from "../db/runs.ts";
-import type { AttemptKind, AttemptRow, FileChange, Outcome } from "../db/types.ts";
+import type { AttemptKind, AttemptRow, CommitIntent, FileChange, Outcome } from "../db/types.ts";
 import {
   attemptChanges,
+  attemptTrailer,
   commitPaths,
   diffBetween,
   diffWorkingTree,
   snapshotBefore,
 } from "../git_changes.ts";
+import { withoutBrokerFiles } from "../broker_files.ts";
 import { headCommit } from "../git.ts";
 import { classifyFailure } from "../outcome.ts";
 import type { Project } from "../project.ts";
-import { parseTicket, setTicketDone, type Ticket, TICKET_FILE } from "../tickets.ts";
+import { parseTicket, setTicketDone, type Ticket } from "../tickets.ts";
 import { buildCodexArgs } from "./codex_command.ts";
+import { crashPoint } from "./crash_point.ts";
 import { ATTEMPT_FILES, executeWorker } from "./execute_worker.ts";
 import type { ProgressSink } from "./progress.ts";
 import type { StopController } from "./stop_control.ts";
@@ -91,7 +95,11 @@ export async function runAttempt(
     logDir: "",
   });
   const logDirName = `${runId}/${ticket.id}.${opened.number}`;
-  db.run("UPDATE attempts SET log_dir = ? WHERE id = ?", logDirName, opened.id);
+  setAttemptSetup(db, opened.id, {
+    logDir: logDirName,
+    ticketPath: ticket.path,
+    dirtyBefore: isGit ? dirtyBefore : null,
+  });
   const logDir = join(ctx.project.logsDir, logDirName);
   recordEvent(db, {
     runId,
@@ -116,6 +124,7 @@ export async function runAttempt(
   const timeoutS = ticket.timeout_s ?? config.codex.timeout_s;
   // A `cmcs stop` that arrived while the working tree was looked at (the run's poll is slower).
   ctx.checkStop?.();
+  crashPoint("before-spawn");
   const execution = await executeWorker({
     command: config.codex.command,
     args: buildCodexArgs(config.codex, {
@@ -140,9 +149,11 @@ export async function runAttempt(
     onEvent: (stream, event) => {
       if (event.type === "thread.started" && stream.threadId) {
         setAttemptThread(db, opened.id, stream.threadId);
+        crashPoint("worker-running");
       }
     },
   });
+  crashPoint("after-worker");
   setRunWorker(db, runId, null, ticket.file);
 
   let outcome: Outcome;
@@ -189,6 +200,11 @@ export async function runAttempt(
     await reopenClaimedTicket(ctx, opened.id, ticket, outcome);
   }
 
+  const planned = isGit && !execution.spawnError
+    ? await planChanges(ctx, opened, ticket, outcome, dirtyBefore)
+    : null;
+  // The outcome and the commit about to be made are one write: a broker that dies after it
+  // leaves recovery the paths and the message to look for or to commit (src/core/recovery.ts).
   finishAttempt(db, opened.id, {
     outcome,
     message,
@@ -198,12 +214,11 @@ export async function runAttempt(
     usage: stream.usage,
     finalMessage: stream.finalMessage,
     resetsAt,
+    commitIntent: planned?.intent ?? null,
   });
 
   let commit: string | null = null;
-  if (isGit && !execution.spawnError) {
-    commit = await recordChanges(ctx, opened.id, ticket, outcome, commitBefore, dirtyBefore);
-  }
+  if (planned) commit = await recordChanges(ctx, opened.id, ticket, planned, commitBefore);
 
   const attempt = getAttempt(db, opened.id)!;
   const warnings: string[] = attempt.warnings ? JSON.parse(attempt.warnings) : [];
@@ -286,46 +301,82 @@ async function rereadTicket(path: string): Promise<{ done: boolean; problem: str
   return { done: entry.ticket.done, problem: null };
 }
 
+/** What an attempt changed, and the auto-commit to make of it (null when there is none). */
+interface PlannedChanges {
+  changes: { paths: string[]; touchedPreexisting: string[]; head: string | null };
+  intent: CommitIntent | null;
+}
+
 /**
- * Auto-commits a done attempt's changes (never cmcs's database or logs, never edits that were
- * already uncommitted before the attempt) and records the files the attempt changed. A failing
- * commit is a warning on the attempt, not a failure. Returns the new commit, if any.
+ * Looks at what the attempt changed (never cmcs's database or logs, never edits that were already
+ * uncommitted before the attempt) and, for a done ticket with auto-commit on, plans the commit:
+ * its paths and its message, which ends with the `Cmcs-Attempt: <run>/<attempt>` trailer so a
+ * commit made by a broker that died before recording it can be found.
+ */
+async function planChanges(
+  ctx: AttemptContext,
+  attempt: AttemptRow,
+  ticket: Ticket,
+  outcome: Outcome,
+  dirtyBefore: Map<string, string>,
+): Promise<PlannedChanges> {
+  const { target, runId } = ctx;
+  const changes = withoutBrokerFiles(await attemptChanges(target, dirtyBefore), target, ticket);
+  const autoCommit = ticket.auto_commit ?? ctx.config.codex.auto_commit;
+  if (outcome !== "done" || !autoCommit || changes.paths.length === 0) {
+    return { changes, intent: null };
+  }
+  const ticketPath = relative(target, ticket.path);
+  const unrelated = changes.touchedPreexisting.filter((path) => path !== ticketPath);
+  if (unrelated.length > 0) {
+    warn(
+      ctx,
+      attempt.id,
+      ticket,
+      `committed files that had uncommitted edits before the ticket ran: ${
+        changes.touchedPreexisting.join(", ")
+      }`,
+    );
+  }
+  let title = ticket.title ?? "";
+  if (title.includes("\0")) {
+    title = title.replaceAll("\0", "");
+    warn(
+      ctx,
+      attempt.id,
+      ticket,
+      `the title of ${ticket.file} holds NUL bytes: left out of the commit message`,
+    );
+  }
+  const message = [
+    `${ticket.id}${title ? `: ${title}` : ""}`,
+    `Committed by cmcs: run ${runId}, attempt ${attempt.number}${
+      attempt.model ? `, model ${attempt.model}` : ""
+    }.`,
+    attemptTrailer(runId, attempt.id),
+  ];
+  return { changes, intent: { paths: changes.paths, message } };
+}
+
+/**
+ * Makes the planned auto-commit and records the files the attempt changed (which also marks the
+ * commit no longer pending). A failing commit is a warning on the attempt, not a failure. Returns
+ * the new commit, if any.
  */
 async function recordChanges(
   ctx: AttemptContext,
   attemptId: number,
   ticket: Ticket,
-  outcome: Outcome,
+  planned: PlannedChanges,
   commitBefore: string | null,
-  dirtyBefore: Map<string, string>,
 ): Promise<string | null> {
   const { db, target, runId } = ctx;
-  const changes = _withoutBrokerFiles(await attemptChanges(target, dirtyBefore), target, ticket);
-  const autoCommit = ticket.auto_commit ?? ctx.config.codex.auto_commit;
+  const { changes, intent } = planned;
   let commit: string | null = null;
-  let commitTried = false;
-  if (outcome === "done" && autoCommit) {
-    commitTried = changes.paths.length > 0;
-    const ticketPath = relative(target, ticket.path);
-    const unrelated = changes.touchedPreexisting.filter((path) => path !== ticketPath);
-    if (unrelated.length > 0) {
-      warn(
-        ctx,
-        attemptId,
-        ticket,
-        `committed files that had uncommitted edits before the ticket ran: ${
-          changes.touchedPreexisting.join(", ")
-        }`,
-      );
-    }
-    const title = ticket.title ? `: ${ticket.title}` : "";
-    const attempt = getAttempt(db, attemptId)!;
-    const result = await commitPaths(target, changes.paths, [
-      `${ticket.id}${title}`,
-      `Committed by cmcs: run ${runId}, attempt ${attempt.number}${
-        attempt.model ? `, model ${attempt.model}` : ""
-      }.`,
-    ]);
+  if (intent) {
+    crashPoint("before-commit");
+    const result = await commitPaths(target, intent.paths, intent.message);
+    crashPoint("after-commit");
     if (result.error) {
       warn(ctx, attemptId, ticket, `auto-commit failed, changes left uncommitted: ${result.error}`);
     }
@@ -341,7 +392,7 @@ async function recordChanges(
     }
   }
   // HEAD as the status above saw it, unless a commit was tried and failed (re-read to be sure).
-  const currentHead = commitTried && !commit ? await headCommit(target) : changes.head;
+  const currentHead = intent && !commit ? await headCommit(target) : changes.head;
   const files: FileChange[] = commit
     ? await diffBetween(target, commitBefore, commit)
     : await diffWorkingTree(target, commitBefore, changes.paths);
@@ -356,31 +407,6 @@ async function recordChanges(
   }
   setAttemptChanges(db, attemptId, { commitAfter: commit, files });
   return commit;
-}
-
-/**
- * Leaves out of an attempt's changes what the orchestrator, not the worker, wrote meanwhile: the
- * other tickets (Claude writes the next ones while a run goes on) and cmcs's own files under
- * `.cmcs/`. They stay uncommitted for their own ticket or for the user; this ticket's file stays in.
- */
-function _withoutBrokerFiles<T extends { paths: string[]; touchedPreexisting: string[] }>(
-  changes: T,
-  target: string,
-  ticket: Ticket,
-): T {
-  const posix = (path: string) => path.split(sep).join("/");
-  const own = posix(relative(target, ticket.path));
-  const ticketsDir = posix(relative(target, dirname(ticket.path)));
-  const notTheWorkers = (path: string) =>
-    path !== own &&
-    (path.startsWith(".cmcs/") ||
-      (posix(dirname(path)) === ticketsDir && TICKET_FILE.test(basename(path))));
-  const keep = (paths: string[]) => paths.filter((path) => !notTheWorkers(path));
-  return {
-    ...changes,
-    paths: keep(changes.paths),
-    touchedPreexisting: keep(changes.touchedPreexisting),
-  };
 }
 
 function mergeChanges(a: FileChange[], b: FileChange[]): FileChange[] {

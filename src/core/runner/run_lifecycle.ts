@@ -1,5 +1,6 @@
 import type { Database } from "../db/database.ts";
 import { recordEvent } from "../db/events.ts";
+import { unsettledAttempts } from "../db/attempts.ts";
 import { createRun, finishRun, getRun } from "../db/runs.ts";
 import type { Outcome, RunRow, RunStatus } from "../db/types.ts";
 import type { ProgressSink } from "./progress.ts";
@@ -38,6 +39,12 @@ export interface RunLifecycle {
    * Ends the run: stops the poll and the broker subscription, sets `status` and `message` unless
    * the row already ended (a `cmcs stop` or recovery that finished it keeps its status), records
    * the `run_finished` event and progress, and returns the final row.
+   *
+   * A run whose attempt an error left half done (still open, or its commit pending: the database
+   * failed mid-attempt) stays `running`: recovery settles it once this broker has exited, as it
+   * does after a crash, so a done ticket's work is committed or the ticket re-opened. When the
+   * database cannot be written at all, the row is left for recovery too and the returned row
+   * says what this broker meant to record; the error that broke the run is the one reported.
    */
   finish(status: RunStatus, message: string | null): RunRow;
 }
@@ -83,14 +90,19 @@ export function startRun(
     finish(status, message) {
       clearInterval(poll);
       offBroker();
-      finishRun(db, run.id, status, message);
-      const final = getRun(db, run.id)!;
-      recordEvent(db, {
-        runId: run.id,
-        event: "run_finished",
-        outcome: final.status,
-        message: final.message,
-      });
+      let final: RunRow = { ...run, status, message };
+      try {
+        if (unsettledAttempts(db, run.id).length === 0) {
+          finishRun(db, run.id, status, message);
+          final = getRun(db, run.id)!;
+          recordEvent(db, {
+            runId: run.id,
+            event: "run_finished",
+            outcome: final.status,
+            message: final.message,
+          });
+        }
+      } catch { /* the database is what failed: recovery ends the run once this broker is gone */ }
       opts.progress({
         kind: "run_finished",
         runId: run.id,
