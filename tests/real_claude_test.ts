@@ -180,6 +180,11 @@ realClaudeTest(
       system,
       /finished: TICKET-001 at \. \(run 1\); review: `cmcs result \. TICKET-001`/,
     );
+    const brief = /SessionStart:startup hook success: (cmcs \([\s\S]*?)\n\n/.exec(system)?.[1] ??
+      "";
+    console.log(
+      `| context added | chars |\n| --- | --- |\n| SessionStart brief (\`cmcs brief\`) | ${brief.length} |`,
+    );
     const init = session.events.find((e) => e.type === "system" && e.subtype === "init") as
       | { plugins: { name: string; path: string }[] }
       | undefined;
