@@ -32,3 +32,22 @@ Deno.test("wait ends with the review command of every ticket its run attempted, 
   const fromSubdir = await p.cmcs(["wait", ".."], { cwd: join(p.path, "docs") });
   assert.match(fromSubdir.stdout, /^next: cmcs result \.\. TICKET-001$/m);
 });
+
+Deno.test("a wait that times out ends with the command to wait again", async () => {
+  await using p = await testProject();
+  await p.ticket(
+    "TICKET-001.md",
+    { title: "Hangs", agent: "codex", done: false },
+    directive("hang"),
+  );
+  const started = await p.cmcs(["run", "--detach"]);
+  assert.equal(started.code, 0, started.stdout + started.stderr);
+  try {
+    const waited = await p.cmcs(["wait", "--timeout", "0.5"]);
+    assert.equal(waited.code, 124, waited.stdout + waited.stderr);
+    assert.equal(waited.stdout.trim().split("\n").at(-1), "next: cmcs wait .");
+  } finally {
+    const stopped = await p.cmcs(["stop", "."]);
+    assert.equal(stopped.code, 0, stopped.stdout + stopped.stderr);
+  }
+});
