@@ -99,6 +99,19 @@ export function buildProgram(): Command {
     );
 
   program
+    .command("brief")
+    .description(
+      "this repository's cmcs state in a few lines (running, finished awaiting review, failed) " +
+        "for a session-start hook; read-only; prints nothing where there is no .cmcs/",
+    )
+    .argument("[path]", "a directory of the repository", ".")
+    .option("--json", "print JSON (null where there is no .cmcs/)")
+    .addHelpText("after", example("cmcs brief", "cmcs brief --json"))
+    .action((path, opts) =>
+      invoke(async () => (await import("./src/commands/brief.ts")).brief(path, opts))
+    );
+
+  program
     .command("clean")
     .description("delete old log directories (never a running run's) and archived worktree records")
     .option(

@@ -7,7 +7,7 @@ import { checkDocText, documentedConfigKeys } from "./helpers/docs_drift.ts";
 
 async function markdownFiles(): Promise<string[]> {
   const files = ["README.md", "CLAUDE-SNIPPET.md"];
-  for (const dir of ["docs", "skill"]) {
+  for (const dir of ["docs", "plugin/skills/cmcs", "plugin/commands"]) {
     for await (const entry of Deno.readDir(join(PROJECT_DIR, dir))) {
       if (entry.isFile && entry.name.endsWith(".md")) files.push(`${dir}/${entry.name}`);
     }
@@ -22,7 +22,7 @@ async function markdownFiles(): Promise<string[]> {
   return existing.sort();
 }
 
-Deno.test("every cmcs command and flag named in README, docs/ and skill/ exists in --help", async () => {
+Deno.test("every cmcs command and flag named in README, docs/, the skill and the plugin commands exists in --help", async () => {
   const program = buildProgram();
   const problems = [];
   for (const file of await markdownFiles()) {

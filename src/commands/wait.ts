@@ -4,6 +4,7 @@ import { formatDuration, formatTokens, paint, printJson, statusColor } from "../
 import { queryRunSummaries } from "../core/db/status_query.ts";
 import { getRun, latestRun } from "../core/db/runs.ts";
 import type { RunRow } from "../core/db/types.ts";
+import { runTicketOutcomes } from "../core/db/ticket_outcomes.ts";
 import { recoverOrphans, throttledRecovery } from "../core/recovery.ts";
 import { type OpenedTarget, openTarget, resolveRun } from "../core/run_lookup.ts";
 import { liveQueueMark } from "../core/worktrees/queue.ts";
@@ -109,10 +110,16 @@ function report(
       };
     }
     const [summary] = queryRunSummaries(t.db, { id: t.run.id, limit: 1 });
-    return { label: relative(t.project.root, t.run.worktree) || ".", summary };
+    const label = relative(t.project.root, t.run.worktree) || ".";
+    const here = relative(Deno.realPathSync("."), t.run.worktree) || ".";
+    return { label, summary, next: nextCommands(t, here, summary.status) };
   });
   if (opts.json) {
-    printJson({ timed_out: timedOut, runs: rows.map((row) => row.summary) });
+    printJson({
+      timed_out: timedOut,
+      runs: rows.map((row) => row.summary),
+      next: rows.flatMap((row) => row.next ?? []),
+    });
   } else {
     for (const { label, summary: run } of rows) {
       const head = `${run.id === null ? "no run" : `run ${run.id}`} (${label}) ${
@@ -126,6 +133,8 @@ function report(
         : (run.message ? `: ${run.message}` : "");
       console.log(`${head} (${facts})${tail}`);
     }
+    // After every target's line, so an agent reading only the end of the output finds them.
+    for (const command of rows.flatMap((row) => row.next ?? [])) console.log(`next: ${command}`);
     if (timedOut) {
       console.error(
         `error: timed out after ${opts.timeout}s waiting for ${
@@ -137,4 +146,21 @@ function report(
   if (timedOut) return EXIT.timeout;
   const ended = rows.filter((r) => r.summary.status !== "running" && r.summary.status !== "queued");
   return ended.every((r) => r.summary.status === "completed") ? EXIT.ok : EXIT.failed;
+}
+
+/** Tickets named with a `next: cmcs result …` line per target before pointing at `cmcs status`. */
+const MAX_NEXT_PER_TARGET = 10;
+
+/**
+ * What to run after the wait, per target: the review packet of every ticket the run attempted
+ * (done ones to review, the failing one to read why), in the order they ran; `cmcs wait` again
+ * for a run still going. Paths are relative to the current directory, so the lines can be run
+ * as they are.
+ */
+function nextCommands(t: Waited, label: string, status: string): string[] {
+  if (status === "running") return [`cmcs wait ${label}`];
+  const tickets = runTicketOutcomes(t.db, [t.run!.id]).filter((o) => o.outcome !== null);
+  const next = tickets.slice(0, MAX_NEXT_PER_TARGET).map((o) => `cmcs result ${label} ${o.ticket}`);
+  if (tickets.length > MAX_NEXT_PER_TARGET) next.push(`cmcs status ${label}`);
+  return next;
 }

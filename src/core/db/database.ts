@@ -62,6 +62,33 @@ export class Database {
     return database;
   }
 
+  /**
+   * Opens the database at `path` for reading only: no directory or file is created and nothing is
+   * migrated, so a read-only command (`cmcs brief`, run by a session-start hook) can never change
+   * the state a running broker relies on. Null when the file does not exist or is not at this
+   * cmcs's schema version (an older database is upgraded by the next command that writes).
+   */
+  static openReadOnly(path: string): Database | null {
+    let db: DatabaseSync;
+    try {
+      Deno.statSync(path);
+      db = new DatabaseSync(path, { readOnly: true });
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return null;
+      if (_isDamaged(error)) throw damagedDatabase(path, error as Error);
+      throw new UserError(`cannot open the cmcs database ${path}: ${(error as Error).message}`, {
+        hint: "check that the file is a SQLite database and is readable",
+      });
+    }
+    const database = new Database(path, db);
+    if (database.version !== SCHEMA_VERSION) {
+      database.close();
+      return null;
+    }
+    return database;
+  }
+
   /** The schema version this database is at (`PRAGMA user_version`). */
   get version(): number {
     return Number(this.get<{ user_version: number }>("PRAGMA user_version")?.user_version ?? 0);
