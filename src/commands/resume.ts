@@ -1,6 +1,6 @@
 import { basename, relative } from "node:path";
 import { EXIT, UsageError, UserError } from "../cli/errors.ts";
-import { printJson } from "../cli/output.ts";
+import { print, printError, printJson } from "../cli/output.ts";
 import { progressPrinter } from "../cli/progress_printer.ts";
 import { loadConfig } from "../core/config.ts";
 import { Database } from "../core/db/database.ts";
@@ -39,7 +39,7 @@ export async function resume(
   const target = await resolveTarget(path);
   const project = await requireProject(target);
   const { config, warnings } = await loadConfig(project);
-  for (const warning of warnings) console.error(`warning: ${warning}`);
+  for (const warning of warnings) printError(`warning: ${warning}`);
   const label = relative(project.root, target) || ".";
   const pathArg = shellWord(commandPath(target));
   const db = Database.open(project.dbPath);
@@ -66,9 +66,7 @@ export async function resume(
         Deno.addSignalListener(signal, handler);
       } catch { /* not supported on this platform */ }
     }
-    const write = opts.json
-      ? (line: string) => console.error(line)
-      : (line: string) => console.log(line);
+    const write = opts.json ? (line: string) => printError(line) : (line: string) => print(line);
     const printer = progressPrinter(write);
     hooks = new HookRunner({ hooks: config.hooks, db, cwd: target, report: write });
     const runHooks = hooks;
@@ -125,7 +123,7 @@ export async function resume(
         commit_after: result.attempt.commit_after,
       });
     } else {
-      console.log(`review it with \`cmcs result ${pathArg} ${shellWord(id)}\``);
+      print(`review it with \`cmcs result ${pathArg} ${shellWord(id)}\``);
     }
     if (interrupted) return EXIT.interrupted;
     return result.status === "completed" ? EXIT.ok : EXIT.failed;

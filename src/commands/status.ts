@@ -8,6 +8,8 @@ import {
   formatTable,
   formatTokens,
   paint,
+  print,
+  printError,
   printJson,
   statusColor,
 } from "../cli/output.ts";
@@ -33,8 +35,8 @@ export async function status(path: string | undefined, opts: StatusOptions): Pro
   let more = 0;
   try {
     for (const run of await recoverOrphans(db)) {
-      console.error(`note: run ${run.run_id} is now interrupted: its broker process is gone`);
-      for (const error of run.errors) console.error(`warning: run ${run.run_id}: ${error}`);
+      printError(`note: run ${run.run_id} is now interrupted: its broker process is gone`);
+      for (const error of run.errors) printError(`warning: run ${run.run_id}: ${error}`);
     }
     const filter = { target, active: opts.active, latest: opts.latest };
     runs = queryRunSummaries(db, { ...filter, limit: opts.limit });
@@ -49,11 +51,11 @@ export async function status(path: string | undefined, opts: StatusOptions): Pro
   }
   if (runs.length === 0) {
     const scope = target === undefined ? "" : ` for ${displayTarget(project.root, target)}`;
-    console.log(opts.active ? `no running runs${scope}` : `no runs yet${scope}`);
-    console.log("hint: start one with `cmcs run`");
+    print(opts.active ? `no running runs${scope}` : `no runs yet${scope}`);
+    print("hint: start one with `cmcs run`");
     return 0;
   }
-  console.log(formatTable(
+  print(formatTable(
     [
       "ID",
       "STATUS",
@@ -79,7 +81,7 @@ export async function status(path: string | undefined, opts: StatusOptions): Pro
       run.started_at.replace(/\.\d+Z$/, "Z"),
     ]),
   ));
-  if (more > 0) console.log(`… ${more} older run(s) not shown (use --limit)`);
+  if (more > 0) print(`… ${more} older run(s) not shown (use --limit)`);
   return 0;
 }
 

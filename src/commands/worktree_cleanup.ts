@@ -1,4 +1,4 @@
-import { printJson } from "../cli/output.ts";
+import { print, printError, printJson } from "../cli/output.ts";
 import { loadConfig } from "../core/config.ts";
 import { Database } from "../core/db/database.ts";
 import { requireProject } from "../core/project.ts";
@@ -31,24 +31,24 @@ export async function worktreeCleanup(
     return report.removed ? 0 : 1;
   }
   if (!report.removed) {
-    console.error(
+    printError(
       `error: not removing ${report.label} (branch ${report.branch}): ${report.refused}`,
     );
     _listLoss(report.uncommitted, report.unmerged_commits, report.base_ref);
     if (report.archive && !report.archive.ok && report.archive.output_tail) {
-      console.error(report.archive.output_tail);
+      printError(report.archive.output_tail);
     }
-    console.error(
+    printError(
       `hint: commit and merge what you want to keep, or discard it with \`cmcs worktree cleanup ${report.branch} --force\``,
     );
     return 1;
   }
   if (report.forced && (report.uncommitted.length > 0 || report.unmerged_commits.length > 0)) {
-    console.error("discarded (--force):");
+    printError("discarded (--force):");
     _listLoss(report.uncommitted, report.unmerged_commits, report.base_ref);
   }
-  for (const warning of report.warnings) console.error(`warning: ${warning}`);
-  console.log(
+  for (const warning of report.warnings) printError(`warning: ${warning}`);
+  print(
     `removed worktree ${report.label}${
       report.branch_deleted ? ` and branch ${report.branch}` : ""
     }`,
@@ -58,13 +58,13 @@ export async function worktreeCleanup(
 
 function _listLoss(uncommitted: string[], commits: string[], base: string | null): void {
   if (uncommitted.length > 0) {
-    console.error(`  uncommitted (${uncommitted.length}):`);
-    for (const path of uncommitted.slice(0, 50)) console.error(`    ${path}`);
-    if (uncommitted.length > 50) console.error(`    … and ${uncommitted.length - 50} more`);
+    printError(`  uncommitted (${uncommitted.length}):`);
+    for (const path of uncommitted.slice(0, 50)) printError(`    ${path}`);
+    if (uncommitted.length > 50) printError(`    … and ${uncommitted.length - 50} more`);
   }
   if (commits.length > 0) {
-    console.error(`  commits not in ${base} (${commits.length}):`);
-    for (const line of commits.slice(0, 50)) console.error(`    ${line}`);
-    if (commits.length > 50) console.error(`    … and ${commits.length - 50} more`);
+    printError(`  commits not in ${base} (${commits.length}):`);
+    for (const line of commits.slice(0, 50)) printError(`    ${line}`);
+    if (commits.length > 50) printError(`    … and ${commits.length - 50} more`);
   }
 }

@@ -9,7 +9,9 @@
  * - modifiers (added to any outcome): `write PATH [CONTENT]`, `partial PATH CONTENT` (written
  *   before a failure), `done-early` (marks the ticket done, and writes `partial` files, before the
  *   outcome plays out), `slow SECONDS`, `stderr-noise`, `big-output`, `no-progress`,
- *   `ignore-sigterm` (hangs unless an outcome is given), `launcher`.
+ *   `ignore-sigterm` (hangs unless an outcome is given), `launcher`, `final-message TEXT` (the
+ *   final message). In the text of `write` and `final-message`, `\xHH` is that
+ *   character (`\x1b` ESC, `\x3b` a semicolon, which a directive cannot hold otherwise).
  *
  * Environment of the worker: FAKE_CODEX_MODE, FAKE_CODEX_RECORD, FAKE_CODEX_STATE_DIR,
  * FAKE_CODEX_PIDS_FILE (see {@link fakeCodexEnv}). With `launcher` only the child (the "agent")
