@@ -1,0 +1,55 @@
+/**
+ * What cmcs reads that a person or another program may have replaced with something hostile or
+ * broken — the config file, the database — gives one `error:` line and a hint, never a stack
+ * trace, never a hang, and loses nothing.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { CliResult } from "./helpers/cli.ts";
+import { testProject } from "./helpers/project.ts";
+
+/** Asserts the one-line error shape: `error: …` naming `what`, an optional hint, no stack. */
+export function assertOneLineError(out: CliResult, what: RegExp, code = 1): void {
+  assert.equal(out.code, code, `exit code; stderr: ${out.stderr}`);
+  const lines = out.stderr.trimEnd().split("\n");
+  assert.match(lines[0], /^error: /, out.stderr);
+  assert.match(lines[0], what, out.stderr);
+  assert.ok(lines.length <= 2, `at most an error and a hint line:\n${out.stderr}`);
+  if (lines[1] !== undefined) assert.match(lines[1], /^hint: /);
+  assert.doesNotMatch(out.stderr, /internal error|\n\s+at /, "no stack trace");
+}
+
+for (
+  const [name, make] of [
+    ["a symlink to /dev/zero", (path: string) => Deno.symlink("/dev/zero", path)],
+    [
+      "a FIFO",
+      async (path: string) => {
+        const made = await new Deno.Command("mkfifo", { args: [path] }).output();
+        assert.equal(made.code, 0, "mkfifo");
+      },
+    ],
+    [
+      "a file of 9 MiB",
+      async (path: string) => {
+        await Deno.writeTextFile(path, "# big\n");
+        await Deno.truncate(path, 9 * 1024 * 1024);
+      },
+    ],
+  ] as const
+) {
+  Deno.test(`config.yml that is ${name} is refused at once by config show and run, without reading it`, async () => {
+    await using p = await testProject();
+    const config = join(p.path, ".cmcs/config.yml");
+    await Deno.remove(config);
+    await make(config);
+    for (const args of [["config", "show"], ["run"], ["status"]]) {
+      const out = await p.cmcs(args, { timeoutMs: 30_000 });
+      if (args[0] === "status") {
+        assert.equal(out.code, 0, "status does not need the config: " + out.stderr);
+        continue;
+      }
+      assertOneLineError(out, /config\.yml (is not a regular file|is 9 MiB; it may be at most 8)/);
+    }
+  });
+}
