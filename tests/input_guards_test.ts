@@ -53,3 +53,22 @@ for (
     }
   });
 }
+
+Deno.test("resume re-opens a ticket whose done is written `!!str true` instead of failing with a stack trace", async () => {
+  await using p = await testProject();
+  const path = await p.ticket("TICKET-001.md", { title: "Tagged" });
+  const run = await p.cmcs(["run"]);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const done = await Deno.readTextFile(path);
+  await Deno.writeTextFile(path, done.replace(/^done: true$/m, "done: !!str true # by hand"));
+
+  const resumed = await p.cmcs(["resume", ".", "TICKET-001", "-m", "One more thing."]);
+  assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+  assert.doesNotMatch(resumed.stderr, /internal error/);
+  const validate = await p.cmcs(["ticket", "validate", "--json"]);
+  assert.equal(
+    JSON.parse(validate.stdout).tickets[0].done,
+    true,
+    "the worker marked it done again",
+  );
+});
