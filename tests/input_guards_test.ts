@@ -72,3 +72,78 @@ Deno.test("resume re-opens a ticket whose done is written `!!str true` instead o
     "the worker marked it done again",
   );
 });
+
+/**
+ * Makes `path` unwritable for cmcs: `chmod 444` for an ordinary user; root ignores modes, so for
+ * root the file is made immutable (`chattr +i`). Returns the undo, or null when the file system
+ * cannot do either.
+ */
+async function makeReadOnly(path: string): Promise<(() => Promise<void>) | null> {
+  if (Deno.uid() !== 0) {
+    await Deno.chmod(path, 0o444);
+    return () => Deno.chmod(path, 0o644);
+  }
+  const run = (flag: string) => new Deno.Command("chattr", { args: [flag, path] }).output();
+  const made = await run("+i").catch(() => null);
+  if (!made || made.code !== 0) return null;
+  return async () => void await run("-i");
+}
+
+Deno.test("a read-only database makes run and init say so in one line, and changes nothing", async () => {
+  await using p = await testProject();
+  await p.ticket("TICKET-001.md", { title: "Waits" });
+  const db = join(p.path, ".cmcs/cmcs.db");
+  const before = await Deno.readFile(db);
+  const undo = await makeReadOnly(db);
+  if (undo === null) {
+    console.warn("skipped: this file system can make no file read-only for root");
+    return;
+  }
+  try {
+    for (const args of [["run"], ["init"]]) {
+      const out = await p.cmcs(args);
+      assertOneLineError(out, /cmcs\.db is read-only/);
+    }
+  } finally {
+    await undo();
+  }
+  assert.deepEqual(await Deno.readFile(db), before, "the database is unchanged");
+  const validate = await p.cmcs(["ticket", "validate", "--json"]);
+  assert.equal(JSON.parse(validate.stdout).tickets[0].done, false, "the ticket did not run");
+});
+
+for (
+  const [name, make] of [
+    ["a symlink to /dev/null", (path: string) => Deno.symlink("/dev/null", path)],
+    [
+      "a FIFO",
+      async (path: string) => {
+        assert.equal((await new Deno.Command("mkfifo", { args: [path] }).output()).code, 0);
+      },
+    ],
+  ] as const
+) {
+  Deno.test(`a cmcs.db that is ${name} is refused in one line by run, status and init`, async () => {
+    await using p = await testProject();
+    const db = join(p.path, ".cmcs/cmcs.db");
+    for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(db + suffix).catch(() => {});
+    await make(db);
+    for (const args of [["run"], ["status"], ["init"]]) {
+      const out = await p.cmcs(args, { timeoutMs: 30_000 });
+      assertOneLineError(out, /cmcs\.db is not a regular file/);
+    }
+  });
+}
+
+Deno.test("a database missing one of cmcs's tables is reported as damaged in one line, with what to do", async () => {
+  await using p = await testProject();
+  const { DatabaseSync } = await import("node:sqlite");
+  const raw = new DatabaseSync(join(p.path, ".cmcs/cmcs.db"));
+  raw.exec("DROP TABLE events");
+  raw.close();
+  for (const args of [["run"], ["status"], ["result", "."]]) {
+    const out = await p.cmcs(args);
+    assertOneLineError(out, /cmcs\.db is damaged: it has no `events` table/);
+    assert.match(out.stderr, /^hint: move it aside .* and run `cmcs init`/m);
+  }
+});
