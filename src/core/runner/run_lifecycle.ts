@@ -4,12 +4,16 @@ import { createRun, finishRun, getRun } from "../db/runs.ts";
 import type { Outcome, RunRow, RunStatus } from "../db/types.ts";
 import type { ProgressSink } from "./progress.ts";
 import { StopController } from "./stop_control.ts";
+import { highestLoggedRunId } from "../log_dirs.ts";
+import type { Project } from "../project.ts";
 
 /** How often a running broker looks for a `cmcs stop` recorded in the database. */
 const STOP_POLL_MS = 250;
 
 export interface RunLifecycleOptions {
   db: Database;
+  /** Where the run's logs go: a new run's id is above every id that has a log directory there. */
+  project: Pick<Project, "logsDir">;
   target: string;
   broker: { pid: number; start: string | null };
   /** The broker-wide stop (signals): it stops this run too. */
@@ -52,7 +56,13 @@ export function startRun(
   runOptions: Record<string, unknown> = {},
 ): RunLifecycle {
   const { db, target } = opts;
-  const run = createRun(db, target, opts.broker, runOptions);
+  const run = createRun(
+    db,
+    target,
+    opts.broker,
+    runOptions,
+    highestLoggedRunId(opts.project.logsDir),
+  );
   const stop = new StopController();
   const offBroker = opts.stop.onStop(() =>
     stop.request(opts.stop.reason ?? "stopped", opts.stop.message ?? "stopped")
