@@ -1,10 +1,11 @@
 import type { Database } from "../db/database.ts";
-import { recordEvent } from "../db/events.ts";
+import { lastStopSource, recordEvent } from "../db/events.ts";
 import { createRun, finishRun, getRun } from "../db/runs.ts";
 import type { Outcome, RunRow, RunStatus } from "../db/types.ts";
 import type { ProgressSink } from "./progress.ts";
 import { StopController } from "./stop_control.ts";
 import { highestLoggedRunId } from "../log_dirs.ts";
+import { stoppedBy } from "../stop_run.ts";
 import type { Project } from "../project.ts";
 
 /** How often a running broker looks for a `cmcs stop` recorded in the database. */
@@ -70,7 +71,7 @@ export function startRun(
   const checkStop = () => {
     const current = getRun(db, run.id);
     if (current?.stop_requested_at || (current && current.status !== "running")) {
-      stop.request("stopped", "stopped by `cmcs stop`");
+      stop.request("stopped", stoppedBy(lastStopSource(db, run.id) ?? "cmcs stop"));
     }
   };
   const poll = setInterval(checkStop, STOP_POLL_MS);
