@@ -21,6 +21,7 @@ import {
   snapshotBefore,
 } from "../git_changes.ts";
 import { headCommit } from "../git.ts";
+import { withoutBrokerOutputs } from "../broker_outputs.ts";
 import { classifyFailure } from "../outcome.ts";
 import type { Project } from "../project.ts";
 import { parseTicket, setTicketDone, type Ticket, TICKET_FILE } from "../tickets.ts";
@@ -300,7 +301,10 @@ async function recordChanges(
   dirtyBefore: Map<string, string>,
 ): Promise<string | null> {
   const { db, target, runId } = ctx;
-  const changes = _withoutBrokerFiles(await attemptChanges(target, dirtyBefore), target, ticket);
+  const changes = await withoutBrokerOutputs(
+    target,
+    _withoutBrokerFiles(await attemptChanges(target, dirtyBefore), target, ticket),
+  );
   const autoCommit = ticket.auto_commit ?? ctx.config.codex.auto_commit;
   let commit: string | null = null;
   let commitTried = false;
