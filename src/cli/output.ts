@@ -64,9 +64,12 @@ export function statusColor(status: string): Color {
   }
 }
 
-/** Length of `text` as it appears on screen (ANSI escapes stripped). */
+/**
+ * Length of `text` as it appears on screen: colour codes and whatever {@link terminalSafe} will
+ * remove (a title's escapes) do not count, so columns stay aligned.
+ */
 export function visibleLength(text: string): number {
-  return text.replace(ANSI, "").length;
+  return stripControl(text.replace(ANSI, "")).length;
 }
 
 /**
