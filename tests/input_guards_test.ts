@@ -147,3 +147,16 @@ Deno.test("a database missing one of cmcs's tables is reported as damaged in one
     assert.match(out.stderr, /^hint: move it aside .* and run `cmcs init`/m);
   }
 });
+
+Deno.test("resume --file /dev/zero stops at 8 MiB with one error line and leaves the ticket as it was", async () => {
+  await using p = await testProject();
+  const path = await p.ticket("TICKET-001.md", { title: "Done once" });
+  const run = await p.cmcs(["run"]);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const before = await Deno.readTextFile(path);
+  const out = await p.cmcs(["resume", ".", "TICKET-001", "--file", "/dev/zero"], {
+    timeoutMs: 30_000,
+  });
+  assertOneLineError(out, /feedback file \/dev\/zero is larger than 8 MiB/);
+  assert.equal(await Deno.readTextFile(path), before, "the ticket is not re-opened");
+});

@@ -1,5 +1,6 @@
 import { basename, relative } from "node:path";
 import { EXIT, UsageError, UserError } from "../cli/errors.ts";
+import { readAtMost } from "../core/bounded_read.ts";
 import { print, printError, printJson } from "../cli/output.ts";
 import { progressPrinter } from "../cli/progress_printer.ts";
 import { loadConfig } from "../core/config.ts";
@@ -138,6 +139,9 @@ export async function resume(
   }
 }
 
+/** The most feedback read: it goes whole into the worker's prompt, like a ticket (same limit). */
+const MAX_FEEDBACK_BYTES = 8 * 1024 * 1024;
+
 /** The feedback from `-m` or `--file` (`-` = stdin): exactly one of them, and not empty. */
 async function readFeedback(opts: ResumeOptions): Promise<string> {
   if ((opts.message === undefined) === (opts.file === undefined)) {
@@ -151,14 +155,25 @@ async function readFeedback(opts: ResumeOptions): Promise<string> {
   let text: string;
   if (opts.message !== undefined) text = opts.message;
   else {
-    let bytes: Uint8Array;
+    let bytes: Uint8Array | null;
     try {
-      bytes = opts.file === "-"
-        ? new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer())
-        : await Deno.readFile(opts.file!);
+      // A pipe is fine (`--file <(git diff)`), a device that never ends is not: read a bounded
+      // amount either way.
+      const stream = opts.file === "-"
+        ? Deno.stdin.readable
+        : (await Deno.open(opts.file!)).readable;
+      bytes = await readAtMost(stream, MAX_FEEDBACK_BYTES);
     } catch (error) {
       throw new UserError(
         `cannot read the feedback file ${opts.file}: ${(error as Error).message}`,
+      );
+    }
+    if (bytes === null) {
+      throw new UserError(
+        `the feedback ${opts.file === "-" ? "on stdin" : `file ${opts.file}`} is larger than ${
+          MAX_FEEDBACK_BYTES / 1024 / 1024
+        } MiB`,
+        { hint: "the feedback goes into the worker's prompt: keep it to what it should change" },
       );
     }
     const decoded = decodeUtf8(bytes);

@@ -46,3 +46,37 @@ function tooLarge(size: number, maxBytes: number): string {
   const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1).replace(/\.0$/, "")} MiB`;
   return `is ${mib(size)}; it may be at most ${mib(maxBytes)}`;
 }
+
+/**
+ * At most `maxBytes` of a stream (stdin, a pipe, `/dev/zero`), or null when it holds more: what
+ * is read is bounded even when the stream never ends. The stream is cancelled once past the limit.
+ */
+export async function readAtMost(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+): Promise<Uint8Array | null> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = stream.getReader();
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => {});
+        return null;
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
+}
