@@ -19,7 +19,8 @@ export function diffPrinter(): WritableStream<Uint8Array> {
     const lines = state.pending.split("\n");
     state.pending = final ? "" : lines.pop()!;
     if (final && lines.at(-1) === "") lines.pop();
-    for (const line of lines) print(colorLine(line, state));
+    // One write per chunk, not per line: a diff can have many thousands of lines.
+    if (lines.length > 0) print(lines.map((line) => colorLine(line, state)).join("\n"));
   };
   return new WritableStream({
     write(chunk) {
