@@ -204,16 +204,13 @@ function _requireRegularFile(path: string): void {
 
 /**
  * The {@link UserError} for an SQLite failure that is the user's file or disk to mend — damaged,
- * missing a table, read-only, unreadable, disk full or failing — or null for anything else (a bug
- * in cmcs, reported with its stack).
+ * read-only, unreadable, disk full or failing — or null for anything else (a bug in cmcs, reported
+ * with its stack; a missing table is caught when the database is opened).
  */
 export function sqliteUserError(path: string, error: unknown): UserError | null {
   if (error instanceof UserError) return error;
   if (_isDamaged(error)) return damagedDatabase(path, error as Error);
   const message = (error as Error)?.message ?? String(error);
-  if (/^no such (table|column)/i.test(message)) {
-    return damagedDatabase(path, new Error(`part of cmcs's schema is missing (${message})`));
-  }
   const code = (error as { errcode?: number })?.errcode;
   if (code === undefined) return null;
   switch (code & 0xff) {
