@@ -4,6 +4,7 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { invoke } from "./src/cli/invoke.ts";
+import { print, printError } from "./src/cli/output.ts";
 import { integer, seconds } from "./src/cli/parse.ts";
 import { VERSION } from "./src/version.ts";
 
@@ -25,7 +26,9 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({
-      outputError: (text, write) => write(text.replace(/^error: /, "error: ")),
+      // A mistyped option or argument is echoed back: it must not carry escapes to the terminal.
+      writeOut: (text) => print(text.replace(/\n$/, "")),
+      writeErr: (text) => printError(text.replace(/\n$/, "")),
     })
     .addHelpText(
       "after",

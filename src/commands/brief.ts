@@ -1,6 +1,6 @@
-import { formatDuration, printJson } from "../cli/output.ts";
+import { formatDuration, print, printJson } from "../cli/output.ts";
 import { type Brief, readBrief } from "../core/brief.ts";
-import { stripControl } from "../core/codex_render.ts";
+import { stripControl } from "../core/sanitize.ts";
 
 export interface BriefOptions {
   json?: boolean;
@@ -24,7 +24,7 @@ export async function brief(path: string, opts: BriefOptions): Promise<number> {
     printJson(state);
     return 0;
   }
-  if (state) console.log(renderBrief(state).join("\n"));
+  if (state) print(renderBrief(state).join("\n"));
   return 0;
 }
 

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { requireProject } from "../core/project.ts";
 import { Database } from "../core/db/database.ts";
 import type { RunRow } from "../core/db/types.ts";
-import { printJson } from "../cli/output.ts";
+import { print, printError, printJson } from "../cli/output.ts";
 
 export interface CleanOptions {
   logsDays: number;
@@ -71,25 +71,25 @@ export async function clean(opts: CleanOptions): Promise<number> {
     });
   } else {
     const verb = opts.dryRun ? "would remove" : "removed";
-    if (opts.dryRun) { for (const dir of removed) console.log(`would remove ${dir}`); }
-    console.log(
+    if (opts.dryRun) { for (const dir of removed) print(`would remove ${dir}`); }
+    print(
       `${verb} ${removed.length} log ${
         removed.length === 1 ? "directory" : "directories"
       } older than ${opts.logsDays} day(s)`,
     );
     if (removedFiles.length > 0) {
-      if (opts.dryRun) { for (const file of removedFiles) console.log(`would remove ${file}`); }
-      console.log(`${verb} ${removedFiles.length} detached-broker log file(s)`);
+      if (opts.dryRun) { for (const file of removedFiles) print(`would remove ${file}`); }
+      print(`${verb} ${removedFiles.length} detached-broker log file(s)`);
     }
     if (opts.purgeArchived) {
-      if (opts.dryRun) { for (const path of purged) console.log(`would purge ${path}`); }
-      console.log(
+      if (opts.dryRun) { for (const path of purged) print(`would purge ${path}`); }
+      print(
         `${opts.dryRun ? "would purge" : "purged"} ${purged.length} archived worktree record(s)` +
           (kept > 0 ? `; kept ${kept} that still have runs` : ""),
       );
     }
   }
-  for (const failure of failures) console.error(`error: ${failure}`);
+  for (const failure of failures) printError(`error: ${failure}`);
   return failures.length > 0 ? 1 : 0;
 }
 

@@ -1,5 +1,6 @@
 import { UserError } from "../cli/errors.ts";
-import { colorEnabled } from "../cli/output.ts";
+import { diffPrinter } from "../cli/diff_printer.ts";
+import { printError } from "../cli/output.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { isEmptySpec, runTicketDiff, ticketDiffSpec } from "../core/review/ticket_diff.ts";
 import { resolveReviewTicket, ticketHistory } from "../core/review/ticket_history.ts";
@@ -13,7 +14,7 @@ export interface DiffOptions {
  * `cmcs diff <path> [ticket]`: exactly what a ticket changed, as git prints it — the diff from the
  * commit before its first attempt to the last commit its attempts made, plus the changes they
  * left uncommitted (auto-commit off, an attempt that did not end done) from the working tree.
- * Colour on a terminal only; never a pager.
+ * Colour on a terminal only; never a pager; escapes in changed files are not passed on.
  */
 export async function diff(
   path: string,
@@ -34,16 +35,16 @@ export async function diff(
     const spec = await ticketDiffSpec(target, history);
     if (isEmptySpec(spec)) {
       const running = history.attempts.at(-1)?.outcome === null;
-      console.error(
+      printError(
         running
           ? `${ticket} is still running and has not changed anything yet`
           : `${ticket} changed no files (nothing committed, nothing left uncommitted)`,
       );
       return 0;
     }
-    const args = [colorEnabled() ? "--color=always" : "--no-color"];
+    const args = ["--no-color"];
     if (opts.stat) args.push("--stat");
-    const out = await runTicketDiff(target, spec, { args, stdout: "inherit" });
+    const out = await runTicketDiff(target, spec, { args, stdout: diffPrinter() });
     if (out.code !== 0) {
       const detail = out.stderr.trim().split("\n").slice(-2).join(" / ");
       throw new UserError(`git diff failed for ${ticket}: ${detail || `exit ${out.code}`}`, {

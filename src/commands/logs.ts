@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { UsageError, UserError } from "../cli/errors.ts";
-import { printJson } from "../cli/output.ts";
+import { print, printError, printJson, printJsonLine } from "../cli/output.ts";
 import { attemptLogJson, rawLogLines } from "../core/attempt_log.ts";
 import { createJsonlRenderer, renderJsonl } from "../core/codex_render.ts";
 import { runAttempts } from "../core/db/attempts.ts";
@@ -59,7 +59,8 @@ export async function logs(path: string, opts: LogsOptions): Promise<number> {
     if (text === "" && !(await exists(file))) {
       note(`-- no log file: ${file} is gone (\`cmcs clean\` removes old logs)`);
     }
-    for (const line of shown) console.log(line);
+    const out = lineWriter(opts);
+    for (const line of shown) out(line);
     if (attempt.outcome && attempt.outcome !== "done" && attempt.message) {
       note(`-- ${attempt.outcome}: ${attempt.message}`);
     }
@@ -69,9 +70,14 @@ export async function logs(path: string, opts: LogsOptions): Promise<number> {
   }
 }
 
+/** The log's own lines: JSONL kept parseable with --raw, readable text otherwise. */
+function lineWriter(opts: LogsOptions): (line: string) => void {
+  return opts.raw ? printJsonLine : print;
+}
+
 /** Headers and trailers go to stderr with --raw, so stdout stays pure JSONL. */
 function noteWriter(opts: LogsOptions): (line: string) => void {
-  return opts.raw ? (line) => console.error(line) : (line) => console.log(line);
+  return opts.raw ? (line) => printError(line) : (line) => print(line);
 }
 
 function header(a: AttemptRow): string {
@@ -131,8 +137,9 @@ async function follow(
   const fileOf = (a: AttemptRow) =>
     join(opened.project.logsDir, a.log_dir ?? "", ATTEMPT_FILES.jsonl);
   let render = streamRenderer(opts.raw ?? false);
+  const out = lineWriter(opts);
   const show = (lines: string[]) => {
-    for (const line of render(lines.join("\n"))) console.log(line);
+    for (const line of render(lines.join("\n"))) out(line);
   };
   // The tail up to a known size, so nothing written meanwhile is shown twice or skipped.
   let decoder = new TextDecoder();
@@ -148,7 +155,7 @@ async function follow(
   const initialText = initial.join("\n");
   const shown = render(initialText);
   note(header(attempt));
-  for (const line of shown.slice(-opts.lines)) console.log(line);
+  for (const line of shown.slice(-opts.lines)) out(line);
   while (true) {
     // The run's state is read before the file is drained: whatever was written before the run
     // moved on (next attempt, end of run) is printed before following it.

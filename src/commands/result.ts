@@ -1,5 +1,5 @@
 import { relative } from "node:path";
-import { printJson } from "../cli/output.ts";
+import { print, printJson } from "../cli/output.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { buildResultPacket } from "../core/review/result_packet.ts";
 import { renderResultPacket } from "../core/review/result_text.ts";
@@ -35,7 +35,7 @@ export async function result(
       pathArg: commandPath(target),
     });
     if (opts.json) printJson(packet);
-    else for (const line of renderResultPacket(packet)) console.log(line);
+    else for (const line of renderResultPacket(packet)) print(line);
     return 0;
   } finally {
     opened.db.close();

@@ -1,6 +1,6 @@
 import { relative } from "node:path";
 import { EXIT, UsageError, UserError } from "../cli/errors.ts";
-import { formatTable, printJson } from "../cli/output.ts";
+import { formatTable, print, printError, printJson } from "../cli/output.ts";
 import { lineDisplay, liveView } from "../cli/live_view.ts";
 import { loadConfig } from "../core/config.ts";
 import { Database } from "../core/db/database.ts";
@@ -45,7 +45,7 @@ export async function run(paths: string[], opts: RunOptions): Promise<number> {
   targets = await refuseBusy(targets, Boolean(opts.all));
   if (opts.all && targets.length === 0) {
     if (opts.json) printJson({ runs: [] });
-    else console.log("nothing to run: no registered target has a ticket to run");
+    else print("nothing to run: no registered target has a ticket to run");
     return EXIT.ok;
   }
   if (opts.detach) return await detach(targets, opts);
@@ -67,7 +67,7 @@ export async function run(paths: string[], opts: RunOptions): Promise<number> {
   const live = !opts.json && targets.length > 1 && Deno.stdout.isTerminal();
   const display = live
     ? liveView(targets)
-    : lineDisplay(targets, opts.json ? (line) => console.error(line) : (line) => console.log(line));
+    : lineDisplay(targets, opts.json ? (line) => printError(line) : (line) => print(line));
   const broker = { pid: Deno.pid, start: processStartToken(Deno.pid) };
   let outcomes: TargetOutcome[];
   try {
@@ -88,9 +88,9 @@ export async function run(paths: string[], opts: RunOptions): Promise<number> {
     }
   }
   for (const o of outcomes) {
-    if (o.error) console.error(`error: ${o.error}`);
+    if (o.error) printError(`error: ${o.error}`);
     else if (live && o.result && o.result.status !== "completed") {
-      console.log(
+      print(
         `run ${o.result.run.id} (${o.target.label}) ${o.result.status}: ${o.result.message}`,
       );
     }
@@ -126,7 +126,7 @@ async function refuseBusy(targets: PreparedTarget[], skip: boolean): Promise<Pre
       db.close();
     }
     if (!reason) free.push(t);
-    else if (skip) console.error(`skipping ${reason}`);
+    else if (skip) printError(`skipping ${reason}`);
     else {
       throw new UserError(reason, {
         hint: `wait for it with \`cmcs wait ${t.label}\` or stop it with \`cmcs stop ${t.label}\``,
@@ -152,12 +152,12 @@ async function detach(targets: PreparedTarget[], opts: RunOptions): Promise<numb
     });
   } else {
     for (const r of started.runs) {
-      console.log(
+      print(
         r.run_id === null ? `queued ${r.label}` : `run ${r.run_id} started on ${r.label}`,
       );
     }
-    console.log(`in the background (broker pid ${started.pid}, log ${started.log})`);
-    console.log(
+    print(`in the background (broker pid ${started.pid}, log ${started.log})`);
+    print(
       `wait with \`cmcs wait ${opts.all ? "--all" : started.runs.map((r) => r.label).join(" ")}\``,
     );
   }
@@ -173,7 +173,7 @@ async function prepareTargets(paths: string[]): Promise<PreparedTarget[]> {
     seen.add(target);
     const project = await requireProject(target);
     const { config, warnings } = await loadConfig(project);
-    for (const warning of warnings) console.error(`warning: ${warning}`);
+    for (const warning of warnings) printError(`warning: ${warning}`);
     const label = relative(project.root, target) || ".";
     const ticketsDir = resolveTicketsDir(target, config.tickets.dir);
     await requireTicketsDir(ticketsDir, config.tickets.dir);
@@ -217,16 +217,16 @@ async function dryRun(targets: PreparedTarget[], opts: RunOptions): Promise<numb
     printJson({ dry_run: true, targets: report });
   } else {
     for (const [i, r] of report.entries()) {
-      if (targets.length > 1) console.log(`${targets[i].label}:`);
+      if (targets.length > 1) print(`${targets[i].label}:`);
       if (r.dispatch.length === 0) {
-        if (!r.blocked_by) console.log("nothing to run: every Codex ticket is done");
+        if (!r.blocked_by) print("nothing to run: every Codex ticket is done");
       } else {
-        console.log(
+        print(
           `would run ${r.dispatch.length} ticket${
             r.dispatch.length === 1 ? "" : "s"
           } in this order:`,
         );
-        console.log(formatTable(
+        print(formatTable(
           ["TICKET", "MODEL", "EFFORT", "TITLE"],
           r.dispatch.map((
             d,
@@ -238,9 +238,9 @@ async function dryRun(targets: PreparedTarget[], opts: RunOptions): Promise<numb
           ]),
         ));
       }
-      for (const s of r.skipped) console.log(`skipping ${s.ticket} (agent: ${s.agent})`);
+      for (const s of r.skipped) print(`skipping ${s.ticket} (agent: ${s.agent})`);
       if (r.blocked_by) {
-        console.log(
+        print(
           `a run would stop at ${r.blocked_by.file}${
             r.blocked_by.line ? `:${r.blocked_by.line}` : ""
           }: ${r.blocked_by.message}`,

@@ -3,12 +3,13 @@ import { requireProject, resolveTarget } from "../core/project.ts";
 import { Database } from "../core/db/database.ts";
 import { countRuns, queryRunSummaries, type RunSummary } from "../core/db/status_query.ts";
 import { recoverOrphans } from "../core/recovery.ts";
-import { stripControl } from "../core/codex_render.ts";
 import {
   formatDuration,
   formatTable,
   formatTokens,
   paint,
+  print,
+  printError,
   printJson,
   statusColor,
 } from "../cli/output.ts";
@@ -34,9 +35,9 @@ export async function status(path: string | undefined, opts: StatusOptions): Pro
   let more = 0;
   try {
     for (const run of await recoverOrphans(db)) {
-      console.error(`note: run ${run.run_id} is now interrupted: its broker process is gone`);
-      for (const error of run.errors) console.error(`warning: run ${run.run_id}: ${error}`);
-      for (const note of run.settled) console.error(`warning: run ${run.run_id}: ${note}`);
+      printError(`note: run ${run.run_id} is now interrupted: its broker process is gone`);
+      for (const error of run.errors) printError(`warning: run ${run.run_id}: ${error}`);
+      for (const note of run.settled) printError(`warning: run ${run.run_id}: ${note}`);
     }
     const filter = { target, active: opts.active, latest: opts.latest };
     runs = queryRunSummaries(db, { ...filter, limit: opts.limit });
@@ -51,11 +52,11 @@ export async function status(path: string | undefined, opts: StatusOptions): Pro
   }
   if (runs.length === 0) {
     const scope = target === undefined ? "" : ` for ${displayTarget(project.root, target)}`;
-    console.log(opts.active ? `no running runs${scope}` : `no runs yet${scope}`);
-    console.log("hint: start one with `cmcs run`");
+    print(opts.active ? `no running runs${scope}` : `no runs yet${scope}`);
+    print("hint: start one with `cmcs run`");
     return 0;
   }
-  console.log(formatTable(
+  print(formatTable(
     [
       "ID",
       "STATUS",
@@ -81,9 +82,9 @@ export async function status(path: string | undefined, opts: StatusOptions): Pro
       run.started_at.replace(/\.\d+Z$/, "Z"),
     ]),
   ));
-  if (more > 0) console.log(`… ${more} older run(s) not shown (use --limit)`);
+  if (more > 0) print(`… ${more} older run(s) not shown (use --limit)`);
   for (const run of latestFailures(runs)) {
-    console.log(`run ${run.id} ${run.status}: ${cutLine(stripControl(run.message ?? ""))}`);
+    print(`run ${run.id} ${run.status}: ${cutLine(run.message ?? "")}`);
   }
   return 0;
 }

@@ -1,5 +1,5 @@
 import { UserError } from "../cli/errors.ts";
-import { printJson } from "../cli/output.ts";
+import { print, printJson } from "../cli/output.ts";
 import type { Database } from "../core/db/database.ts";
 import { getRun } from "../core/db/runs.ts";
 import type { RunRow } from "../core/db/types.ts";
@@ -35,7 +35,7 @@ export async function stop(arg: string, opts: { json?: boolean }): Promise<numbe
             message: `waiting for a run.max_parallel slot in broker pid ${mark.broker_pid}`,
           });
         } else {
-          console.log(
+          print(
             `took ${opened.label} out of the queue: broker pid ${mark.broker_pid} will not start it`,
           );
         }
@@ -49,13 +49,13 @@ export async function stop(arg: string, opts: { json?: boolean }): Promise<numbe
     if (opts.json) {
       printJson(result);
     } else if (result.status === "stopped") {
-      console.log(
+      print(
         `stopped run ${run.id}${ticket ? ` (${ticket} was running)` : ""}${
           forced ? "; the broker did not respond, so cmcs ended the worker itself" : ""
         }`,
       );
     } else {
-      console.log(
+      print(
         `run ${run.id} ended as ${result.status} before the stop took effect${
           result.message ? `: ${result.message}` : ""
         }`,

@@ -1,6 +1,6 @@
 import { basename, join, relative, sep } from "node:path";
 import { UsageError, UserError } from "../cli/errors.ts";
-import { printJson } from "../cli/output.ts";
+import { print, printError, printJson } from "../cli/output.ts";
 import { loadConfig } from "../core/config.ts";
 import { type Project, requireProject, resolveTarget } from "../core/project.ts";
 import { gitWorktrees } from "../core/worktrees/git_worktrees.ts";
@@ -47,7 +47,7 @@ export async function ticketNew(
   const target = await resolveTarget(path);
   const project = await requireProject(target);
   const loaded = await loadConfig(project);
-  for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
+  for (const warning of loaded.warnings) printError(`warning: ${warning}`);
   const ticketsDir = resolveTicketsDir(target, loaded.config.tickets.dir);
   try {
     await Deno.mkdir(ticketsDir, { recursive: true });
@@ -71,7 +71,7 @@ export async function ticketNew(
     }
     const file = basename(next.path);
     if (next.skipped.length > 0) {
-      console.error(
+      printError(
         `note: skipped the number${next.skipped.length === 1 ? "" : "s"} of ${
           next.skipped.join(", ")
         } (another worktree of this repository)`,
@@ -79,7 +79,7 @@ export async function ticketNew(
     }
     if (opts.json) {
       printJson({ path: next.path, id: ticketId(file), file, title, skipped: next.skipped });
-    } else console.log(next.path);
+    } else print(next.path);
     return 0;
   }
   throw new UserError(`could not pick a free ticket number in ${ticketsDir}`, {
@@ -102,7 +102,7 @@ async function _otherWorktreeTicketDirs(project: Project, ticketsDir: string): P
       worktrees.filter((w) => !w.bare && !w.prunable).map((w) => _realPathOr(w.path)),
     );
   } catch (error) {
-    console.error(
+    printError(
       `warning: cannot list the repository's worktrees (${
         (error as Error).message
       }); the ticket number only avoids this target's tickets`,

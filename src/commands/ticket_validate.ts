@@ -1,4 +1,4 @@
-import { formatTable, paint, printJson } from "../cli/output.ts";
+import { formatTable, paint, print, printError, printJson } from "../cli/output.ts";
 import { loadConfig } from "../core/config.ts";
 import { requireProject, resolveTarget } from "../core/project.ts";
 import { nearMissFields } from "../core/ticket_field_hints.ts";
@@ -19,7 +19,7 @@ export async function ticketValidate(path: string, opts: { json?: boolean }): Pr
   const target = await resolveTarget(path);
   const project = await requireProject(target);
   const loaded = await loadConfig(project);
-  for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
+  for (const warning of loaded.warnings) printError(`warning: ${warning}`);
   const ticketsDir = resolveTicketsDir(target, loaded.config.tickets.dir);
   await requireTicketsDir(ticketsDir, loaded.config.tickets.dir);
   const entries = await discoverTickets(ticketsDir);
@@ -34,7 +34,7 @@ export async function ticketValidate(path: string, opts: { json?: boolean }): Pr
     return problemCount > 0 ? 1 : 0;
   }
   if (entries.length === 0) {
-    console.log(`no tickets in ${ticketsDir}`);
+    print(`no tickets in ${ticketsDir}`);
     return 0;
   }
 
@@ -59,7 +59,7 @@ export async function ticketValidate(path: string, opts: { json?: boolean }): Pr
       rows.push([entry.file, paint("red", where), problem.message]);
     }
   }
-  console.log(formatTable(["", "", ""], rows).split("\n").slice(1).join("\n"));
+  print(formatTable(["", "", ""], rows).split("\n").slice(1).join("\n"));
 
   const bad = entries.filter((e) => !e.ok).length;
   const done = entries.filter((e) => e.ok && e.ticket.done).length;
@@ -67,6 +67,6 @@ export async function ticketValidate(path: string, opts: { json?: boolean }): Pr
   const summary = `${count(entries.length, "ticket")} in ${ticketsDir}: ` +
     `${entries.length - bad} OK (${done} done)` +
     (bad > 0 ? `, ${bad} with ${count(problemCount, "problem")}` : "");
-  console.log(summary);
+  print(summary);
   return bad > 0 ? 1 : 0;
 }

@@ -1,6 +1,14 @@
 import { relative } from "node:path";
 import { EXIT, UsageError, UserError } from "../cli/errors.ts";
-import { formatDuration, formatTokens, paint, printJson, statusColor } from "../cli/output.ts";
+import {
+  formatDuration,
+  formatTokens,
+  paint,
+  print,
+  printError,
+  printJson,
+  statusColor,
+} from "../cli/output.ts";
 import { queryRunSummaries } from "../core/db/status_query.ts";
 import { getRun, latestRun } from "../core/db/runs.ts";
 import type { RunRow } from "../core/db/types.ts";
@@ -131,12 +139,12 @@ function report(
       const tail = run.status === "running"
         ? (run.current_ticket ? `; working on ${run.current_ticket}` : "")
         : (run.message ? `: ${run.message}` : "");
-      console.log(`${head} (${facts})${tail}`);
+      print(`${head} (${facts})${tail}`);
     }
     // After every target's line, so an agent reading only the end of the output finds them.
-    for (const command of rows.flatMap((row) => row.next ?? [])) console.log(`next: ${command}`);
+    for (const command of rows.flatMap((row) => row.next ?? [])) print(`next: ${command}`);
     if (timedOut) {
-      console.error(
+      printError(
         `error: timed out after ${opts.timeout}s waiting for ${
           rows.filter((r) => r.summary.status === "running" || r.summary.status === "queued").length
         } run(s)`,

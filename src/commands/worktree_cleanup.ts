@@ -1,4 +1,4 @@
-import { printJson } from "../cli/output.ts";
+import { print, printError, printJson } from "../cli/output.ts";
 import { loadConfig } from "../core/config.ts";
 import { Database } from "../core/db/database.ts";
 import { requireProject } from "../core/project.ts";
@@ -51,45 +51,45 @@ export async function worktreeCleanup(
     return report.removed ? 0 : 1;
   }
   if (!report.removed) {
-    console.error(
+    printError(
       `error: not removing ${report.label} (branch ${report.branch}): ${report.refused}`,
     );
     _listLoss(report.uncommitted, report.unreachable_commits);
     if (report.archive && !report.archive.ok && report.archive.output_tail) {
-      console.error(report.archive.output_tail);
+      printError(report.archive.output_tail);
     }
-    console.error(
+    printError(
       `hint: commit and merge or push what you want to keep; \`cmcs worktree cleanup ${report.branch} --force\` removes it anyway, saving it under refs/cmcs/saved/`,
     );
     return 1;
   }
   if (report.forced && (report.uncommitted.length > 0 || report.unreachable_commits.length > 0)) {
-    console.error("removed (--force), and saved under the ref below:");
+    printError("removed (--force), and saved under the ref below:");
     _listLoss(report.uncommitted, report.unreachable_commits);
   }
-  for (const warning of report.warnings) console.error(`warning: ${warning}`);
-  console.log(
+  for (const warning of report.warnings) printError(`warning: ${warning}`);
+  print(
     `removed worktree ${report.label}${
       report.branch_deleted ? ` and branch ${report.branch}` : ""
     }`,
   );
   if (report.saved) {
-    console.log(`saved what it discarded as ${report.saved.ref}; to restore it:`);
-    console.log(`  ${report.saved.restore}`);
-    for (const ref of report.saved.also) console.log(`also saved the branch's own tip as ${ref}`);
+    print(`saved what it discarded as ${report.saved.ref}; to restore it:`);
+    print(`  ${report.saved.restore}`);
+    for (const ref of report.saved.also) print(`also saved the branch's own tip as ${ref}`);
   }
   return 0;
 }
 
 function _listLoss(uncommitted: string[], commits: string[]): void {
   if (uncommitted.length > 0) {
-    console.error(`  uncommitted (${uncommitted.length}):`);
-    for (const path of uncommitted.slice(0, 50)) console.error(`    ${path}`);
-    if (uncommitted.length > 50) console.error(`    … and ${uncommitted.length - 50} more`);
+    printError(`  uncommitted (${uncommitted.length}):`);
+    for (const path of uncommitted.slice(0, 50)) printError(`    ${path}`);
+    if (uncommitted.length > 50) printError(`    … and ${uncommitted.length - 50} more`);
   }
   if (commits.length > 0) {
-    console.error(`  commits no other branch, tag or worktree reaches (${commits.length}):`);
-    for (const line of commits.slice(0, 50)) console.error(`    ${line}`);
-    if (commits.length > 50) console.error(`    … and ${commits.length - 50} more`);
+    printError(`  commits no other branch, tag or worktree reaches (${commits.length}):`);
+    for (const line of commits.slice(0, 50)) printError(`    ${line}`);
+    if (commits.length > 50) printError(`    … and ${commits.length - 50} more`);
   }
 }

@@ -77,9 +77,8 @@ export async function stopRun(
   let forced = false;
   if (final.status === "running") {
     forced = true;
-    const by = source.startsWith("cmcs ") ? `\`${source}\`` : source;
-    await killAttemptTrees(db, run, grace, `stopped by ${by}`);
-    finishRun(db, run.id, "stopped", `stopped by ${by} (the broker did not respond)`);
+    await killAttemptTrees(db, run, grace, stoppedBy(source));
+    finishRun(db, run.id, "stopped", `${stoppedBy(source)} (the broker did not respond)`);
     final = getRun(db, run.id)!;
   }
   return {
@@ -90,6 +89,14 @@ export async function stopRun(
     forced,
     message: final.message,
   };
+}
+
+/**
+ * How a stop is recorded, naming who asked for it: "stopped by \`cmcs stop\`", "stopped by the
+ * dashboard". `source` is the `stop_requested` event's message.
+ */
+export function stoppedBy(source: string): string {
+  return `stopped by ${source.startsWith("cmcs ") ? `\`${source}\`` : source}`;
 }
 
 async function waitForEnd(db: Database, runId: number, ms: number): Promise<RunRow> {

@@ -49,8 +49,11 @@ export function isEmptySpec(spec: TicketDiffSpec): boolean {
 export interface GitDiffOptions {
   /** Extra `git diff` arguments: `--stat`, `--numstat -z`, `--color=always`… */
   args: string[];
-  /** `inherit` streams git's output to cmcs's stdout; `piped` returns it. */
-  stdout: "inherit" | "piped";
+  /**
+   * `piped` returns git's output; a stream receives it as it comes (a diff can be large) and is
+   * closed at the end.
+   */
+  stdout: "piped" | WritableStream<Uint8Array>;
 }
 
 /**
@@ -98,22 +101,31 @@ async function gitDiff(
   target: string,
   args: string[],
   env: Record<string, string>,
-  stdout: "inherit" | "piped",
+  stdout: "piped" | WritableStream<Uint8Array>,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command("git", {
+  const child = new Deno.Command("git", {
     args: ["--no-pager", "diff", ...args],
     cwd: target,
     env,
     stdin: "null",
-    stdout,
+    stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
   const decoder = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: stdout === "piped" ? decoder.decode(out.stdout) : "",
-    stderr: decoder.decode(out.stderr),
-  };
+  if (stdout === "piped") {
+    const out = await childOutput(child);
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
+  }
+  const [, stderr, status] = await Promise.all([
+    child.stdout.pipeTo(stdout),
+    new Response(child.stderr).text(),
+    child.status,
+  ]);
+  return { code: status.code, stdout: "", stderr };
 }
 
 async function addPaths(

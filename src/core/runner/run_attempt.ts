@@ -24,6 +24,7 @@ import {
 } from "../git_changes.ts";
 import { withoutBrokerFiles } from "../broker_files.ts";
 import { headCommit } from "../git.ts";
+import { withoutBrokerOutputs } from "../broker_outputs.ts";
 import { classifyFailure } from "../outcome.ts";
 import type { Project } from "../project.ts";
 import { parseTicket, setTicketDone, type Ticket } from "../tickets.ts";
@@ -321,7 +322,10 @@ async function planChanges(
   dirtyBefore: Map<string, string>,
 ): Promise<PlannedChanges> {
   const { target, runId } = ctx;
-  const changes = withoutBrokerFiles(await attemptChanges(target, dirtyBefore), target, ticket);
+  const changes = await withoutBrokerOutputs(
+    target,
+    withoutBrokerFiles(await attemptChanges(target, dirtyBefore), target, ticket),
+  );
   const autoCommit = ticket.auto_commit ?? ctx.config.codex.auto_commit;
   if (outcome !== "done" || !autoCommit || changes.paths.length === 0) {
     return { changes, intent: null };
