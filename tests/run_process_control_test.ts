@@ -311,7 +311,8 @@ Deno.test("Ctrl-C on cmcs run stops the run, ends the worker tree and exits 130"
 });
 
 Deno.test("Ctrl-C while a finished ticket is being committed lets the commit finish, then stops the run", async () => {
-  await using p = await testProject();
+  // A stop gives a commit in progress codex.stop_grace_s to finish: far more than this hook takes.
+  await using p = await testProject({ stop_grace_s: 60 });
   await twoTickets(p);
   const marker = join(p.stateDir, "committing");
   const hook = join(p.path, ".git/hooks/pre-commit");

@@ -56,9 +56,7 @@ export async function worktreeCreate(branch: string, opts: WorktreeCreateOptions
     const setup = result.setup!;
     if (!opts.json && setup.output_tail) console.error(setup.output_tail);
     console.error(
-      `error: the setup command failed (${
-        setup.exit_code === null ? setup.signal ?? "killed" : `exit ${setup.exit_code}`
-      }): ${setup.command}`,
+      `error: the setup command failed (${setup.outcome}): ${setup.command}`,
     );
     console.error(
       `hint: the worktree is kept at ${result.path} for inspection; full output in ${setup.log}`,

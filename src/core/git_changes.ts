@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { FileChange } from "./db/types.ts";
+import type { StepBound } from "./bounded_step.ts";
 import { emptyTree, git, parseNumstat } from "./git.ts";
 
 /** Paths cmcs never commits: its own database and logs. */
@@ -157,11 +158,13 @@ export interface CommitResult {
  * (`git commit --only`). Both git steps run in a session of their own, so a Ctrl-C meant for cmcs
  * cannot kill a commit (or its hooks) halfway. A merge in progress makes git refuse a partial
  * commit, which is reported as the error: the user's merge is never committed under a ticket.
+ * `bound` limits each git step (hooks included) and lets a stop end it; an ended step is the error.
  */
 export async function commitPaths(
   dir: string,
   paths: string[],
   message: string[],
+  bound: StepBound = {},
 ): Promise<CommitResult> {
   if (paths.length === 0) return { commit: null, error: null, paths };
   // The paths go through a file rather than a stdin pipe: the fewer spawned children the broker
@@ -170,7 +173,7 @@ export async function commitPaths(
   try {
     await Deno.writeTextFile(list, paths.map((p) => `:(literal)${p}`).join("\0"));
     const fromFile = [`--pathspec-from-file=${list}`, "--pathspec-file-nul"];
-    const options = { detached: true };
+    const options = { detached: true, ...bound };
     const added = await git(dir, ["add", "-A", ...fromFile], undefined, options);
     if (added.code !== 0) {
       return { commit: null, error: `git add failed: ${lastLines(added.stderr)}`, paths };

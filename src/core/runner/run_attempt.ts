@@ -320,12 +320,18 @@ async function recordChanges(
     }
     const title = ticket.title ? `: ${ticket.title}` : "";
     const attempt = getAttempt(db, attemptId)!;
+    // A hook that hangs is ended after git.timeout_s; a stop gives the commit stop_grace_s more.
+    const bound = {
+      timeoutS: ctx.config.git.timeout_s,
+      signal: ctx.stop.signal,
+      patienceS: ctx.config.codex.stop_grace_s,
+    };
     const result = await commitPaths(target, changes.paths, [
       `${ticket.id}${title}`,
       `Committed by cmcs: run ${runId}, attempt ${attempt.number}${
         attempt.model ? `, model ${attempt.model}` : ""
       }.`,
-    ]);
+    ], bound);
     if (result.error) {
       warn(ctx, attemptId, ticket, `auto-commit failed, changes left uncommitted: ${result.error}`);
     }

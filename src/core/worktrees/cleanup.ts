@@ -36,6 +36,8 @@ export interface ArchiveReport {
   command: string;
   ok: boolean;
   exit_code: number | null;
+  /** How it ended, in words: `exit 0`, `exit 4`, `timed out after 1800s`. */
+  outcome: string;
   log: string;
   output_tail: string;
 }
@@ -153,13 +155,16 @@ export async function cleanupWorktree(
   }
 
   if (config.worktrees.archive && present) {
-    report.archive = await _runArchive(project, config.worktrees.archive, real, row);
+    report.archive = await _runArchive(project, config, real, row);
     if (!report.archive.ok) {
       if (!opts.force) {
-        report.refused = `the archive command failed (${report.archive.log})`;
+        report.refused =
+          `the archive command failed (${report.archive.outcome}; ${report.archive.log})`;
         return report;
       }
-      report.warnings.push(`the archive command failed; removed anyway (--force)`);
+      report.warnings.push(
+        `the archive command failed (${report.archive.outcome}); removed anyway (--force)`,
+      );
     }
   }
 
@@ -212,26 +217,30 @@ function _findRecord(project: Project, db: Database, branch: string): WorktreeRo
 
 async function _runArchive(
   project: Project,
-  command: string,
+  config: Config,
   path: string,
   row: WorktreeRow,
 ): Promise<ArchiveReport> {
+  const command = config.worktrees.archive!;
+  const timeoutS = config.worktrees.timeout_s;
   const result = await runShellCommand({
     command,
     cwd: path,
     env: worktreeEnv(project, path, row.branch, row.port),
+    timeoutS,
   });
   const logDir = branchLogDir(project, row.branch);
   await Deno.mkdir(logDir, { recursive: true });
   const log = join(logDir, "archive.log");
   await Deno.writeTextFile(
     log,
-    `$ ${command}\n# in ${path}; ${describeShellResult(result)}\n${result.output}`,
+    `$ ${command}\n# in ${path}; ${describeShellResult(result, timeoutS)}\n${result.output}`,
   );
   return {
     command,
     ok: result.code === 0,
     exit_code: result.code,
+    outcome: describeShellResult(result, timeoutS),
     log,
     output_tail: tail(result.output, 40),
   };
