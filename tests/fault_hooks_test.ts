@@ -163,3 +163,36 @@ Deno.test("a setup and an archive command that hang are ended after worktrees.ti
   assert.match(cleanup.stderr, /the archive command failed \(timed out after 1s; /);
   await assertGone(await pidFrom(archivePid), "the archive command");
 });
+
+Deno.test("Ctrl-C on cmcs worktree create during a setup that hangs ends the setup and exits 130", async () => {
+  await using p = await testProject({}, {
+    worktrees: { setup: hang(`"$CMCS_MAIN/.git/setup.pid"`) },
+  });
+  const pidFile = join(p.path, ".git/setup.pid");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...PERMISSION_FLAGS, cmcsEntry(), "worktree", "create", "stuck"],
+    cwd: p.path,
+    env: { NO_COLOR: "1", ...p.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    detached: true,
+  }).spawn();
+  const output = child.output();
+  try {
+    const setupPid = await pidFrom(pidFile);
+    // The terminal sends SIGINT to cmcs's process group; the setup has a session of its own.
+    Deno.kill(-child.pid, "SIGINT");
+    const result = await output;
+    const stderr = new TextDecoder().decode(result.stderr);
+    assert.equal(result.code, 130, stderr);
+    assert.match(stderr, /^error: the setup command failed \(ended by a stop\): /m);
+    assert.match(stderr, /^hint: the worktree is kept at .*worktrees\/stuck for inspection/m);
+    await assertGone(setupPid, "the setup command");
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* ended */ }
+    await output;
+  }
+});

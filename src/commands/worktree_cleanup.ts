@@ -1,3 +1,5 @@
+import { EXIT } from "../cli/errors.ts";
+import { listenForInterrupt } from "../cli/interrupt.ts";
 import { printJson } from "../cli/output.ts";
 import { loadConfig } from "../core/config.ts";
 import { Database } from "../core/db/database.ts";
@@ -11,7 +13,8 @@ export interface WorktreeCleanupOptions {
 
 /**
  * `cmcs worktree cleanup <branch>`: removes the worktree and its branch, or refuses (exit 1)
- * listing the uncommitted paths and unmerged commits that would be lost.
+ * listing the uncommitted paths and unmerged commits that would be lost. Ctrl-C during the
+ * `archive` command ends it and removes nothing (exit 130).
  */
 export async function worktreeCleanup(
   branch: string,
@@ -20,15 +23,21 @@ export async function worktreeCleanup(
   const project = await requireProject(Deno.cwd());
   const { config } = await loadConfig(project);
   const db = Database.open(project.dbPath);
+  using interrupt = listenForInterrupt();
   let report;
   try {
-    report = await cleanupWorktree(project, config, db, { branch, force: opts.force });
+    report = await cleanupWorktree(project, config, db, {
+      branch,
+      force: opts.force,
+      signal: interrupt.signal,
+    });
   } finally {
     db.close();
   }
+  const failed = interrupt.signal.aborted ? EXIT.interrupted : EXIT.failed;
   if (opts.json) {
     printJson(report);
-    return report.removed ? 0 : 1;
+    return report.removed ? 0 : failed;
   }
   if (!report.removed) {
     console.error(
@@ -41,7 +50,7 @@ export async function worktreeCleanup(
     console.error(
       `hint: commit and merge what you want to keep, or discard it with \`cmcs worktree cleanup ${report.branch} --force\``,
     );
-    return 1;
+    return failed;
   }
   if (report.forced && (report.uncommitted.length > 0 || report.unmerged_commits.length > 0)) {
     console.error("discarded (--force):");

@@ -1,3 +1,5 @@
+import { EXIT } from "../cli/errors.ts";
+import { listenForInterrupt } from "../cli/interrupt.ts";
 import { printJson } from "../cli/output.ts";
 import { loadConfig } from "../core/config.ts";
 import { Database } from "../core/db/database.ts";
@@ -12,19 +14,22 @@ export interface WorktreeCreateOptions {
 
 /**
  * `cmcs worktree create <branch>`: prints where the worktree is, what was copied into it and how
- * its setup went. Exit 1 when the setup command failed (the worktree is kept for inspection).
+ * its setup went. Exit 1 when the setup command failed (the worktree is kept for inspection);
+ * Ctrl-C during the setup ends it, with the same report, and exit 130.
  */
 export async function worktreeCreate(branch: string, opts: WorktreeCreateOptions): Promise<number> {
   const project = await requireProject(Deno.cwd());
   const { config, warnings: configWarnings } = await loadConfig(project);
   for (const warning of configWarnings) console.error(`warning: ${warning}`);
   const db = Database.open(project.dbPath);
+  using interrupt = listenForInterrupt();
   let result;
   try {
     result = await createWorktree(project, config, db, {
       branch,
       from: opts.from,
       tickets: opts.tickets,
+      signal: interrupt.signal,
     });
   } finally {
     db.close();
@@ -61,8 +66,8 @@ export async function worktreeCreate(branch: string, opts: WorktreeCreateOptions
     console.error(
       `hint: the worktree is kept at ${result.path} for inspection; full output in ${setup.log}`,
     );
-    return 1;
+    return interrupt.signal.aborted ? EXIT.interrupted : EXIT.failed;
   }
   if (!opts.json) console.log(`run its tickets with \`cmcs run ${result.label}\``);
-  return 0;
+  return interrupt.signal.aborted ? EXIT.interrupted : EXIT.ok;
 }

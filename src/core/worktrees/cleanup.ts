@@ -30,6 +30,8 @@ import { liveQueueMark } from "./queue.ts";
 export interface CleanupOptions {
   branch: string;
   force?: boolean;
+  /** Ends the archive command (Ctrl-C): it then fails as `ended by a stop`. */
+  signal?: AbortSignal;
 }
 
 export interface ArchiveReport {
@@ -155,7 +157,13 @@ export async function cleanupWorktree(
   }
 
   if (config.worktrees.archive && present) {
-    report.archive = await _runArchive(project, config, real, row);
+    report.archive = await _runArchive(project, config, real, row, opts.signal);
+    if (opts.signal?.aborted) {
+      // Interrupted: not even --force removes anything the user did not get to look at.
+      report.refused = `interrupted during the archive command (${report.archive.outcome}); ` +
+        "nothing was removed";
+      return report;
+    }
     if (!report.archive.ok) {
       if (!opts.force) {
         report.refused =
@@ -220,6 +228,7 @@ async function _runArchive(
   config: Config,
   path: string,
   row: WorktreeRow,
+  signal: AbortSignal | undefined,
 ): Promise<ArchiveReport> {
   const command = config.worktrees.archive!;
   const timeoutS = config.worktrees.timeout_s;
@@ -228,6 +237,7 @@ async function _runArchive(
     cwd: path,
     env: worktreeEnv(project, path, row.branch, row.port),
     timeoutS,
+    signal,
   });
   const logDir = branchLogDir(project, row.branch);
   await Deno.mkdir(logDir, { recursive: true });

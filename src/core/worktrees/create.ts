@@ -25,6 +25,8 @@ export interface CreateOptions {
   from?: string;
   /** Glob of ticket file names to copy from the main checkout's tickets dir. */
   tickets?: string;
+  /** Ends the setup command (Ctrl-C): it then fails as `ended by a stop`. */
+  signal?: AbortSignal;
 }
 
 export interface SetupReport {
@@ -186,7 +188,7 @@ export async function createWorktree(
   }
 
   const setup = config.worktrees.setup
-    ? await _runSetup(project, config.worktrees.setup, realPath, branch, port, config)
+    ? await _runSetup(project, config, realPath, branch, port, opts.signal)
     : null;
 
   return {
@@ -221,18 +223,20 @@ export function worktreeEnv(
 
 async function _runSetup(
   project: Project,
-  command: string,
+  config: Config,
   path: string,
   branch: string,
   port: number,
-  config: Config,
+  signal: AbortSignal | undefined,
 ): Promise<SetupReport> {
+  const command = config.worktrees.setup!;
   const timeoutS = config.worktrees.timeout_s;
   const result = await runShellCommand({
     command,
     cwd: path,
     env: worktreeEnv(project, path, branch, port),
     timeoutS,
+    signal,
   });
   const logDir = branchLogDir(project, branch);
   await Deno.mkdir(logDir, { recursive: true });
