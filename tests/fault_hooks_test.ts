@@ -40,11 +40,15 @@ async function pidFrom(file: string): Promise<number> {
 /** A shell snippet that notes its pid in `pidFile` and then never ends on its own. */
 const hang = (pidFile: string) => `echo $$ > ${pidFile}; exec sleep 100000`;
 
-/** Installs a git hook `name` in the project's repository that hangs (see {@link hang}). */
-async function hangingHook(p: TestProject, name: string): Promise<string> {
+/**
+ * Installs a git hook `name` in the project's repository that hangs (see {@link hang}), with
+ * `ignoreTerm` one that ignores SIGTERM too. Returns the file its pid is written to.
+ */
+async function hangingHook(p: TestProject, name: string, ignoreTerm = false): Promise<string> {
   const pidFile = join(p.stateDir, `${name}.pid`);
   const hook = join(p.path, ".git/hooks", name);
-  await Deno.writeTextFile(hook, `#!/bin/sh\n${hang(`'${pidFile}'`)}\n`);
+  const trap = ignoreTerm ? "trap '' TERM\n" : "";
+  await Deno.writeTextFile(hook, `#!/bin/sh\n${trap}${hang(`'${pidFile}'`)}\n`);
   await Deno.chmod(hook, 0o755);
   return pidFile;
 }
@@ -61,10 +65,10 @@ async function assertWorkKept(p: TestProject, head: string): Promise<void> {
   await assert.rejects(Deno.stat(join(p.path, ".git/index.lock")), Deno.errors.NotFound);
 }
 
-Deno.test("a pre-commit hook that hangs is ended after git.timeout_s: the work stays uncommitted and the attempt says why", async () => {
+Deno.test("a pre-commit hook that hangs (ignoring SIGTERM) is ended after git.timeout_s: the work stays uncommitted and the attempt says why", async () => {
   await using p = await testProject({}, { git: { timeout_s: 1 } });
   await p.ticket("TICKET-001.md", { title: "Hooked", agent: "codex", done: false });
-  const pidFile = await hangingHook(p, "pre-commit");
+  const pidFile = await hangingHook(p, "pre-commit", true);
   const head = await gitIn(p.path, "rev-parse", "HEAD");
 
   const result = await p.cmcs(["run"]);
