@@ -6,9 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { runStep } from "../src/core/bounded_step.ts";
 import { cmcsEntry, PERMISSION_FLAGS } from "./helpers/cli.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
-import { gitIn } from "./helpers/repo.ts";
+import { gitIn, tempDir } from "./helpers/repo.ts";
 import { attempts, runs, until } from "./helpers/runs.ts";
 
 /** True while `pid` is a live (non-zombie) process, from `ps`. */
@@ -199,4 +200,31 @@ Deno.test("Ctrl-C on cmcs worktree create during a setup that hangs ends the set
     } catch { /* ended */ }
     await output;
   }
+});
+
+Deno.test("runStep() lets a step finish within its patience after a stop, and ends one that outlasts it with its whole group", async () => {
+  await using dir = await tempDir();
+  const stop = new AbortController();
+  stop.abort();
+  const finishing = await runStep(
+    { command: "sh", args: ["-c", "echo committed"], cwd: dir.path },
+    { signal: stop.signal, patienceS: 60 },
+  );
+  assert.equal(finishing.endedBy, null);
+  assert.equal(finishing.code, 0);
+  assert.equal(new TextDecoder().decode(finishing.stdout), "committed\n");
+
+  const pidFile = join(dir.path, "child.pid");
+  const later = new AbortController();
+  const hung = runStep({
+    command: "sh",
+    args: ["-c", `sleep 100000 & echo $! > '${pidFile}'; wait`],
+    cwd: dir.path,
+  }, { signal: later.signal, patienceS: 0 });
+  const child = await pidFrom(pidFile);
+  later.abort();
+  const ended = await hung;
+  assert.equal(ended.endedBy, "stop");
+  assert.equal(ended.code, null, "killed by a signal");
+  await assertGone(child, "the step's background child");
 });
