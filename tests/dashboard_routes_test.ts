@@ -573,6 +573,8 @@ Deno.test("POST /api/runs/:id/stop stops a running run and answers like `cmcs st
     ticket: "TICKET-002",
     forced: false,
     message: "stopped by request",
+    broker_pid: Deno.pid,
+    broker_alive: false,
   });
   const events = await (await fx.fetch(`/api/runs/${fx.runs.running}/events`)).json();
   assert.equal(events.events[0].event, "stop_requested");

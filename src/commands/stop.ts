@@ -13,8 +13,9 @@ import { dequeue } from "../core/worktrees/queue.ts";
  * `cmcs stop <path | run-id>`: asks the run's broker to stop (it ends the worker's whole process
  * tree, records the attempt `stopped` and starts no further ticket) and waits until the database
  * says the run ended. A broker that does not react in time is bypassed: the worker tree is ended
- * from here and the run is marked `stopped`. What this prints is what the database says. A target
- * still waiting for a `run.max_parallel` slot is taken out of its broker's queue instead.
+ * from here, and the run is marked `stopped` only if the broker is gone. What this prints is what
+ * the database says: a broker still alive is reported as such, with exit 1. A target still
+ * waiting for a `run.max_parallel` slot is taken out of its broker's queue instead.
  */
 export async function stop(arg: string, opts: { json?: boolean }): Promise<number> {
   const opened = await openTargetOrRun(arg);
@@ -33,6 +34,8 @@ export async function stop(arg: string, opts: { json?: boolean }): Promise<numbe
             ticket: null,
             forced: false,
             message: `waiting for a run.max_parallel slot in broker pid ${mark.broker_pid}`,
+            broker_pid: mark.broker_pid,
+            broker_alive: true,
           });
         } else {
           print(
@@ -53,6 +56,12 @@ export async function stop(arg: string, opts: { json?: boolean }): Promise<numbe
         `stopped run ${run.id}${ticket ? ` (${ticket} was running)` : ""}${
           forced ? "; the broker did not respond, so cmcs ended the worker itself" : ""
         }`,
+      );
+    } else if (result.status === "running") {
+      console.log(
+        `stop requested for run ${run.id}, but its broker (pid ${result.broker_pid}) is still running${
+          forced ? "; cmcs ended the worker itself" : ""
+        }; the run stays running until the broker ends it (see \`cmcs status\`)`,
       );
     } else {
       print(

@@ -1,3 +1,5 @@
+import { EXIT } from "../cli/errors.ts";
+import { listenForInterrupt } from "../cli/interrupt.ts";
 import { print, printError, printJson } from "../cli/output.ts";
 import { loadConfig } from "../core/config.ts";
 import { Database } from "../core/db/database.ts";
@@ -12,7 +14,8 @@ export interface WorktreeCleanupOptions {
 /**
  * `cmcs worktree cleanup <branch>`: removes the worktree and its branch, or refuses (exit 1)
  * listing the uncommitted paths and the commits no other ref reaches, which would be lost. With
- * `--force` it says where it kept them and how to bring them back.
+ * `--force` it says where it kept them and how to bring them back. Ctrl-C during the `archive`
+ * command ends it and removes nothing (exit 130).
  */
 export async function worktreeCleanup(
   branch: string,
@@ -21,34 +24,21 @@ export async function worktreeCleanup(
   const project = await requireProject(Deno.cwd());
   const { config } = await loadConfig(project);
   const db = Database.open(project.dbPath);
-  // A Ctrl-C must not kill cmcs between the checks and the removal with the run lock still taken;
-  // the cleanup stops at its next step instead (the archive command is ended) and removes nothing.
-  const interrupted = new AbortController();
-  const onSignal = () => interrupted.abort();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  for (const signal of signals) {
-    try {
-      Deno.addSignalListener(signal, onSignal);
-    } catch { /* not supported on this platform */ }
-  }
+  using interrupt = listenForInterrupt();
   let report;
   try {
     report = await cleanupWorktree(project, config, db, {
       branch,
       force: opts.force,
-      signal: interrupted.signal,
+      signal: interrupt.signal,
     });
   } finally {
-    for (const signal of signals) {
-      try {
-        Deno.removeSignalListener(signal, onSignal);
-      } catch { /* not supported on this platform */ }
-    }
     db.close();
   }
+  const failed = interrupt.signal.aborted ? EXIT.interrupted : EXIT.failed;
   if (opts.json) {
     printJson(report);
-    return report.removed ? 0 : 1;
+    return report.removed ? 0 : failed;
   }
   if (!report.removed) {
     printError(
@@ -61,7 +51,7 @@ export async function worktreeCleanup(
     printError(
       `hint: commit and merge or push what you want to keep; \`cmcs worktree cleanup ${report.branch} --force\` removes it anyway, saving it under refs/cmcs/saved/`,
     );
-    return 1;
+    return failed;
   }
   if (report.forced && (report.uncommitted.length > 0 || report.unreachable_commits.length > 0)) {
     printError("removed (--force), and saved under the ref below:");

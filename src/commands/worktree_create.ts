@@ -1,3 +1,5 @@
+import { EXIT } from "../cli/errors.ts";
+import { listenForInterrupt } from "../cli/interrupt.ts";
 import { print, printError, printJson } from "../cli/output.ts";
 import { loadConfig } from "../core/config.ts";
 import { Database } from "../core/db/database.ts";
@@ -12,19 +14,22 @@ export interface WorktreeCreateOptions {
 
 /**
  * `cmcs worktree create <branch>`: prints where the worktree is, what was copied into it and how
- * its setup went. Exit 1 when the setup command failed (the worktree is kept for inspection).
+ * its setup went. Exit 1 when the setup command failed (the worktree is kept for inspection);
+ * Ctrl-C during the setup ends it, with the same report, and exit 130.
  */
 export async function worktreeCreate(branch: string, opts: WorktreeCreateOptions): Promise<number> {
   const project = await requireProject(Deno.cwd());
   const { config, warnings: configWarnings } = await loadConfig(project);
   for (const warning of configWarnings) printError(`warning: ${warning}`);
   const db = Database.open(project.dbPath);
+  using interrupt = listenForInterrupt();
   let result;
   try {
     result = await createWorktree(project, config, db, {
       branch,
       from: opts.from,
       tickets: opts.tickets,
+      signal: interrupt.signal,
     });
   } finally {
     db.close();
@@ -56,15 +61,13 @@ export async function worktreeCreate(branch: string, opts: WorktreeCreateOptions
     const setup = result.setup!;
     if (!opts.json && setup.output_tail) printError(setup.output_tail);
     printError(
-      `error: the setup command failed (${
-        setup.exit_code === null ? setup.signal ?? "killed" : `exit ${setup.exit_code}`
-      }): ${setup.command}`,
+      `error: the setup command failed (${setup.outcome}): ${setup.command}`,
     );
     printError(
       `hint: the worktree is kept at ${result.path} for inspection; full output in ${setup.log}`,
     );
-    return 1;
+    return interrupt.signal.aborted ? EXIT.interrupted : EXIT.failed;
   }
   if (!opts.json) print(`run its tickets with \`cmcs run ${result.label}\``);
-  return 0;
+  return interrupt.signal.aborted ? EXIT.interrupted : EXIT.ok;
 }

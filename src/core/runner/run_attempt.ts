@@ -378,8 +378,14 @@ async function recordChanges(
   const { changes, intent } = planned;
   let commit: string | null = null;
   if (intent) {
+    // A hook that hangs is ended after git.timeout_s; a stop gives the commit stop_grace_s more.
+    const bound = {
+      timeoutS: ctx.config.git.timeout_s,
+      signal: ctx.stop.signal,
+      patienceS: ctx.config.codex.stop_grace_s,
+    };
     crashPoint("before-commit");
-    const result = await commitPaths(target, intent.paths, intent.message);
+    const result = await commitPaths(target, intent.paths, intent.message, bound);
     crashPoint("after-commit");
     if (result.error) {
       warn(ctx, attemptId, ticket, `auto-commit failed, changes left uncommitted: ${result.error}`);

@@ -47,6 +47,8 @@ export interface ArchiveReport {
   command: string;
   ok: boolean;
   exit_code: number | null;
+  /** How it ended, in words: `exit 0`, `exit 4`, `timed out after 1800s`. */
+  outcome: string;
   log: string;
   output_tail: string;
 }
@@ -168,13 +170,18 @@ async function _cleanupHeld(
 
   _stopIfInterrupted(opts, label);
   if (config.worktrees.archive && present) {
-    report.archive = await _runArchive(project, config.worktrees.archive, real, row, opts.signal);
+    report.archive = await _runArchive(project, config, real, row, opts.signal);
+    // Interrupted: not even --force removes anything the user did not get to look at.
+    _stopIfInterrupted(opts, label);
     if (!report.archive.ok) {
       if (!opts.force) {
-        report.refused = `the archive command failed (${report.archive.log})`;
+        report.refused =
+          `the archive command failed (${report.archive.outcome}; ${report.archive.log})`;
         return report;
       }
-      report.warnings.push(`the archive command failed; removed anyway (--force)`);
+      report.warnings.push(
+        `the archive command failed (${report.archive.outcome}); removed anyway (--force)`,
+      );
     }
   }
 
@@ -376,15 +383,18 @@ function _findRecord(project: Project, db: Database, branch: string): WorktreeRo
 
 async function _runArchive(
   project: Project,
-  command: string,
+  config: Config,
   path: string,
   row: WorktreeRow,
   signal?: AbortSignal,
 ): Promise<ArchiveReport> {
+  const command = config.worktrees.archive!;
+  const timeoutS = config.worktrees.timeout_s;
   const result = await runShellCommand({
     command,
     cwd: path,
     env: worktreeEnv(project, path, row.branch, row.port),
+    timeoutS,
     signal,
   });
   const logDir = branchLogDir(project, row.branch);
@@ -392,12 +402,13 @@ async function _runArchive(
   const log = join(logDir, "archive.log");
   await Deno.writeTextFile(
     log,
-    `$ ${command}\n# in ${path}; ${describeShellResult(result)}\n${result.output}`,
+    `$ ${command}\n# in ${path}; ${describeShellResult(result, timeoutS)}\n${result.output}`,
   );
   return {
     command,
     ok: result.code === 0,
     exit_code: result.code,
+    outcome: describeShellResult(result, timeoutS),
     log,
     output_tail: tail(result.output, 40),
   };
