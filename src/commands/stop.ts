@@ -58,7 +58,7 @@ export async function stop(arg: string, opts: { json?: boolean }): Promise<numbe
         }`,
       );
     } else if (result.status === "running") {
-      console.log(
+      print(
         `stop requested for run ${run.id}, but its broker (pid ${result.broker_pid}) is still running${
           forced ? "; cmcs ended the worker itself" : ""
         }; the run stays running until the broker ends it (see \`cmcs status\`)`,
