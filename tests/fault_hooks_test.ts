@@ -59,11 +59,19 @@ async function twoTickets(p: TestProject): Promise<void> {
   await p.ticket("TICKET-002.md", { title: "Next", agent: "codex", done: false });
 }
 
-/** The work of TICKET-001 is on disk, uncommitted; HEAD is where it was; git holds no lock. */
+/**
+ * The work of TICKET-001 is on disk, uncommitted; HEAD is where it was; git holds no lock; and the
+ * ticket is open again (`done: false`), so no later run skips it as done.
+ */
 async function assertWorkKept(p: TestProject, head: string): Promise<void> {
   assert.equal(await gitIn(p.path, "rev-parse", "HEAD"), head, "no commit was made");
   assert.match(await gitIn(p.path, "status", "--porcelain"), /fake-output\//);
   await assert.rejects(Deno.stat(join(p.path, ".git/index.lock")), Deno.errors.NotFound);
+  assert.match(
+    await Deno.readTextFile(join(p.path, ".cmcs/tickets/TICKET-001.md")),
+    /^done: false$/m,
+    "the ticket is re-opened",
+  );
 }
 
 Deno.test("a pre-commit hook that hangs (ignoring SIGTERM) is ended after git.timeout_s: the work stays uncommitted and the attempt says why", async () => {
@@ -73,17 +81,19 @@ Deno.test("a pre-commit hook that hangs (ignoring SIGTERM) is ended after git.ti
   const head = await gitIn(p.path, "rev-parse", "HEAD");
 
   const result = await p.cmcs(["run"]);
-  // A commit that failed, for whatever reason, is a warning on a done ticket (as a hook exiting 1).
-  assert.equal(result.code, 0, result.stdout + result.stderr);
+  // A commit that failed, for whatever reason, fails the ticket as commit_failed (as a hook
+  // exiting 1 does) and re-opens it.
+  assert.equal(result.code, 1, result.stdout + result.stderr);
   const said =
     /auto-commit failed, changes left uncommitted: git commit failed: .*git commit did not finish within 1s \(a hook that hangs\?\) and was ended/;
   assert.match(result.stdout, said);
   const [attempt] = attempts(p);
-  assert.equal(attempt.outcome, "done");
-  assert.match(JSON.parse(attempt.warnings!)[0], said);
+  assert.equal(attempt.outcome, "commit_failed");
+  assert.match(attempt.message ?? "", said);
+  assert.match(attempt.warnings ?? "", /set back to done: false/);
   await assertGone(await pidFrom(pidFile), "the pre-commit hook");
   await assertWorkKept(p, head);
-  assert.equal(runs(p)[0].status, "completed");
+  assert.equal(runs(p)[0].status, "failed");
 });
 
 Deno.test("cmcs stop during a hanging pre-commit hook ends the hook and the run, and a second run meanwhile is refused", async () => {
@@ -108,8 +118,8 @@ Deno.test("cmcs stop during a hanging pre-commit hook ends the hook and the run,
   assert.deepEqual(runs(p).map((r) => r.status), ["stopped"], "one run, ended by its broker");
   const [attempt, ...more] = attempts(p);
   assert.equal(more.length, 0, "TICKET-002 never started");
-  assert.equal(attempt.outcome, "done");
-  assert.match(JSON.parse(attempt.warnings!)[0], /auto-commit failed.*ended by a stop/);
+  assert.equal(attempt.outcome, "commit_failed");
+  assert.match(attempt.message ?? "", /auto-commit failed.*ended by a stop/);
   await assertGone(hookPid, "the pre-commit hook");
   await assertWorkKept(p, head);
 });
@@ -143,7 +153,7 @@ Deno.test("SIGTERM to the broker during a hanging commit-msg hook ends the hook 
     await output;
   }
   assert.equal(runs(p)[0].status, "stopped");
-  assert.deepEqual(attempts(p).map((a) => a.outcome), ["done"]);
+  assert.deepEqual(attempts(p).map((a) => a.outcome), ["commit_failed"]);
   await assertWorkKept(p, head);
 });
 

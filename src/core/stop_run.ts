@@ -119,11 +119,18 @@ export function stoppedBy(source: string): string {
   return `stopped by ${source.startsWith("cmcs ") ? `\`${source}\`` : source}`;
 }
 
-/** Polls until the run ended, its broker is gone, or `ms` passed; returns the row as it is then. */
+/**
+ * Polls until the run ended, its broker is gone, or `ms` passed; returns the row as it is then.
+ * A row that disappeared was a `worktree cleanup`'s hold on the target, given up on the stop: it
+ * counts as stopped.
+ */
 async function waitForEnd(db: Database, runId: number, ms: number): Promise<RunRow> {
   const deadline = Date.now() + ms;
+  let last = getRun(db, runId)!;
   for (let i = 0;; i++) {
-    const run = getRun(db, runId)!;
+    const row = getRun(db, runId);
+    if (!row) return { ...last, status: "stopped", message: "the cleanup holding it gave up" };
+    const run = last = row;
     if (run.status !== "running" || Date.now() > deadline) return run;
     // Looking at the process table costs a process: once a second is enough.
     if (i % 10 === 9 && !brokerAlive(run)) return run;

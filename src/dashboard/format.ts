@@ -83,6 +83,7 @@ export function statusTone(status: string | null | undefined): string {
     case "timeout_idle":
     case "spawn_error":
     case "ticket_error":
+    case "commit_failed":
       return "bad";
     default:
       return "muted";

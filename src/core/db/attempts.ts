@@ -156,12 +156,20 @@ export function closeAttempt(db: Database, id: number, outcome: Outcome, message
 export function setAttemptChanges(
   db: Database,
   id: number,
-  changes: { commitAfter: string | null; files: FileChange[] },
+  changes: {
+    commitAfter: string | null;
+    files: FileChange[];
+    /** A new outcome decided by the commit (`commit_failed`), written in the same statement. */
+    outcome?: { outcome: Outcome; message: string };
+  },
 ): void {
   db.run(
-    "UPDATE attempts SET commit_after = ?, files_changed = ?, commit_pending = NULL WHERE id = ?",
+    `UPDATE attempts SET commit_after = ?, files_changed = ?, commit_pending = NULL,
+       outcome = COALESCE(?, outcome), message = COALESCE(?, message) WHERE id = ?`,
     changes.commitAfter,
     JSON.stringify(changes.files),
+    changes.outcome?.outcome ?? null,
+    changes.outcome?.message ?? null,
     id,
   );
 }

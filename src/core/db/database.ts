@@ -347,7 +347,10 @@ export function databaseTrouble(
     : kind === "readonly"
     ? `make ${path} and its folder writable, ${then}`
     : `check the disk holding ${path}, ${then}`;
-  return new UserError(`cannot write the cmcs database ${path}: ${message}`, { hint });
+  const what = kind === "readonly"
+    ? `the cmcs database ${path} is read-only`
+    : `cannot write the cmcs database ${path}`;
+  return new UserError(`${what}: ${message}`, { hint });
 }
 
 let busyTimeout: number | undefined;

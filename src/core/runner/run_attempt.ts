@@ -219,7 +219,14 @@ export async function runAttempt(
   });
 
   let commit: string | null = null;
-  if (planned) commit = await recordChanges(ctx, opened.id, ticket, planned, commitBefore);
+  if (planned) {
+    const recorded = await recordChanges(ctx, opened.id, ticket, planned, commitBefore);
+    commit = recorded.commit;
+    if (recorded.failure) {
+      outcome = "commit_failed";
+      message = recorded.failure;
+    }
+  }
 
   const attempt = getAttempt(db, opened.id)!;
   const warnings: string[] = attempt.warnings ? JSON.parse(attempt.warnings) : [];
@@ -364,8 +371,11 @@ async function planChanges(
 
 /**
  * Makes the planned auto-commit and records the files the attempt changed (which also marks the
- * commit no longer pending). A failing commit is a warning on the attempt, not a failure. Returns
- * the new commit, if any.
+ * commit no longer pending). A commit that fails (a hook refused it, hung past `git.timeout_s`, a
+ * stop ended it) turns a `done` attempt into `commit_failed`, recorded in the same write, and
+ * re-opens the ticket first: a `done: true` ticket whose work is uncommitted would otherwise be
+ * skipped by every later run. Its files stay in the working tree and the next attempt at the
+ * ticket commits them with its own. Returns the new commit and the failure, if any.
  */
 async function recordChanges(
   ctx: AttemptContext,
@@ -373,10 +383,11 @@ async function recordChanges(
   ticket: Ticket,
   planned: PlannedChanges,
   commitBefore: string | null,
-): Promise<string | null> {
+): Promise<{ commit: string | null; failure: string | null }> {
   const { db, target, runId } = ctx;
   const { changes, intent } = planned;
   let commit: string | null = null;
+  let failure: string | null = null;
   if (intent) {
     // A hook that hangs is ended after git.timeout_s; a stop gives the commit stop_grace_s more.
     const bound = {
@@ -388,7 +399,8 @@ async function recordChanges(
     const result = await commitPaths(target, intent.paths, intent.message, bound);
     crashPoint("after-commit");
     if (result.error) {
-      warn(ctx, attemptId, ticket, `auto-commit failed, changes left uncommitted: ${result.error}`);
+      failure = `auto-commit failed, changes left uncommitted: ${result.error}`;
+      await reopenClaimedTicket(ctx, attemptId, ticket, "commit_failed");
     }
     commit = result.commit;
     if (commit) {
@@ -412,11 +424,16 @@ async function recordChanges(
     setAttemptChanges(db, attemptId, {
       commitAfter: currentHead,
       files: mergeChanges(committed, files),
+      outcome: failure ? { outcome: "commit_failed", message: failure } : undefined,
     });
-    return null;
+    return { commit: null, failure };
   }
-  setAttemptChanges(db, attemptId, { commitAfter: commit, files });
-  return commit;
+  setAttemptChanges(db, attemptId, {
+    commitAfter: commit,
+    files,
+    outcome: failure ? { outcome: "commit_failed", message: failure } : undefined,
+  });
+  return { commit, failure };
 }
 
 function mergeChanges(a: FileChange[], b: FileChange[]): FileChange[] {

@@ -170,9 +170,12 @@ async function _cleanupHeld(
 
   _stopIfInterrupted(opts, label);
   if (config.worktrees.archive && present) {
-    report.archive = await _runArchive(project, config, real, row, opts.signal);
-    // Interrupted: not even --force removes anything the user did not get to look at.
+    using stopped = _watchHold(db, hold);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, stopped.signal]) : stopped.signal;
+    report.archive = await _runArchive(project, config, real, row, signal);
+    // Interrupted or stopped: not even --force removes anything the user did not get to look at.
     _stopIfInterrupted(opts, label);
+    _stopIfHoldLost(db, hold, label);
     if (!report.archive.ok) {
       if (!opts.force) {
         report.refused =
@@ -188,9 +191,7 @@ async function _cleanupHeld(
   // The last look before anything is removed: the lock must still be ours, and what the archive
   // command (or a person) changed meanwhile counts.
   _stopIfInterrupted(opts, label);
-  if (!holdIntact(db, hold)) {
-    throw new UserError(`the cleanup of ${label} was stopped (\`cmcs stop\`); nothing was removed`);
-  }
+  _stopIfHoldLost(db, hold, label);
   loss = await _assess(project, row, present, real, label);
   Object.assign(report, { uncommitted: loss.uncommitted, unreachable_commits: loss.commits });
   if (loss.reasons.length > 0) {
@@ -230,6 +231,28 @@ async function _cleanupHeld(
   }
   archiveWorktree(db, path);
   return report;
+}
+
+/**
+ * Aborted when the hold is stopped (`cmcs stop` on the target) while the archive command runs, so
+ * the command is ended at once and the cleanup gives up, instead of `stop` waiting on a holder
+ * that cannot look until its command ends.
+ */
+function _watchHold(db: Database, hold: RunRow): { signal: AbortSignal } & Disposable {
+  const controller = new AbortController();
+  const timer = setInterval(() => {
+    if (!holdIntact(db, hold)) controller.abort();
+  }, HOLD_POLL_MS);
+  return { signal: controller.signal, [Symbol.dispose]: () => clearInterval(timer) };
+}
+
+/** How often a cleanup busy in its archive command looks for a stop. */
+const HOLD_POLL_MS = 200;
+
+function _stopIfHoldLost(db: Database, hold: RunRow, label: string): void {
+  if (!holdIntact(db, hold)) {
+    throw new UserError(`the cleanup of ${label} was stopped (\`cmcs stop\`); nothing was removed`);
+  }
 }
 
 function _stopIfInterrupted(opts: CleanupOptions, label: string): void {
