@@ -3,7 +3,7 @@
  * afresh on every call so tickets added or edited during a run are seen.
  */
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import { UserError } from "../cli/errors.ts";
+import { UserError } from "./errors.ts";
 import { parseTicket, type TicketEntry, ticketId } from "./ticket_parse.ts";
 
 /** The names the tickets directory holds tickets under. */

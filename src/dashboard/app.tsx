@@ -11,7 +11,7 @@ import { registerEventsApi } from "../../routes/api/events.ts";
 import { registerLogsApi } from "../../routes/api/logs.ts";
 import { registerRunsApi } from "../../routes/api/runs.ts";
 import { registerTargetsApi } from "../../routes/api/targets.ts";
-import { UserError } from "../cli/errors.ts";
+import { UserError } from "../core/errors.ts";
 import { type Asset, ISLANDS_JS, STYLE_CSS } from "./assets.ts";
 import { dashboardContext, type DashboardOptions } from "./context.ts";
 import { renderPage } from "./layout.tsx";

@@ -1,4 +1,4 @@
-import { UserError } from "../../cli/errors.ts";
+import { UserError } from "../errors.ts";
 import type { Database } from "../db/database.ts";
 import type { AttemptRow } from "../db/types.ts";
 import { findTicketRef } from "../ticket_ref.ts";

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import permissionFlags from "../../../permissions.txt" with { type: "text" };
-import { UserError } from "../../cli/errors.ts";
+import { UserError } from "../errors.ts";
 import { tail } from "../hooks.ts";
 import { Database } from "../db/database.ts";
 import type { RunStatus } from "../db/types.ts";

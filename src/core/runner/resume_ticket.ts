@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { UserError } from "../../cli/errors.ts";
+import { UserError } from "../errors.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
 import { recordEvent } from "../db/events.ts";

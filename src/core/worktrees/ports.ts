@@ -1,5 +1,5 @@
 /** Per-worktree ports (`CMCS_PORT`), handed out from `worktrees.port_range`. */
-import { UserError } from "../../cli/errors.ts";
+import { UserError } from "../errors.ts";
 import type { Database } from "../db/database.ts";
 
 /** Ports held by active worktree records. */
