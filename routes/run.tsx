@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { runAttempts } from "../src/core/db/attempts.ts";
+import { latestEventId } from "../src/core/db/event_feed.ts";
 import { getWorktree } from "../src/core/db/worktrees.ts";
 import type { AttemptRow, RunRow } from "../src/core/db/types.ts";
 import { Badge, TargetLink, Time } from "../src/dashboard/components.tsx";
@@ -11,7 +12,7 @@ import { formatDuration, formatTokens, shortCommit } from "../src/dashboard/form
 import { Island } from "../src/dashboard/island.tsx";
 import { renderPage } from "../src/dashboard/layout.tsx";
 import { attemptFile, readLogTail } from "../src/dashboard/logs.ts";
-import { attemptView, latestEventId, runSummary } from "../src/dashboard/queries.ts";
+import { attemptView, runSummary } from "../src/dashboard/queries.ts";
 
 /** Rendered log lines the run page starts with (the live stream adds to them). */
 export const LOG_LINES = 200;

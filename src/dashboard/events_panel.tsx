@@ -1,9 +1,9 @@
 /** The events list the overview and a run page share: one page of events and its pager. */
 import type { Database } from "../core/db/database.ts";
+import { countEvents, eventPage } from "../core/db/event_feed.ts";
 import { Pager } from "./components.tsx";
 import { Island } from "./island.tsx";
 import { paging } from "./params.ts";
-import { countEvents, eventPage } from "./queries.ts";
 import type { EventView } from "./views.ts";
 
 /** One page of events, newest first, as {@link EventsPanel} shows it. */

@@ -29,7 +29,7 @@ import {
   targetLabel,
   worktreesRoot,
 } from "./paths.ts";
-import { liveQueueMark } from "./queue.ts";
+import { liveQueueMark } from "../db/worktree_queue.ts";
 import { type LossQuery, unreachableCommits } from "./reachability.ts";
 import { type SavedWork, saveWork } from "./save_ref.ts";
 
