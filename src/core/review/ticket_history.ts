@@ -19,7 +19,8 @@ export interface TicketHistory {
 /**
  * The ticket a review command acts on: the one `ref` names (`TICKET-002`, `2`, `ticket-2.md`)
  * among the tickets that ever ran on `target`, or, without `ref`, the ticket of the target's
- * newest attempt. A clear error when nothing ran there or `ref` matches no ticket that ran.
+ * newest attempt. A clear error when nothing ran there, when `ref` matches no ticket that ran, or
+ * when it names several (src/core/ticket_ref.ts).
  */
 export function resolveReviewTicket(
   db: Database,
