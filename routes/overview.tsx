@@ -1,12 +1,12 @@
 import type { Hono } from "hono";
+import { latestEventId } from "../src/core/db/event_feed.ts";
 import { listWorktrees } from "../src/core/db/worktrees.ts";
 import { TargetLink, Time } from "../src/dashboard/components.tsx";
 import type { DashboardContext } from "../src/dashboard/context.ts";
 import { activeRuns } from "../src/dashboard/data.ts";
-import { EventsPanel, eventsPanelData } from "../src/dashboard/events_panel.tsx";
-import { Island } from "../src/dashboard/island.tsx";
+import { EventsPanel, eventsPanelData } from "./_events_panel.tsx";
+import { Island } from "../islands/island.tsx";
 import { renderPage } from "../src/dashboard/layout.tsx";
-import { latestEventId } from "../src/dashboard/queries.ts";
 import { RunsPanel, runsPanelData } from "../src/dashboard/runs_panel.tsx";
 
 /** Runs per page of the overview's run list. */

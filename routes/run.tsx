@@ -1,17 +1,18 @@
 import type { Hono } from "hono";
 import { runAttempts } from "../src/core/db/attempts.ts";
+import { latestEventId } from "../src/core/db/event_feed.ts";
 import { getWorktree } from "../src/core/db/worktrees.ts";
 import type { AttemptRow, RunRow } from "../src/core/db/types.ts";
 import { Badge, TargetLink, Time } from "../src/dashboard/components.tsx";
 import type { DashboardContext } from "../src/dashboard/context.ts";
 import { runFromParam } from "../src/dashboard/data.ts";
 import { diffRange, type TicketDiff, ticketDiff } from "../src/dashboard/diff.ts";
-import { EventsPanel, eventsPanelData } from "../src/dashboard/events_panel.tsx";
+import { EventsPanel, eventsPanelData } from "./_events_panel.tsx";
 import { formatDuration, formatTokens, shortCommit } from "../src/dashboard/format.ts";
-import { Island } from "../src/dashboard/island.tsx";
+import { Island } from "../islands/island.tsx";
 import { renderPage } from "../src/dashboard/layout.tsx";
 import { attemptFile, readLogTail } from "../src/dashboard/logs.ts";
-import { attemptView, latestEventId, runSummary } from "../src/dashboard/queries.ts";
+import { attemptView, runSummary } from "../src/dashboard/queries.ts";
 
 /** Rendered log lines the run page starts with (the live stream adds to them). */
 export const LOG_LINES = 200;

@@ -5,7 +5,7 @@ import { loadConfig } from "../core/config.ts";
 import { Database } from "../core/db/database.ts";
 import { requireProject } from "../core/project.ts";
 import { recoverOrphans } from "../core/recovery.ts";
-import { createApp } from "../dashboard/app.tsx";
+import { createApp } from "../../routes/_app.tsx";
 import { isLoopbackHost } from "../dashboard/security.ts";
 
 export interface DashboardCommandOptions {

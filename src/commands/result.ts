@@ -2,7 +2,7 @@ import { relative } from "node:path";
 import { print, printJson } from "../cli/output.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { buildResultPacket } from "../core/review/result_packet.ts";
-import { renderResultPacket } from "../core/review/result_text.ts";
+import { renderResultPacket } from "../cli/result_text.ts";
 import { resolveReviewTicket, ticketHistory } from "../core/review/ticket_history.ts";
 import { openTarget } from "../core/run_lookup.ts";
 

@@ -1,13 +1,13 @@
 import { UserError } from "../cli/errors.ts";
 import { print, printJson } from "../cli/output.ts";
 import type { Database } from "../core/db/database.ts";
-import { getRun } from "../core/db/runs.ts";
+import { getRun, runningRunsOf } from "../core/db/runs.ts";
 import type { RunRow } from "../core/db/types.ts";
 import { loadConfig } from "../core/config.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { openTargetOrRun } from "../core/run_lookup.ts";
 import { NoSuchRunError, RunNotRunningError, stopRun } from "../core/stop_run.ts";
-import { dequeue } from "../core/worktrees/queue.ts";
+import { dequeue } from "../core/db/worktree_queue.ts";
 
 /**
  * `cmcs stop <path | run-id>`: asks the run's broker to stop (it ends the worker's whole process
@@ -78,10 +78,8 @@ export async function stop(arg: string, opts: { json?: boolean }): Promise<numbe
 
 /** The run `runId` names, or the target's newest running run. */
 function lookupRun(db: Database, target: string | null, runId: number | null): RunRow | undefined {
-  return runId !== null ? getRun(db, runId) : db.get<RunRow>(
-    "SELECT * FROM runs WHERE worktree = ? AND status = 'running' ORDER BY id DESC LIMIT 1",
-    target,
-  );
+  if (runId !== null) return getRun(db, runId);
+  return target === null ? undefined : runningRunsOf(db, target)[0];
 }
 
 function requireRunning(run: RunRow | undefined, runId: number | null, label: string): RunRow {

@@ -16,7 +16,7 @@ import {
   type ParsedNode,
   parseDocument,
 } from "yaml";
-import { UserError } from "../cli/errors.ts";
+import { UserError } from "./errors.ts";
 import type { Project } from "./project.ts";
 import { type Config, defaultConfig, KEY_SPECS, type KeySpec, SECTIONS } from "./config_schema.ts";
 import { translateLegacyArgs } from "./config_legacy.ts";

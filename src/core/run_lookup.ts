@@ -1,5 +1,5 @@
 import { relative } from "node:path";
-import { UsageError, UserError } from "../cli/errors.ts";
+import { UsageError, UserError } from "./errors.ts";
 import { Database } from "./db/database.ts";
 import { getRun, latestRun } from "./db/runs.ts";
 import type { RunRow } from "./db/types.ts";

@@ -3,7 +3,7 @@
  * the same: ask the broker, wait for it, and end the worker trees from here only when it does not
  * react in time.
  */
-import { UserError } from "../cli/errors.ts";
+import { UserError } from "./errors.ts";
 import { loadConfig } from "./config.ts";
 import { closeAttempt, openAttempts } from "./db/attempts.ts";
 import type { Database } from "./db/database.ts";

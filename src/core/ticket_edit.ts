@@ -5,7 +5,7 @@
  */
 import { basename } from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
-import { UserError } from "../cli/errors.ts";
+import { UserError } from "./errors.ts";
 import { decodeUtf8, splitFrontMatter, stripBom } from "./ticket_front_matter.ts";
 
 /**

@@ -3,6 +3,7 @@
  * target's tickets, and run lookup by the id in a URL.
  */
 import { loadConfig } from "../core/config.ts";
+import { latestAttempt } from "../core/db/attempts.ts";
 import { queryRunSummaries } from "../core/db/status_query.ts";
 import { getRun } from "../core/db/runs.ts";
 import type { RunRow } from "../core/db/types.ts";
@@ -14,7 +15,7 @@ import {
 } from "../core/tickets.ts";
 import type { DashboardContext } from "./context.ts";
 import { HttpError, idParam } from "./params.ts";
-import { isKnownTarget, latestAttempt } from "./queries.ts";
+import { isKnownTarget } from "./queries.ts";
 import type { ActiveRunView } from "./views.ts";
 
 /** The most running runs the overview shows (more than any machine runs at once). */

@@ -123,3 +123,42 @@ export function requestStop(db: Database, id: number): void {
     id,
   );
 }
+
+/** The `running` runs of `target`, newest first (a dead broker's run stays `running` until recovery). */
+export function runningRunsOf(db: Database, target: string): RunRow[] {
+  return db.all<RunRow>(
+    "SELECT * FROM runs WHERE worktree = ? AND status = 'running' ORDER BY id DESC",
+    target,
+  );
+}
+
+/** The newest run of `target` that the broker with pid `pid` created, if it created one yet. */
+export function latestRunOfBroker(
+  db: Database,
+  target: string,
+  pid: number,
+): Pick<RunRow, "id" | "status"> | undefined {
+  return db.get<Pick<RunRow, "id" | "status">>(
+    "SELECT id, status FROM runs WHERE worktree = ? AND broker_pid = ? ORDER BY id DESC LIMIT 1",
+    target,
+    pid,
+  );
+}
+
+/** When the oldest `running` run started; null when nothing runs. */
+export function oldestRunningStart(db: Database): string | null {
+  return db.get<{ started: string | null }>(
+    "SELECT MIN(started_at) AS started FROM runs WHERE status = 'running'",
+  )?.started ?? null;
+}
+
+/** How many runs of `target` are newer than run `id` (its offset in the target's history). */
+export function newerRunCount(db: Database, target: string, id: number): number {
+  return Number(
+    db.get<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM runs WHERE worktree = ? AND id > ?",
+      target,
+      id,
+    )?.n ?? 0,
+  );
+}

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Database } from "../db/database.ts";
+import { runTokenSums } from "../db/attempts.ts";
 import { getRun } from "../db/runs.ts";
 import type { AttemptRow, FileChange, Outcome, RunStatus } from "../db/types.ts";
 import { ATTEMPT_FILES } from "../runner/execute_worker.ts";
@@ -218,20 +219,13 @@ function sumTokens(list: (TokenTotals | null)[]): TokenTotals {
 
 /** Token sums of every attempt of a run (the same numbers `cmcs status` shows for it). */
 export function runTokens(db: Database, runId: number): TokenTotals {
-  const row = db.get<{ input: number; cached: number; output: number; reasoning: number }>(
-    `SELECT COALESCE(SUM(input_tokens), 0) AS input, COALESCE(SUM(cached_input_tokens), 0) AS cached,
-       COALESCE(SUM(output_tokens), 0) AS output, COALESCE(SUM(reasoning_output_tokens), 0) AS reasoning
-     FROM attempts WHERE run_id = ?`,
-    runId,
-  );
-  const input = Number(row?.input ?? 0);
-  const output = Number(row?.output ?? 0);
+  const sums = runTokenSums(db, runId);
   return {
-    input,
-    cached_input: Number(row?.cached ?? 0),
-    output,
-    reasoning: Number(row?.reasoning ?? 0),
-    total: input + output,
+    input: sums.input,
+    cached_input: sums.cached,
+    output: sums.output,
+    reasoning: sums.reasoning,
+    total: sums.input + sums.output,
   };
 }
 

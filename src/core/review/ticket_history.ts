@@ -1,5 +1,6 @@
-import { UserError } from "../../cli/errors.ts";
+import { UserError } from "../errors.ts";
 import type { Database } from "../db/database.ts";
+import { targetTicketAttempts, ticketsRunOn } from "../db/attempts.ts";
 import type { AttemptRow } from "../db/types.ts";
 import { findTicketRef } from "../ticket_ref.ts";
 
@@ -15,20 +16,11 @@ export interface TicketHistory {
   all: AttemptRow[];
 }
 
-/** Every attempt of `ticket` on `target`, across its runs, oldest first. */
-export function targetTicketAttempts(db: Database, target: string, ticket: string): AttemptRow[] {
-  return db.all<AttemptRow>(
-    `SELECT a.* FROM attempts a JOIN runs r ON r.id = a.run_id
-     WHERE r.worktree = ? AND a.ticket = ? ORDER BY a.id`,
-    target,
-    ticket,
-  );
-}
-
 /**
  * The ticket a review command acts on: the one `ref` names (`TICKET-002`, `2`, `ticket-2.md`)
  * among the tickets that ever ran on `target`, or, without `ref`, the ticket of the target's
- * newest attempt. A clear error when nothing ran there or `ref` matches no ticket that ran.
+ * newest attempt. A clear error when nothing ran there, when `ref` matches no ticket that ran, or
+ * when it names several (src/core/ticket_ref.ts).
  */
 export function resolveReviewTicket(
   db: Database,
@@ -36,18 +28,13 @@ export function resolveReviewTicket(
   label: string,
   ref: string | undefined,
 ): string {
-  const rows = db.all<{ ticket: string }>(
-    `SELECT a.ticket FROM attempts a JOIN runs r ON r.id = a.run_id
-     WHERE r.worktree = ? GROUP BY a.ticket ORDER BY MAX(a.id) DESC`,
-    target,
-  );
-  if (rows.length === 0) {
+  const ids = ticketsRunOn(db, target);
+  if (ids.length === 0) {
     throw new UserError(`no ticket has run on ${label} yet`, {
       hint: `start one with \`cmcs run ${label}\``,
     });
   }
-  if (ref === undefined) return rows[0].ticket;
-  const ids = rows.map((r) => r.ticket);
+  if (ref === undefined) return ids[0];
   const id = findTicketRef(ids, ref);
   if (!id) {
     const shown = ids.slice(0, 10).join(", ") + (ids.length > 10 ? ", …" : "");

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { UserError } from "../../cli/errors.ts";
+import { UserError } from "../errors.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
 import { recordEvent } from "../db/events.ts";
@@ -38,8 +38,9 @@ export interface ResumePlan {
 
 /**
  * Finds the ticket file `ref` names in `ticketsDir` and the Codex thread to continue. Errors, all
- * before anything is changed: no such ticket, a malformed one, or no thread recorded for it (it
- * never ran on this target, or its worker never started a conversation).
+ * before anything is changed: no such ticket, a reference naming several, a malformed one, or no
+ * thread recorded for it (it never ran on this target, or its worker never started a
+ * conversation).
  */
 export async function planResume(
   db: Database,

@@ -6,7 +6,7 @@
  * even `--force` keeps what it discards under a ref of cmcs's own (see save_ref.ts).
  */
 import { dirname, join } from "node:path";
-import { UserError } from "../../cli/errors.ts";
+import { UserError } from "../errors.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
 import { TargetBusyError } from "../db/runs.ts";
@@ -29,7 +29,7 @@ import {
   targetLabel,
   worktreesRoot,
 } from "./paths.ts";
-import { liveQueueMark } from "./queue.ts";
+import { liveQueueMark } from "../db/worktree_queue.ts";
 import { type LossQuery, unreachableCommits } from "./reachability.ts";
 import { type SavedWork, saveWork } from "./save_ref.ts";
 

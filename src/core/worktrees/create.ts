@@ -5,7 +5,7 @@
  * unknown ref, branch checked out elsewhere, no ticket matching) leaves nothing behind.
  */
 import { join, relative } from "node:path";
-import { UserError } from "../../cli/errors.ts";
+import { UserError } from "../errors.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
 import { registerWorktree } from "../db/worktrees.ts";

@@ -7,7 +7,7 @@ import { isDirectory, type Project, requireProject } from "../project.ts";
 import { nextRunnable } from "../runner/run_target.ts";
 import { discoverTickets, resolveTicketsDir } from "../tickets.ts";
 import { discoverWorktrees } from "./discover.ts";
-import { liveQueueMark } from "./queue.ts";
+import { liveQueueMark } from "../db/worktree_queue.ts";
 
 /**
  * Active registered targets of the project `cwd` belongs to (existing git worktrees are

@@ -1,7 +1,7 @@
-import { formatDuration, formatTable, formatTokens, paint, statusColor } from "../../cli/output.ts";
-import type { FileChange } from "../db/types.ts";
-import { explainFailure, resetNote } from "../outcome.ts";
-import type { ResultPacket, TokenTotals } from "./result_packet.ts";
+import type { FileChange } from "../core/db/types.ts";
+import { explainFailure, resetNote } from "../core/outcome.ts";
+import type { ResultPacket, TokenTotals } from "../core/review/result_packet.ts";
+import { formatDuration, formatTable, formatTokens, paint, statusColor } from "./output.ts";
 
 /** The text packet aims at this many lines, however many files or message lines there are. */
 export const RESULT_MAX_LINES = 32;
