@@ -11,6 +11,7 @@ import { getRun } from "../core/db/runs.ts";
 import type { AttemptRow, RunRow } from "../core/db/types.ts";
 import {
   discoverTickets,
+  isCodexTicket,
   resolveTicketsDir,
   type TicketJson,
   ticketJson,
@@ -47,7 +48,7 @@ export async function activeRuns(ctx: DashboardContext): Promise<ActiveRunView[]
     if (ticketsDir !== null) {
       try {
         const entries = await discoverTickets(resolveTicketsDir(run.target, ticketsDir));
-        const codex = entries.filter((e) => !e.ok || e.ticket.agent === "codex");
+        const codex = entries.filter((e) => !e.ok || isCodexTicket(e.ticket));
         progress = {
           done: codex.filter((e) => e.ok && e.ticket.done).length,
           total: codex.length,
