@@ -142,3 +142,26 @@ Deno.test("the run page of a resumed ticket lists the files of every attempt, as
   assert.match(section, /class="d d-add">\+first<\/span>/, "the diff spans both commits");
   assert.match(section, /class="d d-add">\+second<\/span>/);
 });
+
+Deno.test("after its worktree is removed, a ticket's run page still shows its commits and files", async () => {
+  await using p = await testProject();
+  const created = await p.cmcs(["worktree", "create", "feat/gone"]);
+  assert.equal(created.code, 0, created.stderr);
+  const worktree = join(p.path, "worktrees", "feat", "gone");
+  await Deno.mkdir(join(worktree, ".cmcs/tickets"), { recursive: true });
+  await Deno.writeTextFile(
+    join(worktree, ".cmcs/tickets/TICKET-001.md"),
+    `---\ntitle: Elsewhere\n---\n\nWork.\n${directive("write", "far.txt", "far away")}\n`,
+  );
+  const run = await p.cmcs(["run", worktree]);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const [row] = attempts(p);
+  assert.ok(row.commit_after, "the worktree's ticket was committed");
+  await gitIn(p.path, "worktree", "remove", "--force", worktree);
+
+  const section = ticketSection(await dashboardPage(p, `/runs/${row.run_id}`), "TICKET-001");
+  const listed = /<ul class="mono files">(.*?)<\/ul>/s.exec(section)?.[1] ?? "";
+  assert.ok(listed.includes(">far.txt<"), listed);
+  assert.match(section, /class="d d-add">\+far away<\/span>/, "read from the main checkout");
+  assert.doesNotMatch(section, /working tree/);
+});
