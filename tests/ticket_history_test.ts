@@ -114,6 +114,12 @@ Deno.test("token totals of a ticket worked on in two runs agree between result, 
   const section = ticketSection(await dashboardPage(p, `/runs/${packet.run.id}`), "TICKET-001");
   assert.match(section, new RegExp(`data-tokens="${packet.tokens.total}"`));
   assert.match(section, /2 attempts \(1 in earlier runs\)/);
+
+  const api = JSON.parse(await dashboardPage(p, `/api/runs/${packet.run.id}`));
+  assert.deepEqual(api.run.tokens, packet.run.tokens);
+  assert.deepEqual(api.tickets[0].tokens, packet.tokens);
+  assert.deepEqual(api.tickets[0].files_changed, packet.files_changed);
+  assert.equal(api.tickets[0].review, null);
 });
 
 Deno.test("the run page of a resumed ticket lists the files of every attempt, as cmcs result does", async () => {

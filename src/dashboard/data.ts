@@ -137,3 +137,26 @@ export async function runTickets(
     return { ticket, inRun, work, diff };
   }));
 }
+
+/**
+ * A ticket of a run as `GET /api/runs/:id` returns it: the fields of `cmcs result --json` that
+ * describe the work (same names, same numbers), plus the ids of the attempts in this run.
+ */
+export function runTicketJson(t: RunTicket) {
+  const w = t.work;
+  return {
+    ticket: t.ticket,
+    title: w.title,
+    outcome: w.outcome,
+    attempt_ids: w.attempts.map((a) => a.id),
+    attempt_ids_in_run: t.inRun.map((a) => a.id),
+    duration_s: w.duration_s,
+    tokens: w.tokens,
+    commit_before: w.span.from,
+    commit_after: w.span.to,
+    uncommitted: w.span.overlay,
+    files_changed: w.files,
+    warnings: w.warnings,
+    review: w.review,
+  };
+}
