@@ -9,7 +9,12 @@ import { type Project, requireProject, resolveTarget } from "../core/project.ts"
 import { recoverOrphans } from "../core/recovery.ts";
 import { busyReason, runTargets, type TargetOutcome } from "../core/runner/parallel.ts";
 import { StopController } from "../core/runner/stop_control.ts";
-import { discoverTickets, requireTicketsDir, resolveTicketsDir } from "../core/tickets.ts";
+import {
+  discoverTickets,
+  requireTicketsDir,
+  resolveTicketsDir,
+  ticketQueue,
+} from "../core/tickets.ts";
 import type { Config } from "../core/config.ts";
 
 export interface RunOptions {
@@ -186,30 +191,24 @@ async function dryRun(targets: PreparedTarget[], opts: RunOptions): Promise<numb
   const report = [];
   let problems = 0;
   for (const t of targets) {
-    const entries = await discoverTickets(t.ticketsDir);
-    const dispatch = [];
-    const skipped = [];
+    const queue = ticketQueue(await discoverTickets(t.ticketsDir));
+    const dispatch = queue.dispatch.map((ticket) => ({
+      ticket: ticket.id,
+      title: ticket.title,
+      model: ticket.model ?? t.config.codex.model,
+      reasoning_effort: ticket.reasoning_effort ?? t.config.codex.reasoning_effort,
+      timeout_s: ticket.timeout_s ?? t.config.codex.timeout_s,
+    }));
+    const skipped = queue.skipped.map((ticket) => ({ ticket: ticket.id, agent: ticket.agent }));
     let blockedBy: { file: string; line: number | null; message: string } | null = null;
-    for (const entry of entries) {
-      if (!entry.ok) {
-        const p = entry.problems[0];
-        blockedBy = { file: entry.file, line: p?.line ?? null, message: p?.message ?? "malformed" };
-        problems++;
-        break;
-      }
-      const ticket = entry.ticket;
-      if (ticket.done) continue;
-      if (ticket.agent !== "codex") {
-        skipped.push({ ticket: ticket.id, agent: ticket.agent });
-        continue;
-      }
-      dispatch.push({
-        ticket: ticket.id,
-        title: ticket.title,
-        model: ticket.model ?? t.config.codex.model,
-        reasoning_effort: ticket.reasoning_effort ?? t.config.codex.reasoning_effort,
-        timeout_s: ticket.timeout_s ?? t.config.codex.timeout_s,
-      });
+    if (queue.blockedBy) {
+      const p = queue.blockedBy.problems[0];
+      blockedBy = {
+        file: queue.blockedBy.file,
+        line: p?.line ?? null,
+        message: p?.message ?? "malformed",
+      };
+      problems++;
     }
     report.push({ target: t.target, dispatch, skipped, blocked_by: blockedBy });
   }

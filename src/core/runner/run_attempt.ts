@@ -33,6 +33,7 @@ import { crashPoint } from "./crash_point.ts";
 import { ATTEMPT_FILES, executeWorker } from "./execute_worker.ts";
 import type { ProgressSink } from "./progress.ts";
 import type { StopController } from "./stop_control.ts";
+import { sumTokens } from "../tokens.ts";
 
 export interface AttemptContext {
   db: Database;
@@ -250,7 +251,7 @@ export async function runAttempt(
     outcome,
     message,
     durationS: attempt.duration_s ?? 0,
-    tokens: stream.usage ? stream.usage.input_tokens + stream.usage.output_tokens : null,
+    tokens: stream.usage ? sumTokens([stream.usage]).total : null,
     commit,
     warnings,
   });
