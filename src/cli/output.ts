@@ -86,9 +86,21 @@ export function formatTable(headers: string[], rows: string[][]): string {
     .join("\n");
 }
 
-/** Prints one JSON document (2-space indented) to stdout. */
+let prettyJson: boolean | undefined;
+
+/** `--pretty` forces indented JSON; `undefined` restores the default (indented on a terminal). */
+export function setPrettyJson(pretty: boolean | undefined): void {
+  prettyJson = pretty;
+}
+
+/**
+ * Prints one JSON document to stdout: on one line when stdout is not a terminal (an agent or a
+ * pipe reads it, and every indent is characters in its context), 2-space indented on a terminal
+ * or with `--pretty`.
+ */
 export function printJson(value: unknown): void {
-  console.log(JSON.stringify(value, null, 2));
+  const pretty = prettyJson ?? Deno.stdout.isTerminal();
+  console.log(pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value));
 }
 
 /** Human duration: `0.4s`, `12s`, `3m05s`, `1h02m`. */

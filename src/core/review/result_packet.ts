@@ -3,7 +3,9 @@ import type { Database } from "../db/database.ts";
 import { getRun } from "../db/runs.ts";
 import type { AttemptRow, FileChange, Outcome, RunStatus } from "../db/types.ts";
 import { ATTEMPT_FILES } from "../runner/execute_worker.ts";
+import { ticketReviewRows } from "../db/reviews.ts";
 import { secondsBetween } from "../time.ts";
+import { type ReviewState, reviewState } from "./review_state.ts";
 import { isEmptySpec, ticketDiffSpec, ticketNumstat } from "./ticket_diff.ts";
 import {
   latestThreadAttempt,
@@ -54,6 +56,10 @@ export interface ResultPacket {
   target: string;
   ticket: string;
   title: string | null;
+  /** Where the ticket stands in the review queue (see {@link ReviewState}). */
+  review: ReviewState | null;
+  /** When the latest attempt's work was accepted, if it was. */
+  accepted_at: string | null;
   /** The run of the latest attempt. */
   run: { id: number; status: RunStatus | null; tokens: TokenTotals };
   /** The latest attempt's outcome; null while it runs. */
@@ -79,7 +85,7 @@ export interface ResultPacket {
   final_message: string | null;
   final_message_file: string | null;
   warnings: string[];
-  commands: { diff: string; logs: string; resume: string | null };
+  commands: { diff: string; logs: string; resume: string | null; accept: string | null };
 }
 
 /**
@@ -118,11 +124,15 @@ export async function buildResultPacket(input: {
   const packetAttempts = attempts.map((a) => packetAttempt(a, input.logsDir));
   const ticketArg = shellWord(history.ticket);
   const path = shellWord(pathArg);
+  const [reviewRow] = ticketReviewRows(db, { target, tickets: [history.ticket] });
+  const review = reviewRow ? reviewState(reviewRow) : null;
 
   return {
     target,
     ticket: history.ticket,
     title: last.title ?? attempts.findLast((a) => a.title)?.title ?? null,
+    review,
+    accepted_at: review === "accepted" ? reviewRow.decided_at : null,
     run: {
       id: last.run_id,
       status: runRow?.status ?? null,
@@ -157,6 +167,7 @@ export async function buildResultPacket(input: {
       diff: `cmcs diff ${path} ${ticketArg}`,
       logs: `cmcs logs ${path} --ticket ${ticketArg} --run ${last.run_id}`,
       resume: threadAttempt ? `cmcs resume ${path} ${ticketArg} -m "<feedback>"` : null,
+      accept: review === "awaiting_review" ? `cmcs accept ${path} ${ticketArg}` : null,
     },
   };
 }
