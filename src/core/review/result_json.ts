@@ -28,7 +28,7 @@ export interface ResultJsonAttempt {
  * every character. What belongs to an attempt (model, effort, thread, log folder, tokens) is only
  * in `attempts`; what belongs to the ticket (files, commits, final message, the token breakdown)
  * only at the top, where `outcome`, `message` and `resets_at` are the latest attempt's: the
- * ticket's state. Null values and empty lists are left out, except `outcome` (null while the
+ * ticket's state (so the last of `attempts` leaves its message and reset time to the top). Null values and empty lists are left out, except `outcome` (null while the
  * latest attempt runs) and `review` (null when the ticket is neither done nor sent back).
  */
 export interface ResultJson {
@@ -76,7 +76,7 @@ export function resultJson(p: ResultPacket, logsDir: string): ResultJson {
       output: p.tokens.output,
       reasoning: p.tokens.reasoning,
     },
-    attempts: p.attempts.map((a) =>
+    attempts: p.attempts.map((a, i) =>
       prune({
         id: a.attempt_id,
         run_id: a.run_id,
@@ -84,8 +84,9 @@ export function resultJson(p: ResultPacket, logsDir: string): ResultJson {
         model: a.model,
         reasoning_effort: a.reasoning_effort,
         outcome: a.outcome,
-        message: a.message,
-        resets_at: a.resets_at,
+        // The latest attempt's are the packet's own, stated once at the top.
+        message: i === p.attempts.length - 1 ? null : a.message,
+        resets_at: i === p.attempts.length - 1 ? null : a.resets_at,
         exit_code: a.exit_code === 0 ? null : a.exit_code,
         duration_s: a.duration_s,
         tokens: a.tokens?.total,
