@@ -12,6 +12,10 @@ import { Island } from "../src/dashboard/island.tsx";
 import { renderPage } from "../src/dashboard/layout.tsx";
 import { attemptFile, readLogTail } from "../src/dashboard/logs.ts";
 import { attemptView, latestEventId, runSummary } from "../src/dashboard/queries.ts";
+import { ReviewBadge } from "../src/dashboard/review_panel.tsx";
+import { ticketReviewRows } from "../src/core/db/reviews.ts";
+import { type ReviewState, reviewState } from "../src/core/review/review_state.ts";
+import type { TicketReviewRow } from "../src/core/db/reviews.ts";
 
 /** Rendered log lines the run page starts with (the live stream adds to them). */
 export const LOG_LINES = 200;
@@ -44,6 +48,10 @@ export function registerRunPage(app: Hono, ctx: DashboardContext): void {
       { maxLines: LOG_LINES },
     );
     const groups = groupByTicket(attempts);
+    const reviews = new Map(
+      ticketReviewRows(ctx.db, { target: run.worktree, tickets: groups.map((g) => g.ticket) })
+        .map((row) => [row.ticket, row]),
+    );
     const diffs = await Promise.all(groups.map(async (group, i) => {
       const range = i < MAX_DIFFS ? diffRange(group.attempts) : null;
       return range ? await ticketDiff(ctx.project, range) : null;
@@ -136,7 +144,13 @@ export function registerRunPage(app: Hono, ctx: DashboardContext): void {
         </h2>
         {groups.length === 0 && <div class="panel empty">No ticket was attempted yet.</div>}
         {groups.map((group, i) => (
-          <TicketSection key={group.ticket} run={run} group={group} diff={diffs[i]} />
+          <TicketSection
+            key={group.ticket}
+            run={run}
+            group={group}
+            diff={diffs[i]}
+            review={attemptReview(reviews.get(group.ticket), group.attempts.at(-1)!)}
+          />
         ))}
 
         <h2 id="events">
@@ -227,8 +241,25 @@ function Timeline({ attempts }: { attempts: AttemptRow[] }) {
   );
 }
 
+/**
+ * The review state of `last`, this run's last attempt at a ticket: the ticket's state when it is
+ * still the latest attempt, `sent_back` when a later resume sent exactly this attempt back, and
+ * none when a later run has taken the ticket further.
+ */
+function attemptReview(row: TicketReviewRow | undefined, last: AttemptRow): ReviewState | null {
+  if (!row) return null;
+  if (row.attempt_id === last.id) return reviewState(row);
+  return row.decision === "sent_back" && row.decided_attempt_id === last.id ? "sent_back" : null;
+}
+
+/** One ticket of the run, with its review state (see {@link attemptReview}). */
 function TicketSection(
-  { run, group, diff }: { run: RunRow; group: TicketGroup; diff: TicketDiff | null },
+  { run, group, diff, review }: {
+    run: RunRow;
+    group: TicketGroup;
+    diff: TicketDiff | null;
+    review: ReviewState | null;
+  },
 ) {
   const last = group.attempts.at(-1)!;
   const finalMessage = group.attempts.findLast((a) => a.final_message)?.final_message ?? null;
@@ -245,6 +276,7 @@ function TicketSection(
         <h3 class="mono">{group.ticket}</h3>
         <span>{group.title ?? ""}</span>
         <Badge status={last.outcome} />
+        <ReviewBadge state={review} />
         <span class="note">
           {`${group.attempts.length} attempt${group.attempts.length === 1 ? "" : "s"} · ${
             inProgress ? "in progress" : formatDuration(seconds)

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { serveDashboard } from "./helpers/dashboard_server.ts";
 import { directive } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { query } from "./helpers/runs.ts";
@@ -194,4 +195,30 @@ Deno.test("resume sends a ticket back, and it awaits review again once the new a
   const packet = await json<{ review: string }>(p, "result", ".", "1");
   assert.equal(packet.review, "awaiting_review");
   assert.equal((await p.cmcs(["accept", ".", "1"])).code, 0);
+});
+
+Deno.test("the dashboard shows the review queue with its counts and each ticket's review state on the run page", async () => {
+  await using p = await testProject();
+  await twoDoneTickets(p);
+  assert.equal((await p.cmcs(["accept", ".", "1"])).code, 0);
+  await using dashboard = await serveDashboard(p.path, { env: p.env });
+
+  const overview = await (await fetch(dashboard.url)).text();
+  assert.match(overview, /data-awaiting-review="1"/);
+  assert.match(overview, /1 awaiting review · 0 sent back · 1 accepted/);
+  const queue = /<table class="review">([\s\S]*?)<\/table>/.exec(overview)?.[1] ?? "";
+  assert.match(queue, /data-ticket="TICKET-002"/);
+  assert.match(queue, /cmcs accept \. TICKET-002/);
+  assert.doesNotMatch(queue, /TICKET-001/, "an accepted ticket has left the queue");
+
+  const run = await (await fetch(new URL("/runs/1", dashboard.url))).text();
+  const section = (ticket: string) =>
+    new RegExp(`id="ticket-${ticket}"[\\s\\S]*?</section>`).exec(run)?.[0] ?? "";
+  assert.match(section("TICKET-001"), /data-review="accepted"/);
+  assert.match(section("TICKET-002"), /data-review="awaiting_review"/);
+  assert.match(
+    run.slice(run.indexOf('id="events"')),
+    /accepted/,
+    "the acceptance is in the run's events",
+  );
 });
