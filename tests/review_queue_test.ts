@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { serveDashboard } from "./helpers/dashboard_server.ts";
 import { directive } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
-import { query } from "./helpers/runs.ts";
+import { query, until } from "./helpers/runs.ts";
 
 async function json<T = Record<string, unknown>>(p: TestProject, ...args: string[]): Promise<T> {
   const out = await p.cmcs([...args, "--json"]);
@@ -221,4 +221,40 @@ Deno.test("the dashboard shows the review queue with its counts and each ticket'
     /accepted/,
     "the acceptance is in the run's events",
   );
+});
+
+Deno.test("a ticket whose worker already wrote done: true but is still running cannot be accepted until its attempt ends done", async () => {
+  await using p = await testProject();
+  const release = join(p.stateDir, "release");
+  await p.ticket(
+    "TICKET-001.md",
+    { title: "Slow" },
+    `${directive("write", "a.txt", "a")}\n${directive("done-early")}\n${
+      directive("wait-file", release)
+    }\n`,
+  );
+  const started = await p.cmcs(["run", "--detach"]);
+  assert.equal(started.code, 0, started.stderr);
+  await until(
+    "the ticket file says done while the worker runs",
+    async () =>
+      /^done: true$/m.test(await Deno.readTextFile(join(p.path, ".cmcs/tickets/TICKET-001.md"))) &&
+      query<{ outcome: string | null }>(p, "SELECT outcome FROM attempts").some((a) =>
+        a.outcome === null
+      ),
+  );
+
+  const early = await p.cmcs(["accept", ".", "1"]);
+  assert.equal(early.code, 1);
+  assert.match(
+    early.stderr,
+    /^error: TICKET-001 is not done: its attempt in run 1 is still running; nothing was accepted\nhint: wait for it with `cmcs wait \.`/,
+  );
+  assert.deepEqual(query(p, "SELECT * FROM reviews"), []);
+
+  await Deno.writeTextFile(release, "");
+  const waited = await p.cmcs(["wait", ".", "--timeout", "60"]);
+  assert.equal(waited.code, 0, waited.stdout + waited.stderr);
+  const accepted = await p.cmcs(["accept", ".", "1"]);
+  assert.equal(accepted.code, 0, accepted.stderr);
 });
