@@ -258,3 +258,30 @@ Deno.test("a ticket whose worker already wrote done: true but is still running c
   const accepted = await p.cmcs(["accept", ".", "1"]);
   assert.equal(accepted.code, 0, accepted.stderr);
 });
+
+Deno.test("a resume refused because the target is busy sends nothing back", async () => {
+  await using p = await testProject();
+  await p.ticket("TICKET-001.md", { title: "First" }, `${directive("write", "a.txt", "a")}\n`);
+  assert.equal((await p.cmcs(["run"])).code, 0);
+  const release = join(p.stateDir, "release");
+  await p.ticket("TICKET-002.md", { title: "Blocks" }, `${directive("wait-file", release)}\n`);
+  assert.equal((await p.cmcs(["run", "--detach"])).code, 0);
+  await until(
+    "the second run's worker",
+    () => query(p, "SELECT 1 FROM attempts WHERE ticket = 'TICKET-002'").length > 0,
+  );
+
+  const refused = await p.cmcs(["resume", ".", "1", "-m", "More"]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /^error: \.: run 2 is already running there/);
+  assert.deepEqual(query(p, "SELECT * FROM reviews"), []);
+  assert.deepEqual(query(p, "SELECT * FROM events WHERE event = 'sent_back'"), []);
+
+  await Deno.writeTextFile(release, "");
+  assert.equal((await p.cmcs(["wait", ".", "--timeout", "60"])).code, 0);
+  const status = await json<StatusJson>(p, "status");
+  assert.deepEqual(status.review.awaiting_review.map((t) => [t.ticket, t.run_id]), [
+    ["TICKET-001", 1],
+    ["TICKET-002", 2],
+  ]);
+});
