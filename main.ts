@@ -4,7 +4,7 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { invoke } from "./src/cli/invoke.ts";
-import { print, printError } from "./src/cli/output.ts";
+import { print, printError, setPrettyJson } from "./src/cli/output.ts";
 import { integer, seconds } from "./src/cli/parse.ts";
 import { VERSION } from "./src/version.ts";
 
@@ -94,7 +94,11 @@ export function buildProgram(): Command {
     .argument("[path]", "only runs of this repository or worktree")
     .option("--active", "only running runs")
     .option("--latest", "only the latest run of each target")
-    .option("--limit <n>", "show at most n runs", integer(1), 20)
+    .option(
+      "--limit <n>",
+      "show the n newest runs (default: every running run and the 10 newest)",
+      integer(1),
+    )
     .option("--json", "print JSON")
     .addHelpText("after", example("cmcs status", "cmcs status . --latest --json"))
     .action((path, opts) =>
@@ -317,6 +321,20 @@ export function buildProgram(): Command {
     );
 
   program
+    .command("accept")
+    .description(
+      "accept tickets whose latest attempt ended done: they leave the review queue " +
+        "(a ticket that is not done is refused, and then nothing is accepted)",
+    )
+    .argument("<path>", "repository or worktree")
+    .argument("<tickets...>", "the tickets to accept (TICKET-002, 2, ticket-2.md)")
+    .option("--json", "print JSON")
+    .addHelpText("after", example("cmcs accept . TICKET-002", "cmcs accept worktrees/feat-a 3 4"))
+    .action((path, tickets, opts) =>
+      invoke(async () => (await import("./src/commands/accept.ts")).accept(path, tickets, opts))
+    );
+
+  program
     .command("dashboard")
     .description("serve the live web dashboard of this project (127.0.0.1:4173) until Ctrl-C")
     .option(
@@ -348,7 +366,24 @@ export function buildProgram(): Command {
     );
 
   hideHelpCommands(program);
+  addPrettyOption(program);
+  program.hook("preAction", (_program, action) => {
+    setPrettyJson(action.opts().pretty === true ? true : undefined);
+  });
   return program;
+}
+
+/**
+ * Every command with `--json` also takes `--pretty`: JSON is one line unless stdout is a terminal,
+ * which is what an agent reading it wants, and a person piping it to a file may not.
+ */
+function addPrettyOption(command: Command): void {
+  for (const sub of command.commands) {
+    if (sub.options.some((option) => option.long === "--json")) {
+      sub.option("--pretty", "indent the JSON (the default when stdout is a terminal)");
+    }
+    addPrettyOption(sub as unknown as Command);
+  }
 }
 
 /** `cmcs ticket help new` is redundant with `cmcs ticket new --help`; keep the lists short. */

@@ -13,6 +13,7 @@ import { Island } from "../islands/island.tsx";
 import { renderPage } from "../src/dashboard/layout.tsx";
 import { attemptFile, readLogTail } from "../src/dashboard/logs.ts";
 import { attemptView, runSummary } from "../src/dashboard/queries.ts";
+import { ReviewBadge } from "../src/dashboard/review_panel.tsx";
 
 /** Rendered log lines the run page starts with (the live stream adds to them). */
 export const LOG_LINES = 200;
@@ -124,7 +125,13 @@ export function registerRunPage(app: Hono, ctx: DashboardContext): void {
           Tickets <span class="count">{groups.length}</span>
         </h2>
         {groups.length === 0 && <div class="panel empty">No ticket was attempted yet.</div>}
-        {groups.map((group) => <TicketSection key={group.ticket} run={run} group={group} />)}
+        {groups.map((group) => (
+          <TicketSection
+            key={group.ticket}
+            run={run}
+            group={group}
+          />
+        ))}
 
         <h2 id="events">
           Events <span class="count">newest first</span>
@@ -214,6 +221,7 @@ function Timeline({ attempts }: { attempts: AttemptRow[] }) {
   );
 }
 
+/** One ticket of the run, with its review state. */
 function TicketSection({ run, group }: { run: RunRow; group: RunTicket }) {
   const { work, diff } = group;
   const count = work.attempts.length;
@@ -228,6 +236,7 @@ function TicketSection({ run, group }: { run: RunRow; group: RunTicket }) {
         <h3 class="mono">{group.ticket}</h3>
         <span>{work.title ?? ""}</span>
         <Badge status={work.outcome} />
+        <ReviewBadge state={work.review} />
         <span class="note">
           {`${count} attempt${count === 1 ? "" : "s"}${
             earlier > 0 ? ` (${earlier} in earlier runs)` : ""

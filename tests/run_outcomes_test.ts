@@ -95,7 +95,7 @@ for (const c of CASES) {
     const status = await p.cmcs(["status", "--json"]);
     const [summary] = JSON.parse(status.stdout).runs;
     assert.equal(summary.status, "failed");
-    assert.deepEqual(summary.tickets, { started: 1, done: 0, failed: 1 });
+    assert.deepEqual(summary.tickets, { started: 1, done: 0, failed: 1, awaiting_review: 0 });
     assert.match(summary.message, new RegExp(`^TICKET-001: ${c.outcome}`));
 
     const logs = await p.cmcs(["logs"]);
@@ -119,8 +119,8 @@ Deno.test("a done attempt shows as done in status, the database and logs", async
   assert.ok(attempt.commit_after, "the ticket's work was committed");
   const [summary] = JSON.parse((await p.cmcs(["status", "--json"])).stdout).runs;
   assert.equal(summary.status, "completed");
-  assert.deepEqual(summary.tickets, { started: 1, done: 1, failed: 0 });
-  assert.ok(summary.tokens.total > 0);
+  assert.deepEqual(summary.tickets, { started: 1, done: 1, failed: 0, awaiting_review: 1 });
+  assert.ok(summary.tokens > 0);
   const logs = await p.cmcs(["logs"]);
   assert.match(logs.stdout, /^== run 1 · TICKET-001 · attempt 1 .* done$/m);
   assert.doesNotMatch(logs.stdout, /^-- /m);

@@ -130,12 +130,22 @@ export function printJsonLine(line: string): void {
   console.log(stripControl(escapeJsonControls(line)));
 }
 
+let prettyJson: boolean | undefined;
+
+/** `--pretty` forces indented JSON; `undefined` restores the default (indented on a terminal). */
+export function setPrettyJson(pretty: boolean | undefined): void {
+  prettyJson = pretty;
+}
+
 /**
- * Prints one JSON document (2-space indented) to stdout. Strings keep their exact text — control
- * characters come out as `\u` escapes, never raw — so a reader's terminal cannot act on them.
+ * Prints one JSON document to stdout: on one line when stdout is not a terminal (an agent or a
+ * pipe reads it, and every indent is characters in its context), 2-space indented on a terminal
+ * or with `--pretty`. Strings keep their exact text — control characters come out as `\u`
+ * escapes, never raw — so a reader's terminal cannot act on them.
  */
 export function printJson(value: unknown): void {
-  console.log(escapeJsonControls(JSON.stringify(value, null, 2)));
+  const pretty = prettyJson ?? Deno.stdout.isTerminal();
+  console.log(escapeJsonControls(pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)));
 }
 
 /** Human duration: `0.4s`, `12s`, `3m05s`, `1h02m`. */

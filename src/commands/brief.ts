@@ -30,12 +30,15 @@ export async function brief(path: string, opts: BriefOptions): Promise<number> {
 
 /** The text form: a headline with the counts, then one line per item with its next command. */
 export function renderBrief(state: Brief): string[] {
-  const { active, finished, failed } = state;
+  const { active, failed } = state;
+  const finished = state.finished.filter((t) => t.state === "awaiting_review");
+  const accepted = state.finished.length - finished.length;
   const counts = [
     `${active.length} running`,
     `${finished.length} finished ticket${finished.length === 1 ? "" : "s"} awaiting review`,
     `${failed.length} failed run${failed.length === 1 ? "" : "s"}`,
   ];
+  if (accepted > 0) counts.push(`${accepted} accepted in the latest runs`);
   const lines = [`cmcs (${state.project}): ${counts.join(", ")}`];
   for (const run of active) {
     const on = run.current_ticket ? ` on ${run.current_ticket}` : "";
@@ -55,9 +58,11 @@ export function renderBrief(state: Brief): string[] {
     const more = tickets.length > TICKETS_PER_LINE
       ? ` and ${tickets.length - TICKETS_PER_LINE} more`
       : "";
+    const runs = [...new Set(tickets.map((t) => t.run_id))].join(", ");
     lines.push(
-      `finished: ${named}${more} at ${path} (run ${tickets[0].run_id}); ` +
-        `review: \`cmcs result ${path} ${tickets[0].ticket}\``,
+      `finished: ${named}${more} at ${path} (run ${runs}); ` +
+        `review: \`cmcs result ${path} ${tickets[0].ticket}\`, ` +
+        `accept: \`cmcs accept ${path} ${tickets.map((t) => t.ticket).join(" ")}\``,
     );
   }
   for (const run of failed) {

@@ -2,6 +2,7 @@ import { relative } from "node:path";
 import { print, printJson } from "../cli/output.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { buildResultPacket } from "../core/review/result_packet.ts";
+import { resultJson } from "../core/review/result_json.ts";
 import { renderResultPacket } from "../cli/result_text.ts";
 import { resolveReviewTicket, ticketHistory } from "../core/review/ticket_history.ts";
 import { openTarget } from "../core/run_lookup.ts";
@@ -13,7 +14,7 @@ export interface ResultOptions {
 /**
  * `cmcs result <path> [ticket]`: the review packet of one ticket — by default the ticket of the
  * target's newest attempt. About 30 lines of text whatever the size of the change; `--json` has
- * every attempt and every file.
+ * every attempt and every file, each fact once.
  */
 export async function result(
   path: string,
@@ -34,7 +35,7 @@ export async function result(
       history,
       pathArg: commandPath(target),
     });
-    if (opts.json) printJson(packet);
+    if (opts.json) printJson(resultJson(packet, opened.project.logsDir));
     else for (const line of renderResultPacket(packet)) print(line);
     return 0;
   } finally {

@@ -6,6 +6,8 @@
 import { loadConfig } from "../core/config.ts";
 import { latestAttempt, runAttempts } from "../core/db/attempts.ts";
 import { ticketHistory, type TicketWork, ticketWork } from "../core/review/ticket_history.ts";
+import { ticketReviewRows } from "../core/db/reviews.ts";
+import { attemptReviewState } from "../core/review/review_state.ts";
 import { queryRunSummaries } from "../core/db/status_query.ts";
 import { getRun } from "../core/db/runs.ts";
 import type { AttemptRow, RunRow } from "../core/db/types.ts";
@@ -124,6 +126,10 @@ export async function runTickets(
     if (group) group.push(attempt);
     else groups.set(attempt.ticket, [attempt]);
   }
+  const reviews = new Map(
+    ticketReviewRows(ctx.db, { target: run.worktree, tickets: [...groups.keys()] })
+      .map((row) => [row.ticket, row]),
+  );
   return await Promise.all([...groups].map(async ([ticket, inRun], i) => {
     const history = ticketHistory(ctx.db, run.worktree, ticket, inRun.at(-1)!.id)!;
     const withGit = ctx.project.isGit && i < MAX_RUN_DIFFS;
@@ -132,6 +138,7 @@ export async function runTickets(
       isGit: withGit,
       history,
       repoDir: ctx.project.root,
+      review: attemptReviewState(reviews.get(ticket), inRun.at(-1)!.id),
     });
     const diff = withGit ? await ticketDiff(ctx.project, run.worktree, work.span) : null;
     return { ticket, inRun, work, diff };

@@ -154,7 +154,9 @@ export type EventName =
   | "retry"
   | "stop_requested"
   | "committed"
-  | "hook";
+  | "hook"
+  | "accepted"
+  | "sent_back";
 
 export interface EventRow {
   id: number;

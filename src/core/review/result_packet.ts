@@ -1,11 +1,12 @@
 import { join } from "node:path";
 import type { Database } from "../db/database.ts";
-import { runTokenSums } from "../db/attempts.ts";
 import { getRun } from "../db/runs.ts";
 import { queryRunSummaries } from "../db/status_query.ts";
 import type { AttemptRow, FileChange, Outcome, RunStatus } from "../db/types.ts";
 import { ATTEMPT_FILES } from "../runner/execute_worker.ts";
 import { attemptTokens, sumTokens, type TokenTotals } from "../tokens.ts";
+import { ticketReviewRows } from "../db/reviews.ts";
+import { type ReviewState, reviewState } from "./review_state.ts";
 import {
   latestThreadAttempt,
   parseFiles,
@@ -48,6 +49,10 @@ export interface ResultPacket {
   target: string;
   ticket: string;
   title: string | null;
+  /** Where the ticket stands in the review queue (see {@link ReviewState}). */
+  review: ReviewState | null;
+  /** When the latest attempt's work was accepted, if it was. */
+  accepted_at: string | null;
   /** The run of the latest attempt. */
   run: { id: number; status: RunStatus | null; tokens: TokenTotals };
   /** The latest attempt's outcome; null while it runs. */
@@ -73,9 +78,7 @@ export interface ResultPacket {
   final_message: string | null;
   final_message_file: string | null;
   warnings: string[];
-  /** Whether the orchestrator accepted the work: null until `cmcs accept` records it. */
-  review: null;
-  commands: { diff: string; logs: string; resume: string | null };
+  commands: { diff: string; logs: string; resume: string | null; accept: string | null };
 }
 
 /**
@@ -91,7 +94,14 @@ export async function buildResultPacket(input: {
   pathArg: string;
 }): Promise<ResultPacket> {
   const { db, target, history, pathArg } = input;
-  const work = await ticketWork({ target, isGit: input.isGit, history });
+  const [reviewRow] = ticketReviewRows(db, { target, tickets: [history.ticket] });
+  const work = await ticketWork({
+    target,
+    isGit: input.isGit,
+    history,
+    review: reviewRow ? reviewState(reviewRow) : null,
+  });
+  const review = work.review;
   const attempts = work.attempts;
   const last = attempts[attempts.length - 1];
   const runRow = getRun(db, last.run_id);
@@ -105,6 +115,8 @@ export async function buildResultPacket(input: {
     target,
     ticket: history.ticket,
     title: work.title,
+    review,
+    accepted_at: review === "accepted" ? reviewRow.decided_at : null,
     run: {
       id: last.run_id,
       status: runRow?.status ?? null,
@@ -133,11 +145,11 @@ export async function buildResultPacket(input: {
       ? join(input.logsDir, finalAttempt.log_dir, ATTEMPT_FILES.lastMessage)
       : null,
     warnings: work.warnings,
-    review: work.review,
     commands: {
       diff: `cmcs diff ${path} ${ticketArg}`,
       logs: `cmcs logs ${path} --ticket ${ticketArg} --run ${last.run_id}`,
       resume: threadAttempt ? `cmcs resume ${path} ${ticketArg} -m "<feedback>"` : null,
+      accept: review === "awaiting_review" ? `cmcs accept ${path} ${ticketArg}` : null,
     },
   };
 }

@@ -5,6 +5,7 @@
  * dashboard's run page read it, so they cannot tell different stories about the same ticket.
  */
 import { UserError } from "../errors.ts";
+import type { ReviewState } from "./review_state.ts";
 import { targetTicketAttempts, ticketsRunOn } from "../db/attempts.ts";
 import type { Database } from "../db/database.ts";
 import type { AttemptRow, FileChange, Outcome } from "../db/types.ts";
@@ -130,7 +131,8 @@ export interface TicketWork {
    * Whether the orchestrator accepted the work. Always null for now: `cmcs accept` (being added)
    * records it, and this is where it will be read.
    */
-  review: null;
+  /** Where the work stands in the review queue, as the caller read it; null when unknown. */
+  review: ReviewState | null;
 }
 
 /**
@@ -144,6 +146,7 @@ export async function ticketWork(input: {
   isGit: boolean;
   history: TicketHistory;
   repoDir?: string;
+  review?: ReviewState | null;
 }): Promise<TicketWork> {
   const { history } = input;
   const attempts = history.attempts;
@@ -173,7 +176,7 @@ export async function ticketWork(input: {
     files: files ?? mergeRecordedFiles(attempts),
     files_from_git: files !== null,
     warnings: [...new Set(attempts.flatMap((a) => parseWarnings(a.warnings)))],
-    review: null,
+    review: input.review ?? null,
   };
 }
 

@@ -3,6 +3,7 @@ import { UserError } from "../errors.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
 import { recordEvent } from "../db/events.ts";
+import { recordReview, ticketReviewRows } from "../db/reviews.ts";
 import type { AttemptRow, RunRow, RunStatus } from "../db/types.ts";
 import type { Project } from "../project.ts";
 import { explainFailure } from "../outcome.ts";
@@ -127,6 +128,7 @@ export async function resumeTicket(opts: ResumeOptions): Promise<ResumeResult> {
   let final: RunRow;
   try {
     recordEvent(db, { runId: run.id, event: "run_started", message: target });
+    recordSentBack(db, target, ticket.id, run.id, opts.feedback);
     opts.progress({ kind: "run_started", runId: run.id, target, pending: 1 });
     await setTicketDone(ticket.path, false);
     const ctx: AttemptContext = {
@@ -169,6 +171,31 @@ export async function resumeTicket(opts: ResumeOptions): Promise<ResumeResult> {
     outcome: result!.outcome,
     threadGone,
   };
+}
+
+/**
+ * The review queue's "sent back": recorded against the ticket's latest attempt once the resume's
+ * run exists (a refused resume sends nothing back), with the feedback's first line. The ticket
+ * waits for review again when a new attempt ends `done`.
+ */
+function recordSentBack(
+  db: Database,
+  target: string,
+  ticket: string,
+  runId: number,
+  feedback: string,
+): void {
+  const [latest] = ticketReviewRows(db, { target, tickets: [ticket] });
+  if (!latest) return;
+  const line = feedback.trim().split("\n")[0];
+  recordReview(db, {
+    target,
+    ticket,
+    attemptId: latest.attempt_id,
+    decision: "sent_back",
+    runId,
+    message: line.length > 200 ? `${line.slice(0, 199)}…` : line,
+  });
 }
 
 async function attemptWithRetries(
