@@ -12,19 +12,7 @@ import { cmcsEntry, PERMISSION_FLAGS } from "./helpers/cli.ts";
 import { directive, processGroupMembers, readPids } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { attempts, query, runs, until } from "./helpers/runs.ts";
-
-/** Which of `pids` are live (non-zombie) processes, from `ps`. */
-function livePids(pids: number[]): number[] {
-  const out = new Deno.Command("ps", { args: ["-A", "-o", "pid=,stat="], stdin: "null" })
-    .outputSync();
-  const live = new Set(
-    new TextDecoder().decode(out.stdout).split("\n").flatMap((line) => {
-      const [pid, stat] = line.trim().split(/\s+/);
-      return pid && !stat?.startsWith("Z") ? [Number(pid)] : [];
-    }),
-  );
-  return pids.filter((pid) => live.has(pid));
-}
+import { livePids } from "./helpers/procs.ts";
 
 /** A fresh pids file for the stand-in worker's commands, passed to cmcs through its env. */
 function pidsEnv(p: TestProject): { env: Record<string, string>; file: string } {
