@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { FileChange } from "./db/types.ts";
 import { emptyTree, git, parseNumstat } from "./git.ts";
 
@@ -94,6 +93,9 @@ async function contentHash(file: string): Promise<string> {
   if (!info.isFile && !info.isSymlink) return "not-a-file";
   try {
     const size = info.isFile ? info.size : (await Deno.stat(file)).size;
+    // Imported here, not at the top: node:crypto takes as long to load as an empty Deno program,
+    // and the one-file program (scripts/bundle.ts) would load it for every command.
+    const { createHash } = await import("node:crypto");
     const hash = createHash("sha1").update(`blob ${size}\0`);
     if (size <= WHOLE_READ_BYTES) hash.update(await Deno.readFile(file));
     else {
