@@ -303,7 +303,12 @@ async function rereadTicket(path: string): Promise<{ done: boolean; problem: str
 
 /** What an attempt changed, and the auto-commit to make of it (null when there is none). */
 interface PlannedChanges {
-  changes: { paths: string[]; touchedPreexisting: string[]; head: string | null };
+  changes: {
+    paths: string[];
+    touchedPreexisting: string[];
+    head: string | null;
+    untracked: string[];
+  };
   intent: CommitIntent | null;
 }
 
@@ -375,7 +380,9 @@ async function recordChanges(
   let commit: string | null = null;
   if (intent) {
     crashPoint("before-commit");
-    const result = await commitPaths(target, intent.paths, intent.message);
+    const result = await commitPaths(target, intent.paths, intent.message, {
+      untracked: changes.untracked,
+    });
     crashPoint("after-commit");
     if (result.error) {
       warn(ctx, attemptId, ticket, `auto-commit failed, changes left uncommitted: ${result.error}`);
