@@ -1,7 +1,7 @@
 /**
  * The per-ticket steps made cheaper for the broker: auto-commits of tracked files without a
- * `git add`, and /proc read through one long-lived helper. Each keeps the exact result of the
- * slower way.
+ * `git add`, /proc read through one long-lived helper, and ticket files not read again while they
+ * sit still. Each keeps the exact result of the slower way.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -9,7 +9,8 @@ import { attemptChanges, commitPaths, snapshotBefore } from "../src/core/git_cha
 import { ProcReader } from "../src/core/proc_reader.ts";
 import { processStartToken } from "../src/core/process_identity.ts";
 import { processesWithToken } from "../src/core/process_tree.ts";
-import { gitIn, tempRepo } from "./helpers/repo.ts";
+import { discoverTickets } from "../src/core/tickets.ts";
+import { gitIn, tempDir, tempRepo } from "./helpers/repo.ts";
 
 /** A repository holding a, b, c and d, all committed. */
 async function repoWithFiles() {
@@ -100,4 +101,26 @@ Deno.test("a /proc helper that died answers null, so callers fall back to a proc
   assert.equal(await reader.carriers("CMCS_ATTEMPT_ID=x"), null);
   assert.ok(reader.broken);
   await reader.close();
+});
+
+Deno.test("a ticket edited after it sat still is read again, even when the edit keeps its size and modification time", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "TICKET-001.md");
+  const text = (title: string) => `---\ntitle: ${title}\nagent: codex\ndone: false\n---\n\nBody.\n`;
+  await Deno.writeTextFile(path, text("aaaa"));
+  // Until the file has been still long enough for its status to stand for its bytes.
+  const written = await Deno.stat(path);
+  const stillAt = Math.max(written.mtime!.getTime(), written.ctime!.getTime()) + 2100;
+  while (Date.now() < stillAt) await new Promise((resolve) => setTimeout(resolve, 50));
+  const title = async () => {
+    const [entry] = await discoverTickets(dir.path);
+    assert.ok(entry.ok);
+    return entry.ticket.title;
+  };
+  assert.equal(await title(), "aaaa");
+  assert.equal(await title(), "aaaa");
+  await Deno.writeTextFile(path, text("bbbb"));
+  await Deno.utime(path, written.atime!, written.mtime!);
+  assert.equal((await Deno.stat(path)).size, written.size);
+  assert.equal(await title(), "bbbb");
 });
