@@ -5,7 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { attemptChanges, commitPaths, snapshotBefore } from "../src/core/git_changes.ts";
+import {
+  attemptChanges,
+  commitPaths,
+  diffBetween,
+  snapshotBefore,
+} from "../src/core/git_changes.ts";
 import { ProcReader } from "../src/core/proc_reader.ts";
 import { processStartToken } from "../src/core/process_identity.ts";
 import { processesWithToken } from "../src/core/process_tree.ts";
@@ -45,6 +50,15 @@ Deno.test("an auto-commit of tracked edits, deletions and half-staged files comm
   const files = await gitIn(repo.path, "show", "--name-status", "--format=", "HEAD");
   assert.deepEqual(files.trim().split("\n").sort(), ["D\tb", "D\tc", "M\ta", "M\td"]);
   assert.equal(await gitIn(repo.path, "show", "HEAD:d"), "d\nstaged\nand more\n");
+  // The files come with the commit, as `git diff` between the HEAD before and the commit has them.
+  assert.equal(result.parent, before.head);
+  assert.deepEqual(result.files, await diffBetween(repo.path, before.head, result.commit!));
+  assert.deepEqual(result.files?.map((f) => [f.path, f.added, f.removed]), [
+    ["a", 1, 0],
+    ["b", 0, 1],
+    ["c", 0, 1],
+    ["d", 2, 0],
+  ]);
   const status = await gitIn(repo.path, "status", "--porcelain");
   assert.equal(status, "A  mine\n");
 });
@@ -123,4 +137,22 @@ Deno.test("a ticket edited after it sat still is read again, even when the edit 
   await Deno.utime(path, written.atime!, written.mtime!);
   assert.equal((await Deno.stat(path)).size, written.size);
   assert.equal(await title(), "bbbb");
+});
+
+Deno.test("the first commit of an empty repository comes with its files and no parent", async () => {
+  await using dir = await tempDir();
+  await gitIn(dir.path, "init", "-q", "-b", "main");
+  await gitIn(dir.path, "config", "user.name", "cmcs test");
+  await gitIn(dir.path, "config", "user.email", "test@cmcs.invalid");
+  const before = await snapshotBefore(dir.path);
+  assert.equal(before.head, null);
+  await Deno.writeTextFile(join(dir.path, "first.txt"), "one\ntwo\n");
+  const changes = await attemptChanges(dir.path, before.dirty);
+  const result = await commitPaths(dir.path, changes.paths, ["first"], {
+    untracked: changes.untracked,
+  });
+  assert.equal(result.error, null);
+  assert.equal(result.parent, null);
+  assert.deepEqual(result.files, [{ path: "first.txt", added: 2, removed: 0 }]);
+  assert.deepEqual(result.files, await diffBetween(dir.path, null, result.commit!));
 });

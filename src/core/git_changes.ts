@@ -158,6 +158,13 @@ export interface CommitResult {
   /** Why committing failed (no identity, a hook…); null on success or when there was nothing to do. */
   error: string | null;
   paths: string[];
+  /**
+   * With a commit: its parent (null for a root commit) and the files it changed against that
+   * parent, read together with the commit's id, so a caller whose commit sits on the HEAD it
+   * started from needs no `git diff` of its own.
+   */
+  parent?: string | null;
+  files?: FileChange[];
 }
 
 /**
@@ -220,8 +227,22 @@ export async function commitPaths(
     await Deno.remove(list).catch(() => {});
     await Deno.remove(messageFile).catch(() => {});
   }
-  const head = await git(dir, ["rev-parse", "HEAD"]);
-  return { commit: head.stdout.trim(), error: null, paths };
+  // The new commit, its parent and its files in one process: `<id> <parents>`, NUL, newline,
+  // then the `--numstat -z` records.
+  const head = await git(dir, ["log", "-1", "-z", "--numstat", "--no-renames", "--format=%H %P"]);
+  const cut = head.stdout.indexOf("\0");
+  const [commit = "", parent = "", ...more] = head.stdout.slice(0, cut < 0 ? undefined : cut)
+    .trim().split(" ");
+  if (head.code !== 0 || !commit) {
+    return { commit: (await git(dir, ["rev-parse", "HEAD"])).stdout.trim(), error: null, paths };
+  }
+  const single = more.length === 0;
+  return {
+    commit,
+    error: null,
+    paths,
+    ...(single ? { parent: parent || null, files: parseNumstat(head.stdout.slice(cut + 1)) } : {}),
+  };
 }
 
 /** The trailer that ties a commit to the attempt that made it (documented in docs/architecture.md). */

@@ -18,6 +18,7 @@ import {
   attemptChanges,
   attemptTrailer,
   commitPaths,
+  type CommitResult,
   diffBetween,
   diffWorkingTree,
   snapshotBefore,
@@ -378,9 +379,10 @@ async function recordChanges(
   const { db, target, runId } = ctx;
   const { changes, intent } = planned;
   let commit: string | null = null;
+  let committed: CommitResult | null = null;
   if (intent) {
     crashPoint("before-commit");
-    const result = await commitPaths(target, intent.paths, intent.message, {
+    const result = committed = await commitPaths(target, intent.paths, intent.message, {
       untracked: changes.untracked,
     });
     crashPoint("after-commit");
@@ -401,7 +403,9 @@ async function recordChanges(
   // HEAD as the status above saw it, unless a commit was tried and failed (re-read to be sure).
   const currentHead = intent && !commit ? await headCommit(target) : changes.head;
   const files: FileChange[] = commit
-    ? await diffBetween(target, commitBefore, commit)
+    ? committed?.files && committed.parent === commitBefore
+      ? committed.files
+      : await diffBetween(target, commitBefore, commit)
     : await diffWorkingTree(target, commitBefore, changes.paths);
   if (!commit && currentHead && currentHead !== commitBefore) {
     // The worker committed by itself: its commits are the attempt's change.
