@@ -105,11 +105,12 @@ interface ParsedFile {
 /**
  * How long a file must have gone unchanged before its read bytes stand for it while its status
  * (device, inode, size, modification and change times) stays the same. Deno reports the change
- * time in whole seconds; any write after the read moves it past a time this far back, so an edit
- * that keeps the size (even one that restores the modification time) is still seen. A file on a
- * clock running ahead of this machine's is simply read every time.
+ * time in whole seconds (cut down, not rounded), and file systems stamp times from a clock that may
+ * lag by a few milliseconds: a write after the read therefore lands in a later second than a
+ * change time 1.5 s back, so an edit that keeps the size (even one that restores the modification
+ * time) is still seen. A file on a clock running ahead of this machine's is simply read every time.
  */
-const STILL_MS = 2000;
+const STILL_MS = 1500;
 
 /** The status fields that change with the content, or null when one is missing (re-read then). */
 function _identity(info: Deno.FileInfo, readAt: number): string | null {
