@@ -104,3 +104,33 @@ Deno.test("status arguments the fast path declines still get commander's errors 
   assert.equal(brief.code, 0, brief.stderr);
   assert.notEqual(JSON.parse(brief.stdout), null);
 });
+
+Deno.test("cmcs status in a main checkout finds its project without starting git, and asks git from a subdirectory", async () => {
+  await using repo = await tempRepo();
+  assert.equal((await cmcs(["init"], { cwd: repo.path })).code, 0);
+  await Deno.mkdir(join(repo.path, "src"));
+  // A git on PATH that notes each call, then runs the real one.
+  await using bin = await tempDir();
+  const calls = join(bin.path, "calls");
+  const realGit = new TextDecoder().decode(
+    (await new Deno.Command("sh", { args: ["-c", "command -v git"], stdout: "piped" }).output())
+      .stdout,
+  ).trim();
+  await Deno.writeTextFile(
+    join(bin.path, "git"),
+    `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${realGit}' "$@"\n`,
+  );
+  await Deno.chmod(join(bin.path, "git"), 0o755);
+  const env = { PATH: `${bin.path}:${Deno.env.get("PATH")}` };
+  const called = async () => (await Deno.readTextFile(calls).catch(() => "")).trim();
+
+  const top = await cmcs(["status", "--json"], { cwd: repo.path, env });
+  assert.equal(top.code, 0, top.stderr);
+  assert.deepEqual(JSON.parse(top.stdout), { runs: [] });
+  assert.equal(await called(), "", "status started git in a main checkout");
+
+  const sub = await cmcs(["status", "--json"], { cwd: join(repo.path, "src"), env });
+  assert.equal(sub.code, 0, sub.stderr);
+  assert.deepEqual(JSON.parse(sub.stdout), { runs: [] });
+  assert.match(await called(), /rev-parse/);
+});
