@@ -105,7 +105,7 @@ Deno.test("status arguments the fast path declines still get commander's errors 
   assert.notEqual(JSON.parse(brief.stdout), null);
 });
 
-Deno.test("cmcs status in a main checkout finds its project without starting git, and asks git from a subdirectory", async () => {
+Deno.test("cmcs status and brief in a main checkout find the project without starting git, and ask git from a subdirectory", async () => {
   await using repo = await tempRepo();
   assert.equal((await cmcs(["init"], { cwd: repo.path })).code, 0);
   await Deno.mkdir(join(repo.path, "src"));
@@ -127,7 +127,10 @@ Deno.test("cmcs status in a main checkout finds its project without starting git
   const top = await cmcs(["status", "--json"], { cwd: repo.path, env });
   assert.equal(top.code, 0, top.stderr);
   assert.deepEqual(JSON.parse(top.stdout), { runs: [] });
-  assert.equal(await called(), "", "status started git in a main checkout");
+  const brief = await cmcs(["brief", "--json"], { cwd: repo.path, env });
+  assert.equal(brief.code, 0, brief.stderr);
+  assert.equal(JSON.parse(brief.stdout).project, repo.path);
+  assert.equal(await called(), "", "status or brief started git in a main checkout");
 
   const sub = await cmcs(["status", "--json"], { cwd: join(repo.path, "src"), env });
   assert.equal(sub.code, 0, sub.stderr);
