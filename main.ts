@@ -1,12 +1,27 @@
 /**
  * cmcs: the command tree. Each command's implementation lives in `src/commands/<name>.ts` and is
  * imported only when that command runs.
+ *
+ * Start-up: `cmcs --help`, `cmcs status` and `cmcs brief` are first offered to the fast path
+ * (src/cli/fast_path.ts), which parses them without commander; only when it declines is commander
+ * loaded (with its Node built-ins, about twice an empty Deno program). Hence the top-level
+ * `await import` of commander instead of a static import: a static one is loaded before any line
+ * of this module runs.
  */
-import { Command, Option } from "@commander-js/extra-typings";
+import type { Command as CommandType } from "@commander-js/extra-typings";
+import { fastPath } from "./src/cli/fast_path.ts";
 import { invoke } from "./src/cli/invoke.ts";
 import { print, printError, setPrettyJson } from "./src/cli/output.ts";
 import { integer, seconds } from "./src/cli/parse.ts";
 import { VERSION } from "./src/version.ts";
+
+if (import.meta.main) {
+  const code = await fastPath(Deno.args);
+  if (code !== null) Deno.exit(code);
+}
+
+const { Command, Option } = await import("@commander-js/extra-typings");
+type Command = CommandType;
 
 const EFFORTS = ["low", "medium", "high", "xhigh"] as const;
 

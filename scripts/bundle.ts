@@ -111,6 +111,42 @@ export function stampBuild(bundleText: string, build: string): string {
   return bundleText.slice(0, at) + stamped + bundleText.slice(at + old.length);
 }
 
+/** What deno bundle (esbuild) writes to give the CommonJS packages it inlines a `require`. */
+const CREATE_REQUIRE =
+  'import { createRequire as __deno_internal_createRequire } from "node:module";\n' +
+  "var __require = __deno_internal_createRequire(import.meta.url);\n";
+
+/**
+ * Replaces the bundle's `require` (Node's `createRequire`, imported statically at the top) with one
+ * that asks `process.getBuiltinModule()` when first called.
+ *
+ * Why: a static import of `node:module` loads most of Deno's Node layer before the first line runs,
+ * about as long as an empty Deno program, for every command. The only callers are the CommonJS
+ * packages (commander) that need Node built-ins, and they run only when a command goes through
+ * commander. This is exact only while every `__require` call names a `node:` built-in, which is
+ * checked here: anything else fails the build instead of shipping a `require` that cannot work.
+ */
+export function lazyRequire(bundleText: string): string {
+  const at = bundleText.indexOf(CREATE_REQUIRE);
+  if (at < 0) return bundleText; // no CommonJS package inlined: nothing to replace
+  if (bundleText.indexOf(CREATE_REQUIRE, at + 1) >= 0) {
+    throw new UserError("found two `createRequire` preludes in the bundle (expected one)", {
+      hint: "deno bundle's output changed shape: update lazyRequire() in scripts/bundle.ts",
+    });
+  }
+  const calls = [...bundleText.matchAll(/(?<![\w$.])__require\(([^()]*)\)/g)].map((m) => m[1]);
+  const other = calls.filter((arg) => !/^\s*"node:[a-z_/]+"\s*$/.test(arg));
+  if (other.length > 0) {
+    throw new UserError(
+      `the bundle requires ${other.join(", ")}: only node: built-ins can be required lazily`,
+      { hint: "update lazyRequire() in scripts/bundle.ts to keep createRequire for it" },
+    );
+  }
+  return bundleText.slice(0, at) +
+    "var __require = (id) => globalThis.process.getBuiltinModule(id);\n" +
+    bundleText.slice(at + CREATE_REQUIRE.length);
+}
+
 /**
  * Every module the bundled text would still load at run time other than Deno's `node:` built-ins:
  * static `import … from`/`export … from`, side-effect imports, `import(…)` and the bundler's
@@ -227,7 +263,7 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
           : "run `deno task check` to see type and import errors",
       });
     }
-    const text = stampBuild(await Deno.readTextFile(raw), build);
+    const text = lazyRequire(stampBuild(await Deno.readTextFile(raw), build));
     const foreign = foreignImports(text);
     if (foreign.length > 0) {
       throw new UserError(

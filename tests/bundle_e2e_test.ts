@@ -8,7 +8,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { denoErrorCauses, foreignImports, parseBundleArgs, stampBuild } from "../scripts/bundle.ts";
+import {
+  denoErrorCauses,
+  foreignImports,
+  lazyRequire,
+  parseBundleArgs,
+  stampBuild,
+} from "../scripts/bundle.ts";
 import { VERSION } from "../src/version.ts";
 import { type CliResult, PERMISSION_FLAGS, PROJECT_DIR } from "./helpers/cli.ts";
 import { FAKE_CODEX, FAKE_CODEX_SCRIPT } from "./helpers/fake_codex.ts";
@@ -277,6 +283,8 @@ Deno.test("deno task bundle writes one file that loads nothing but Deno's node: 
   assert.deepEqual(foreignImports(text), []);
   assert.ok(!text.includes(PROJECT_DIR), "the bundle names the checkout's path");
   assert.ok(!text.includes("playwright"), "the browser-test driver ended up in the bundle");
+  // Loaded up front for every command, these two cost as long as an empty Deno program.
+  assert.doesNotMatch(text, /^import .* from "node:(module|crypto)";$/m);
   // Every module main.ts loads lazily with import() is inside, not left as a separate chunk.
   const main = await Deno.readTextFile(join(PROJECT_DIR, "main.ts"));
   const lazy = [...main.matchAll(/import\("\.\/([^"]+)"\)/g)].map((match) => match[1]);
@@ -388,4 +396,18 @@ Deno.test("denoErrorCauses() keeps the error and its causes without the backtrac
     "Setting up base binary.",
     "dns error",
   ]);
+});
+
+Deno.test("lazyRequire() drops the static node:module import and refuses a require it cannot serve", () => {
+  const prelude =
+    'import { createRequire as __deno_internal_createRequire } from "node:module";\n' +
+    "var __require = __deno_internal_createRequire(import.meta.url);\n";
+  const text = `// head\n${prelude}var events = __require("node:events");\n`;
+  const lazy = lazyRequire(text);
+  assert.ok(!lazy.includes("node:module"), lazy);
+  assert.match(lazy, /var __require = \(id\) => globalThis\.process\.getBuiltinModule\(id\);/);
+  assert.ok(lazy.endsWith('var events = __require("node:events");\n'));
+  assert.equal(lazyRequire("var x = 1;\n"), "var x = 1;\n");
+  assert.throws(() => lazyRequire(`${prelude}__require("./local.js");\n`), /\.\/local\.js/);
+  assert.throws(() => lazyRequire(`${prelude}${prelude}`), /two `createRequire`/);
 });

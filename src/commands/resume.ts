@@ -10,6 +10,7 @@ import { registerWorktree } from "../core/db/worktrees.ts";
 import { currentBranch } from "../core/git.ts";
 import { HookRunner } from "../core/hooks.ts";
 import { processStartToken } from "../core/process_identity.ts";
+import { useProcReader } from "../core/proc_reader.ts";
 import { requireProject, resolveTarget } from "../core/project.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { shellWord } from "../core/review/result_packet.ts";
@@ -37,6 +38,8 @@ export async function resume(
   opts: ResumeOptions,
 ): Promise<number> {
   const feedback = await readFeedback(opts);
+  // The broker reads its worker's /proc entries through one helper, not a process per look.
+  useProcReader();
   const target = await resolveTarget(path);
   const project = await requireProject(target);
   const { config, warnings } = await loadConfig(project);

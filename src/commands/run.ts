@@ -5,6 +5,7 @@ import { lineDisplay, liveView } from "../cli/live_view.ts";
 import { loadConfig } from "../core/config.ts";
 import { Database } from "../core/db/database.ts";
 import { processStartToken } from "../core/process_identity.ts";
+import { useProcReader } from "../core/proc_reader.ts";
 import { type Project, requireProject, resolveTarget } from "../core/project.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { busyReason, runTargets, type TargetOutcome } from "../core/runner/parallel.ts";
@@ -47,6 +48,8 @@ export async function run(paths: string[], opts: RunOptions): Promise<number> {
     opts.all ? await runnableTargets(Deno.cwd()) : paths.length > 0 ? paths : ["."],
   );
   if (opts.dryRun) return await dryRun(targets, opts);
+  // The broker reads its workers' /proc entries through one helper, not a process per look.
+  useProcReader();
   targets = await refuseBusy(targets, Boolean(opts.all));
   if (opts.all && targets.length === 0) {
     if (opts.json) printJson({ runs: [] });

@@ -71,7 +71,8 @@ export interface StatusJsonTicket {
  */
 export async function status(path: string | undefined, opts: StatusOptions): Promise<number> {
   const target = path === undefined ? undefined : await resolveTarget(path);
-  const project = await requireProject(target ?? Deno.cwd());
+  // Read-only and run on every prompt: no git process when the target is a main checkout.
+  const project = await requireProject(target ?? Deno.cwd(), { quick: true });
   const db = Database.open(project.dbPath);
   let runs: RunSummary[];
   let more = 0;

@@ -12,7 +12,7 @@ import { runTicketOutcomes } from "./db/ticket_outcomes.ts";
 import type { Outcome, RunStatus } from "./db/types.ts";
 import { sameProcessesAlive } from "./process_identity.ts";
 import { reviewQueue } from "./review/review_queue.ts";
-import { findProject, isDirectory } from "./project.ts";
+import { findProjectQuick, isDirectory } from "./project.ts";
 
 /** Targets looked at: the newest run of each, newest first. */
 const MAX_TARGETS = 50;
@@ -73,7 +73,8 @@ export interface Brief {
 export async function readBrief(dir: string): Promise<Brief | null> {
   let project;
   try {
-    project = await findProject(dir);
+    // Read-only, at every session start: no git process when dir is a main checkout.
+    project = await findProjectQuick(dir);
   } catch {
     return null;
   }

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { FileChange } from "./db/types.ts";
 import type { StepBound } from "./bounded_step.ts";
 import { emptyTree, git, parseNumstat } from "./git.ts";
@@ -12,6 +11,8 @@ export interface TreeState {
   head: string | null;
   /** Uncommitted paths (tracked changes and untracked files), relative to the tree. */
   paths: string[];
+  /** Those of `paths` that git does not track (neither in the index nor in HEAD). */
+  untracked: string[];
 }
 
 /**
@@ -29,9 +30,10 @@ export async function treeState(dir: string): Promise<TreeState> {
     "--untracked-files=all",
     "--no-renames",
   ]);
-  if (out.code !== 0) return { head: null, paths: [] };
+  if (out.code !== 0) return { head: null, paths: [], untracked: [] };
   let head: string | null = null;
   const paths: string[] = [];
+  const untracked: string[] = [];
   const entries = out.stdout.split("\0");
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
@@ -44,12 +46,13 @@ export async function treeState(dir: string): Promise<TreeState> {
       paths.push(afterFields(entry, 9));
       i++; // the original path of a rename or copy follows
     } else if (kind === "u ") paths.push(afterFields(entry, 10));
-    else if (kind === "? ") paths.push(entry.slice(2));
+    else if (kind === "? ") {
+      paths.push(entry.slice(2));
+      untracked.push(entry.slice(2));
+    }
   }
-  return {
-    head,
-    paths: paths.filter((path) => path !== "" && !NEVER_COMMIT.some((re) => re.test(path))),
-  };
+  const committable = (path: string) => path !== "" && !NEVER_COMMIT.some((re) => re.test(path));
+  return { head, paths: paths.filter(committable), untracked: untracked.filter(committable) };
 }
 
 /** What follows the first `n` space-separated fields of a porcelain v2 entry: its path. */
@@ -95,6 +98,9 @@ async function contentHash(file: string): Promise<string> {
   if (!info.isFile && !info.isSymlink) return "not-a-file";
   try {
     const size = info.isFile ? info.size : (await Deno.stat(file)).size;
+    // Imported here, not at the top: node:crypto takes as long to load as an empty Deno program,
+    // and the one-file program (scripts/bundle.ts) would load it for every command.
+    const { createHash } = await import("node:crypto");
     const hash = createHash("sha1").update(`blob ${size}\0`);
     if (size <= WHOLE_READ_BYTES) hash.update(await Deno.readFile(file));
     else {
@@ -124,13 +130,16 @@ export async function snapshotBefore(
 /**
  * The paths an attempt changed: everything uncommitted now, except paths that were already
  * uncommitted before it and still have the same content. Paths dirty before and changed again are
- * included and reported in `touchedPreexisting`. `head` is HEAD at the same moment.
+ * included and reported in `touchedPreexisting`. `head` is HEAD at the same moment, and
+ * `untracked` the paths of the tree git does not track (for {@link commitPaths}).
  */
 export async function attemptChanges(
   dir: string,
   before: DirtySnapshot,
-): Promise<{ paths: string[]; touchedPreexisting: string[]; head: string | null }> {
-  const { head, paths: now } = await treeState(dir);
+): Promise<
+  { paths: string[]; touchedPreexisting: string[]; head: string | null; untracked: string[] }
+> {
+  const { head, paths: now, untracked } = await treeState(dir);
   const hashes = await contentHashes(dir, now.filter((path) => before.has(path)));
   const paths: string[] = [];
   const touchedPreexisting: string[] = [];
@@ -141,7 +150,7 @@ export async function attemptChanges(
       touchedPreexisting.push(path);
     }
   }
-  return { paths, touchedPreexisting, head };
+  return { paths, touchedPreexisting, head, untracked };
 }
 
 export interface CommitResult {
@@ -150,6 +159,13 @@ export interface CommitResult {
   /** Why committing failed (no identity, a hook…); null on success or when there was nothing to do. */
   error: string | null;
   paths: string[];
+  /**
+   * With a commit: its parent (null for a root commit) and the files it changed against that
+   * parent, read together with the commit's id, so a caller whose commit sits on the HEAD it
+   * started from needs no `git diff` of its own.
+   */
+  parent?: string | null;
+  files?: FileChange[];
 }
 
 /**
@@ -161,13 +177,21 @@ export interface CommitResult {
  *
  * The message goes through a file (`-F`), never the command line: a ticket title of megabytes
  * would exceed the argument limit, and git refuses a NUL byte in a message, so NULs are dropped
- * (the caller warns about them). `bound` limits each git step (hooks included) and lets a stop end it; an ended step is the error.
+ * (the caller warns about them). `bound` limits each git step (hooks included) and lets a stop end
+ * it; an ended step is the error.
+ *
+ * `git commit --only` alone takes the working tree's content of every path git knows (edited,
+ * deleted, staged or not); only an untracked file must be added first. So when the caller says
+ * which paths are untracked (`opts.untracked`, from the `git status` it just ran) and none of
+ * `paths` is, the `git add` is left out: one process (a fork of the broker, being detached) less
+ * per ticket. Without `opts.untracked` every path is added first.
  */
 export async function commitPaths(
   dir: string,
   paths: string[],
   message: string[],
   bound: StepBound = {},
+  opts: { untracked?: string[] } = {},
 ): Promise<CommitResult> {
   if (paths.length === 0) return { commit: null, error: null, paths };
   // The paths go through a file rather than a stdin pipe: the fewer spawned children the broker
@@ -179,9 +203,12 @@ export async function commitPaths(
     await Deno.writeTextFile(messageFile, message.join("\n\n").replaceAll("\0", "") + "\n");
     const fromFile = [`--pathspec-from-file=${list}`, "--pathspec-file-nul"];
     const options = { detached: true, ...bound };
-    const added = await git(dir, ["add", "-A", ...fromFile], undefined, options);
-    if (added.code !== 0) {
-      return { commit: null, error: `git add failed: ${lastLines(added.stderr)}`, paths };
+    const untracked = opts.untracked === undefined ? null : new Set(opts.untracked);
+    if (untracked === null || paths.some((path) => untracked.has(path))) {
+      const added = await git(dir, ["add", "-A", ...fromFile], undefined, options);
+      if (added.code !== 0) {
+        return { commit: null, error: `git add failed: ${lastLines(added.stderr)}`, paths };
+      }
     }
     const commit = await git(
       dir,
@@ -203,8 +230,22 @@ export async function commitPaths(
     await Deno.remove(list).catch(() => {});
     await Deno.remove(messageFile).catch(() => {});
   }
-  const head = await git(dir, ["rev-parse", "HEAD"]);
-  return { commit: head.stdout.trim(), error: null, paths };
+  // The new commit, its parent and its files in one process: `<id> <parents>`, NUL, newline,
+  // then the `--numstat -z` records.
+  const head = await git(dir, ["log", "-1", "-z", "--numstat", "--no-renames", "--format=%H %P"]);
+  const cut = head.stdout.indexOf("\0");
+  const [commit = "", parent = "", ...more] = head.stdout.slice(0, cut < 0 ? undefined : cut)
+    .trim().split(" ");
+  if (head.code !== 0 || !commit) {
+    return { commit: (await git(dir, ["rev-parse", "HEAD"])).stdout.trim(), error: null, paths };
+  }
+  const single = more.length === 0;
+  return {
+    commit,
+    error: null,
+    paths,
+    ...(single ? { parent: parent || null, files: parseNumstat(head.stdout.slice(cut + 1)) } : {}),
+  };
 }
 
 /** The trailer that ties a commit to the attempt that made it (documented in docs/architecture.md). */

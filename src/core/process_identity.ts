@@ -3,6 +3,7 @@
  * process is never mistaken for the original (the earlier tool signalled unrelated processes and
  * kept dead runs "running" that way).
  */
+import { procReader } from "./proc_reader.ts";
 
 const STAT_START_FIELD = 22;
 
@@ -13,6 +14,21 @@ const STAT_START_FIELD = 22;
  */
 export function processStartToken(pid: number): string | null {
   return processStartTokens([pid]).get(pid) ?? null;
+}
+
+/**
+ * {@link processStartToken} without starting a process from the broker: through its /proc helper
+ * (src/core/proc_reader.ts) when it uses one and cannot read `/proc` itself, else as
+ * {@link processStartToken}. The helper failing falls back to that too.
+ */
+export async function processStartTokenAsync(pid: number): Promise<string | null> {
+  if (Deno.build.os === "linux" && !procReadable && Number.isInteger(pid) && pid > 0) {
+    const text = await procReader()?.stats([pid]);
+    if (text !== undefined && text !== null) {
+      return parseProcStats(text).find((stat) => stat.pid === pid)?.start ?? null;
+    }
+  }
+  return processStartToken(pid);
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   processStartToken,
   type ProcStat,
 } from "./process_identity.ts";
+import { procReader } from "./proc_reader.ts";
 
 /** A live process: pid, parent, group and start token (from `/proc` or `ps`). */
 export type ProcInfo = ProcStat;
@@ -72,6 +73,19 @@ export function processesWithToken(token: string): number[] {
   if (token === "") return [];
   const pids = Deno.build.os === "linux" ? linuxTokenCarriers(token) : psSnapshot(token).tokenPids;
   return pids.filter((pid) => pid !== Deno.pid);
+}
+
+/**
+ * {@link processesWithToken} through the broker's /proc helper (src/core/proc_reader.ts) when it
+ * uses one and cannot read `/proc` itself: the search then starts no process from the broker and
+ * does not block it. The helper failing falls back to {@link processesWithToken}.
+ */
+export async function processesWithTokenAsync(token: string): Promise<number[]> {
+  if (token !== "" && Deno.build.os === "linux" && !procDirect) {
+    const pids = await procReader()?.carriers(`${TOKEN_VAR}=${token}`);
+    if (pids) return pids.filter((pid) => pid !== Deno.pid);
+  }
+  return processesWithToken(token);
 }
 
 function snapshot(token: string | null): Snapshot {
@@ -231,7 +245,10 @@ export function isAlive(pid: number, start: string | null): boolean {
  * (the runner awaits the root's status).
  */
 export async function killProcessTree(opts: KillTreeOptions): Promise<{ survivors: number[] }> {
-  if (opts.rootReaped && (opts.token === null || processesWithToken(opts.token).length === 0)) {
+  if (
+    opts.rootReaped &&
+    (opts.token === null || (await processesWithTokenAsync(opts.token)).length === 0)
+  ) {
     return { survivors: [] };
   }
   const tree = new TreeTracker(opts);

@@ -77,9 +77,40 @@ async function _outsideWorkTree(dir: string): Promise<Project> {
   return projectAt(dir, false);
 }
 
-/** Like {@link findProject}, but fails with a hint to run `cmcs init` when `.cmcs/` is missing. */
-export async function requireProject(dir: string): Promise<Project> {
-  const project = await findProject(dir);
+/**
+ * {@link findProject} without starting git when `dir` is itself a main checkout: a `.git`
+ * directory holding `HEAD` and no `commondir` (which only a linked worktree's git directory has)
+ * is what git would name as the common directory, so its parent, `dir`, is the project. Anything
+ * else asks git. For read-only commands on every prompt (`cmcs status`), where git's start is most
+ * of the time taken: git's own overrides (`GIT_DIR` in the environment, which cmcs may not read,
+ * or a repository git refuses as not owned by the user) are not seen here.
+ */
+export async function findProjectQuick(dir: string): Promise<Project> {
+  const absolute = await realDir(dir);
+  const gitDir = join(absolute, ".git");
+  try {
+    const [dotGit, head] = await Promise.all([
+      Deno.lstat(gitDir),
+      Deno.lstat(join(gitDir, "HEAD")),
+    ]);
+    if (dotGit.isDirectory && head.isFile && !(await exists(join(gitDir, "commondir")))) {
+      return projectAt(absolute, true);
+    }
+  } catch {
+    // no .git directory here: git finds the repository
+  }
+  return await findProject(absolute);
+}
+
+/**
+ * Like {@link findProject}, but fails with a hint to run `cmcs init` when `.cmcs/` is missing;
+ * `quick` uses {@link findProjectQuick}.
+ */
+export async function requireProject(
+  dir: string,
+  opts: { quick?: boolean } = {},
+): Promise<Project> {
+  const project = await (opts.quick ? findProjectQuick(dir) : findProject(dir));
   if (!(await isDirectory(project.cmcsDir))) {
     throw new UserError(`cmcs is not initialized in ${project.root} (no .cmcs/ directory)`, {
       hint: `run \`cmcs init\` in ${project.root} first`,

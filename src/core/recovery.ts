@@ -4,7 +4,6 @@ import { isHold, releaseHold } from "./db/target_hold.ts";
 import { openAttempts, unsettledAttempts } from "./db/attempts.ts";
 import { isSameProcessAlive, sameProcessesAlive } from "./process_identity.ts";
 import { killProcessTree } from "./process_tree.ts";
-import { settleAttempts } from "./settle_attempts.ts";
 
 /** Seconds a left-over worker gets between signals before it is killed outright. */
 const WORKER_GRACE_S = 3;
@@ -79,6 +78,8 @@ export async function recoverOrphans(db: Database): Promise<RecoveredRun[]> {
       ? `broker process ${run.broker_pid} is gone`
       : "no broker process is recorded for this run (started by the earlier cmcs)";
     if (!finishRun(db, run.id, "interrupted", message)) continue;
+    // Loaded only here: settling parses tickets, and YAML costs every `cmcs status` ~40 ms to load.
+    const { settleAttempts } = await import("./settle_attempts.ts");
     const settled = await settleAttempts(db, run, unsettledAttempts(db, run.id));
     if (settled.length > 0) setRunMessage(db, run.id, [message, ...settled].join("; "));
     recovered.push({

@@ -99,12 +99,34 @@ export const MAX_TICKET_BYTES = 8 * 1024 * 1024;
 interface ParsedFile {
   bytes: Uint8Array;
   entry: TicketEntry;
+  /** The file's identity when it was read, if it had been still long enough to trust (below). */
+  still: string | null;
+}
+
+/**
+ * How long a file must have gone unchanged before its read bytes stand for it while its status
+ * (device, inode, size, modification and change times) stays the same. Deno reports the change
+ * time in whole seconds (cut down, not rounded), and file systems stamp times from a clock that may
+ * lag by a few milliseconds: a write after the read therefore lands in a later second than a
+ * change time 1.5 s back, so an edit that keeps the size (even one that restores the modification
+ * time) is still seen. A file on a clock running ahead of this machine's is simply read every time.
+ */
+const STILL_MS = 1500;
+
+/** The status fields that change with the content, or null when one is missing (re-read then). */
+function _identity(info: Deno.FileInfo, readAt: number): string | null {
+  const { dev, ino, size, mtime, ctime } = info;
+  if (!ino || !mtime || !ctime) return null;
+  if (Math.max(mtime.getTime(), ctime.getTime()) > readAt - STILL_MS) return null;
+  return `${dev}:${ino}:${size}:${mtime.getTime()}:${ctime.getTime()}`;
 }
 
 /**
  * The last parse of each ticket file, by directory, with the bytes it was parsed from. A run
  * discovers every ticket before each step; a file whose bytes are unchanged is not parsed again
- * (callers get a copy, so the cache cannot be altered through them). Only the files present at
+ * (callers get a copy, so the cache cannot be altered through them), and a file that has stayed
+ * still since it was read (see {@link STILL_MS}) is not even read again: a run looks before every
+ * ticket, and reading every ticket file each time was most of the cost. Only the files present at
  * the last discovery of a directory are kept.
  */
 const _parsed = new Map<string, Map<string, ParsedFile>>();
@@ -129,6 +151,7 @@ async function _readTicket(
     problems: [{ file, path, line: null, message }],
   });
   try {
+    const readAt = Date.now();
     const info = await Deno.stat(path);
     if (info.isDirectory) return broken("is a directory, not a ticket file: rename or remove it");
     if (!info.isFile) return broken("is not a regular file (a pipe or device?): remove it");
@@ -139,11 +162,16 @@ async function _readTicket(
         } MiB: split it, or move the material it quotes into files it names`,
       );
     }
-    const bytes = await Deno.readFile(path);
     const hit = previous?.get(file);
+    const still = _identity(info, readAt);
+    if (hit && still !== null && hit.still === still) {
+      current.set(file, hit);
+      return structuredClone(hit.entry);
+    }
+    const bytes = await Deno.readFile(path);
     const parsed = hit && _sameBytes(hit.bytes, bytes)
-      ? hit
-      : { bytes, entry: parseTicket(path, bytes) };
+      ? { ...hit, still }
+      : { bytes, entry: parseTicket(path, bytes), still };
     current.set(file, parsed);
     return structuredClone(parsed.entry);
   } catch (error) {

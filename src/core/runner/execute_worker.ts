@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { CodexStream } from "../codex_events.ts";
 import { LineSplitter } from "../line_splitter.ts";
 import { killProcessTree } from "../process_tree.ts";
-import { processStartToken } from "../process_identity.ts";
+import { processStartTokenAsync } from "../process_identity.ts";
 import { timerDelay } from "../time.ts";
 import { StopController, type StopReason } from "./stop_control.ts";
 
@@ -122,7 +122,7 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
       .catch(() => {});
     return result;
   }
-  const start = processStartToken(child.pid);
+  const start = await processStartTokenAsync(child.pid);
   try {
     spec.onSpawn?.({ pid: child.pid, start, token });
   } catch (error) {

@@ -18,6 +18,7 @@ import {
   attemptChanges,
   attemptTrailer,
   commitPaths,
+  type CommitResult,
   diffBetween,
   diffWorkingTree,
   snapshotBefore,
@@ -312,7 +313,12 @@ async function rereadTicket(path: string): Promise<{ done: boolean; problem: str
 
 /** What an attempt changed, and the auto-commit to make of it (null when there is none). */
 interface PlannedChanges {
-  changes: { paths: string[]; touchedPreexisting: string[]; head: string | null };
+  changes: {
+    paths: string[];
+    touchedPreexisting: string[];
+    head: string | null;
+    untracked: string[];
+  };
   intent: CommitIntent | null;
 }
 
@@ -389,6 +395,7 @@ async function recordChanges(
   const { changes, intent } = planned;
   let commit: string | null = null;
   let failure: string | null = null;
+  let committed: CommitResult | null = null;
   if (intent) {
     // A hook that hangs is ended after git.timeout_s; a stop gives the commit stop_grace_s more.
     const bound = {
@@ -397,7 +404,9 @@ async function recordChanges(
       patienceS: ctx.config.codex.stop_grace_s,
     };
     crashPoint("before-commit");
-    const result = await commitPaths(target, intent.paths, intent.message, bound);
+    const result = committed = await commitPaths(target, intent.paths, intent.message, bound, {
+      untracked: changes.untracked,
+    });
     crashPoint("after-commit");
     if (result.error) {
       failure = `auto-commit failed, changes left uncommitted: ${result.error}`;
@@ -417,7 +426,9 @@ async function recordChanges(
   // HEAD as the status above saw it, unless a commit was tried and failed (re-read to be sure).
   const currentHead = intent && !commit ? await headCommit(target) : changes.head;
   const files: FileChange[] = commit
-    ? await diffBetween(target, commitBefore, commit)
+    ? committed?.files && committed.parent === commitBefore
+      ? committed.files
+      : await diffBetween(target, commitBefore, commit)
     : await diffWorkingTree(target, commitBefore, changes.paths);
   if (!commit && currentHead && currentHead !== commitBefore) {
     // The worker committed by itself: its commits are the attempt's change.

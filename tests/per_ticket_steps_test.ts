@@ -1,0 +1,158 @@
+/**
+ * The per-ticket steps made cheaper for the broker: auto-commits of tracked files without a
+ * `git add`, /proc read through one long-lived helper, and ticket files not read again while they
+ * sit still. Each keeps the exact result of the slower way.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  attemptChanges,
+  commitPaths,
+  diffBetween,
+  snapshotBefore,
+} from "../src/core/git_changes.ts";
+import { ProcReader } from "../src/core/proc_reader.ts";
+import { processStartToken } from "../src/core/process_identity.ts";
+import { processesWithToken } from "../src/core/process_tree.ts";
+import { discoverTickets } from "../src/core/tickets.ts";
+import { gitIn, tempDir, tempRepo } from "./helpers/repo.ts";
+
+/** A repository holding a, b, c and d, all committed. */
+async function repoWithFiles() {
+  const repo = await tempRepo();
+  for (const name of ["a", "b", "c", "d"]) {
+    await Deno.writeTextFile(join(repo.path, name), `${name}\n`);
+  }
+  await gitIn(repo.path, "add", ".");
+  await gitIn(repo.path, "commit", "-q", "-m", "files");
+  return repo;
+}
+
+Deno.test("an auto-commit of tracked edits, deletions and half-staged files commits exactly them and leaves the user's staged file staged", async () => {
+  await using repo = await repoWithFiles();
+  const before = await snapshotBefore(repo.path);
+  await Deno.writeTextFile(join(repo.path, "a"), "a\nedited\n");
+  await Deno.remove(join(repo.path, "b"));
+  await gitIn(repo.path, "rm", "-q", "c");
+  await Deno.writeTextFile(join(repo.path, "d"), "d\nstaged\n");
+  await gitIn(repo.path, "add", "d");
+  await Deno.writeTextFile(join(repo.path, "d"), "d\nstaged\nand more\n");
+  const changes = await attemptChanges(repo.path, before.dirty);
+  assert.deepEqual(changes.untracked, []);
+  // The user's own staged file, not part of the ticket.
+  await Deno.writeTextFile(join(repo.path, "mine"), "mine\n");
+  await gitIn(repo.path, "add", "mine");
+
+  const result = await commitPaths(repo.path, ["a", "b", "c", "d"], ["ticket"], {}, {
+    untracked: changes.untracked,
+  });
+  assert.equal(result.error, null);
+  const files = await gitIn(repo.path, "show", "--name-status", "--format=", "HEAD");
+  assert.deepEqual(files.trim().split("\n").sort(), ["D\tb", "D\tc", "M\ta", "M\td"]);
+  assert.equal(await gitIn(repo.path, "show", "HEAD:d"), "d\nstaged\nand more\n");
+  // The files come with the commit, as `git diff` between the HEAD before and the commit has them.
+  assert.equal(result.parent, before.head);
+  assert.deepEqual(result.files, await diffBetween(repo.path, before.head, result.commit!));
+  assert.deepEqual(result.files?.map((f) => [f.path, f.added, f.removed]), [
+    ["a", 1, 0],
+    ["b", 0, 1],
+    ["c", 0, 1],
+    ["d", 2, 0],
+  ]);
+  const status = await gitIn(repo.path, "status", "--porcelain");
+  assert.equal(status, "A  mine\n");
+});
+
+Deno.test("an auto-commit with a new file among its paths adds it", async () => {
+  await using repo = await repoWithFiles();
+  const before = await snapshotBefore(repo.path);
+  await Deno.writeTextFile(join(repo.path, "a"), "a\nedited\n");
+  await Deno.mkdir(join(repo.path, "src"));
+  await Deno.writeTextFile(join(repo.path, "src/new.ts"), "export {};\n");
+  const changes = await attemptChanges(repo.path, before.dirty);
+  assert.deepEqual(changes.untracked, ["src/new.ts"]);
+  const result = await commitPaths(repo.path, changes.paths, ["ticket"], {}, {
+    untracked: changes.untracked,
+  });
+  assert.equal(result.error, null);
+  const files = await gitIn(repo.path, "show", "--name-status", "--format=", "HEAD");
+  assert.deepEqual(files.trim().split("\n").sort(), ["A\tsrc/new.ts", "M\ta"]);
+  assert.equal(await gitIn(repo.path, "status", "--porcelain"), "");
+});
+
+Deno.test("the /proc helper gives the same start tokens and token carriers as a process per look", async () => {
+  const reader = ProcReader.start();
+  assert.ok(reader);
+  const token = crypto.randomUUID();
+  const carrier = new Deno.Command("sleep", {
+    args: ["600"],
+    env: { CMCS_ATTEMPT_ID: token },
+    stdin: "null",
+  }).spawn();
+  try {
+    const stats = await reader.stats([carrier.pid, Deno.pid]);
+    assert.ok(stats !== null);
+    const wanted = processStartToken(carrier.pid);
+    assert.ok(wanted !== null);
+    assert.match(stats, new RegExp(`^${carrier.pid} \\(sleep\\) \\S+ (\\S+ ){18}${wanted} `, "m"));
+    assert.deepEqual(await reader.carriers(`CMCS_ATTEMPT_ID=${token}`), [carrier.pid]);
+    assert.deepEqual(processesWithToken(token), [carrier.pid]);
+    assert.deepEqual(await reader.carriers(`CMCS_ATTEMPT_ID=${crypto.randomUUID()}`), []);
+    assert.equal(await reader.stats([2 ** 22 + 1]), "");
+  } finally {
+    carrier.kill("SIGKILL");
+    await carrier.status;
+    await reader.close();
+  }
+});
+
+Deno.test("a /proc helper that died answers null, so callers fall back to a process per look", async () => {
+  const reader = ProcReader.start();
+  assert.ok(reader);
+  assert.ok((await reader.stats([Deno.pid]))?.startsWith(`${Deno.pid} `));
+  Deno.kill(reader.pid, "SIGKILL");
+  assert.equal(await reader.stats([Deno.pid]), null);
+  assert.equal(await reader.carriers("CMCS_ATTEMPT_ID=x"), null);
+  assert.ok(reader.broken);
+  await reader.close();
+});
+
+Deno.test("a ticket edited after it sat still is read again, even when the edit keeps its size and modification time", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "TICKET-001.md");
+  const text = (title: string) => `---\ntitle: ${title}\nagent: codex\ndone: false\n---\n\nBody.\n`;
+  await Deno.writeTextFile(path, text("aaaa"));
+  // Until the file has been still long enough for its status to stand for its bytes.
+  const written = await Deno.stat(path);
+  const stillAt = Math.max(written.mtime!.getTime(), written.ctime!.getTime()) + 2100;
+  while (Date.now() < stillAt) await new Promise((resolve) => setTimeout(resolve, 50));
+  const title = async () => {
+    const [entry] = await discoverTickets(dir.path);
+    assert.ok(entry.ok);
+    return entry.ticket.title;
+  };
+  assert.equal(await title(), "aaaa");
+  assert.equal(await title(), "aaaa");
+  await Deno.writeTextFile(path, text("bbbb"));
+  await Deno.utime(path, written.atime!, written.mtime!);
+  assert.equal((await Deno.stat(path)).size, written.size);
+  assert.equal(await title(), "bbbb");
+});
+
+Deno.test("the first commit of an empty repository comes with its files and no parent", async () => {
+  await using dir = await tempDir();
+  await gitIn(dir.path, "init", "-q", "-b", "main");
+  await gitIn(dir.path, "config", "user.name", "cmcs test");
+  await gitIn(dir.path, "config", "user.email", "test@cmcs.invalid");
+  const before = await snapshotBefore(dir.path);
+  assert.equal(before.head, null);
+  await Deno.writeTextFile(join(dir.path, "first.txt"), "one\ntwo\n");
+  const changes = await attemptChanges(dir.path, before.dirty);
+  const result = await commitPaths(dir.path, changes.paths, ["first"], {}, {
+    untracked: changes.untracked,
+  });
+  assert.equal(result.error, null);
+  assert.equal(result.parent, null);
+  assert.deepEqual(result.files, [{ path: "first.txt", added: 2, removed: 0 }]);
+  assert.deepEqual(result.files, await diffBetween(dir.path, null, result.commit!));
+});
