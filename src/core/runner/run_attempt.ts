@@ -199,6 +199,7 @@ export async function runAttempt(
     finalMessage: stream.finalMessage,
     resetsAt,
     commitIntent: planned?.intent ?? null,
+    startedAt: opened.started_at,
   });
 
   let commit: string | null = null;
