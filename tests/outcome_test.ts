@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { CodexStream } from "../src/core/codex_events.ts";
-import { classifyFailure, isTransient, parseResetTime } from "../src/core/outcome.ts";
+import {
+  type AttemptObservation,
+  classifyFailure,
+  decideOutcome,
+  isTransient,
+  type OutcomeDecision,
+  parseResetTime,
+} from "../src/core/outcome.ts";
 
 // The messages the real Codex CLI prints (0.169.0; 0.171.0 names no usage-limit reset time) (../shared/codex/README.md §2 and §4).
 const CONTEXT =
@@ -218,4 +225,114 @@ Deno.test("classifyFailure() recognises auth problems reported on stderr before 
 Deno.test("classifyFailure() keeps terminal escapes out of its message", () => {
   const result = classifyTurn("\x1b[31mboom\x1b[0m\nsecond line");
   assert.equal(result.message, "boom second line");
+});
+
+/** What an attempt observed when nothing went wrong; each case changes what it is about. */
+function observed(change: Partial<AttemptObservation> = {}): AttemptObservation {
+  return {
+    spawnError: null,
+    stop: null,
+    exitCode: 0,
+    signal: null,
+    stream: new CodexStream(),
+    stderrTail: "",
+    ticketFile: "TICKET-001.md",
+    ticketAfter: { state: "done" },
+    commitFailure: null,
+    ...change,
+  };
+}
+
+const DECISIONS: [string, Partial<AttemptObservation>, Partial<OutcomeDecision>][] = [
+  ["a clean exit with the ticket marked done is done", {}, { outcome: "done", message: null }],
+  [
+    "a clean exit with the ticket still open is not_marked_done",
+    { ticketAfter: { state: "open" } },
+    {
+      outcome: "not_marked_done",
+      message:
+        "codex exited 0 but TICKET-001.md is not marked `done: true` (the work may be incomplete)",
+    },
+  ],
+  [
+    "a clean exit that left the ticket malformed names its line",
+    { ticketAfter: { state: "malformed", file: "TICKET-001.md", line: 3, problem: "bad YAML" } },
+    {
+      outcome: "not_marked_done",
+      message: "codex exited 0 but left TICKET-001.md malformed: line 3: bad YAML",
+    },
+  ],
+  [
+    "a clean exit that deleted the ticket says it is gone",
+    { ticketAfter: { state: "gone", path: "/t/.cmcs/tickets/TICKET-001.md" } },
+    {
+      outcome: "not_marked_done",
+      message: "the ticket file /t/.cmcs/tickets/TICKET-001.md is gone after the worker ran",
+    },
+  ],
+  [
+    "done work whose auto-commit failed is commit_failed with the commit's reason",
+    { commitFailure: "auto-commit failed, changes left uncommitted: hook said no" },
+    {
+      outcome: "commit_failed",
+      message: "auto-commit failed, changes left uncommitted: hook said no",
+      transient: false,
+    },
+  ],
+  [
+    "a worker that could not start is spawn_error, whatever else was seen",
+    { spawnError: "codex not found", exitCode: null, ticketAfter: null },
+    { outcome: "spawn_error", message: "codex not found" },
+  ],
+  [
+    "a stop wins over a ticket the worker already marked done",
+    { stop: { reason: "stopped", message: "stopped by cmcs stop" }, exitCode: null },
+    { outcome: "stopped", message: "stopped by cmcs stop", transient: false },
+  ],
+  [
+    "a total timeout that fired is timeout_total",
+    { stop: { reason: "timeout_total", message: "timed out after 60s" }, signal: "SIGTERM" },
+    { outcome: "timeout_total", message: "timed out after 60s" },
+  ],
+  [
+    "an idle timeout that fired is timeout_idle",
+    { stop: { reason: "timeout_idle", message: "no output for 30s" }, exitCode: 1 },
+    { outcome: "timeout_idle", message: "no output for 30s" },
+  ],
+  [
+    "a failed turn with a server error is a transient worker_failed",
+    { exitCode: 1, stream: failedTurn(HIGH_DEMAND), ticketAfter: { state: "open" } },
+    { outcome: "worker_failed", message: HIGH_DEMAND, transient: true, resetsAt: null },
+  ],
+  [
+    "a failed turn that ran out of context is context_limit even with the ticket marked done",
+    { exitCode: 1, stream: failedTurn(CONTEXT) },
+    { outcome: "context_limit", message: CONTEXT, transient: false },
+  ],
+  [
+    "a worker killed by a signal says so",
+    { exitCode: null, signal: "SIGKILL", ticketAfter: { state: "open" } },
+    { outcome: "worker_failed", message: "codex was killed by SIGKILL", transient: false },
+  ],
+];
+
+for (const [name, change, expected] of DECISIONS) {
+  Deno.test(`decideOutcome(): ${name}`, () => {
+    const decision = decideOutcome(observed(change));
+    for (const [key, value] of Object.entries(expected)) {
+      assert.deepEqual(decision[key as keyof OutcomeDecision], value, key);
+    }
+  });
+}
+
+Deno.test("decideOutcome(): a usage limit carries its reset time, read against the observation's clock", () => {
+  const now = new Date("2026-11-14T12:00:00Z");
+  const decision = decideOutcome(observed({
+    exitCode: 1,
+    stream: failedTurn("You've hit your usage limit. Try again in 2 hours."),
+    now,
+  }));
+  assert.equal(decision.outcome, "usage_limit");
+  assert.equal(decision.transient, false);
+  assert.equal(decision.resetsAt, "2026-11-14T14:00:00.000Z");
 });

@@ -99,6 +99,8 @@ Deno.test("the live view keeps one line per target and redraws it in place", () 
     runId: 7,
     target: "/r/a",
     ticket: "TICKET-002",
+    file: "TICKET-002.md",
+    attemptId: 1,
     title: "t",
     number: 1,
     attemptKind: "first",
@@ -115,7 +117,7 @@ Deno.test("the live view keeps one line per target and redraws it in place", () 
     runId: 7,
     target: "/r/a",
     ticket: "TICKET-002",
-    file: "/r/a/.cmcs/tickets/TICKET-002.md",
+    path: "/r/a/.cmcs/tickets/TICKET-002.md",
     outcome: "done",
     attempts: 1,
     message: null,
@@ -126,6 +128,7 @@ Deno.test("the live view keeps one line per target and redraws it in place", () 
     target: "/r/a",
     status: "completed",
     message: null,
+    recorded: true,
   });
   view.note("a note above the table");
   view.close();

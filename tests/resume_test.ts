@@ -289,3 +289,34 @@ Deno.test("a resume after a committed round leaves the user's later edit of that
   assert.match(await gitIn(p.path, "status", "--porcelain"), /^ M a\.txt$/m);
   assert.equal(await Deno.readTextFile(join(p.path, "a.txt")), "the user's own edit\n");
 });
+
+Deno.test("a resume retried after a transient error commits what its failed attempt left, with the retry's work", async () => {
+  await using p = await testProject({ max_retries: 1, retry_backoff_s: 0 });
+  await p.ticket("TICKET-001.md", { title: "Two rounds" }, `Work.\n${directive("not-done")}\n`);
+  await gitIn(p.path, "add", "-A");
+  await gitIn(p.path, "commit", "-q", "-m", "ticket");
+  assert.equal((await p.cmcs(["run"])).code, 1, "the first round is not marked done");
+
+  // The resume's first try drops its stream after writing half.txt; its retry finishes.
+  const file = join(p.path, ".cmcs/tickets/TICKET-001.md");
+  await Deno.writeTextFile(
+    file,
+    (await ticketText(p)).replace(
+      directive("not-done"),
+      `${directive("transient-once")}\n${
+        directive("partial", "half.txt", "from the failed try")
+      }\n${directive("write", "rest.txt", "from the retry")}`,
+    ),
+  );
+  const resumed = await p.cmcs(["resume", ".", "TICKET-001", "-m", "Finish it"]);
+  assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+  assert.deepEqual(
+    attempts(p).filter((a) => a.run_id === 2).map((a) => [a.kind, a.outcome]),
+    [["resume", "worker_failed"], ["retry", "done"]],
+  );
+  const committed = (await gitIn(p.path, "show", "--name-only", "--format=", "HEAD")).trim()
+    .split("\n").sort();
+  assert.ok(committed.includes("half.txt"), committed.join(", "));
+  assert.ok(committed.includes("rest.txt"), committed.join(", "));
+  assert.equal((await gitIn(p.path, "status", "--porcelain")).trim(), "", "nothing left behind");
+});

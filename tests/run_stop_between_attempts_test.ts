@@ -96,3 +96,56 @@ exit 1
   assert.equal(attempt.worker_pid, null, "no worker was started");
   assert.equal((await p.calls()).length, 0);
 });
+
+Deno.test("a stop recorded while a resume's attempt ends keeps its transient-error retry from starting", async () => {
+  await using p = await testProject();
+  await p.ticket(
+    "TICKET-001.md",
+    { title: "Second round", agent: "codex", done: false },
+    `Do it.\n${directive("not-done")}\n`,
+  );
+  await gitIn(p.path, "add", "-A");
+  await gitIn(p.path, "commit", "-q", "-m", "ticket");
+  const first = await p.cmcs(["run"]);
+  assert.equal(first.code, 1, first.stdout + first.stderr);
+
+  // The resume fails with a transient error, and its worker records a `cmcs stop` before it exits.
+  const ticket = join(p.path, ".cmcs", "tickets", "TICKET-001.md");
+  await Deno.writeTextFile(
+    ticket,
+    (await Deno.readTextFile(ticket)).replace(directive("not-done"), directive("fail")),
+  );
+  const wrapper = join(p.stateDir, "codex-then-stop");
+  const stopper = await writeStopper(p);
+  await Deno.writeTextFile(
+    wrapper,
+    `#!/usr/bin/env bash
+"${FAKE_CODEX}" "$@"
+code=$?
+"${Deno.execPath()}" run --quiet --allow-read --allow-write "${stopper}" || exit 99
+exit $code
+`,
+  );
+  await Deno.chmod(wrapper, 0o755);
+  await Deno.writeTextFile(
+    join(p.path, ".cmcs", "config.yml"),
+    stringify({
+      codex: {
+        command: wrapper,
+        max_retries: 2,
+        retry_backoff_s: 0,
+        stop_grace_s: 1,
+        timeout_s: 60,
+      },
+    }),
+  );
+
+  const resumed = await p.cmcs(["resume", ".", "TICKET-001", "-m", "Once more"]);
+  assert.equal(resumed.code, 1, resumed.stdout + resumed.stderr);
+  const run = runs(p).find((r) => r.id === 2)!;
+  assert.equal(run.status, "stopped", run.message ?? "");
+  const made = attempts(p).filter((a) => a.run_id === 2);
+  // As above, the poll may see the stop before the worker exits: the resume then ends `stopped`.
+  assert.deepEqual(made.map((a) => a.kind), ["resume"], JSON.stringify(made.map((a) => a.outcome)));
+  assert.ok(["worker_failed", "stopped"].includes(made[0].outcome!), made[0].outcome ?? "");
+});

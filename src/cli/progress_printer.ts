@@ -2,7 +2,7 @@ import type { Progress } from "../core/runner/progress.ts";
 import { formatDuration, formatTokens, paint, statusColor } from "./output.ts";
 
 /**
- * Turns run progress into plain lines, one per transition (good in a pipe and in an agent's shell
+ * Turns a run's facts into plain lines, one per transition (good in a pipe and in an agent's shell
  * tool). With several targets each line starts with the target's label.
  */
 export function progressPrinter(
@@ -36,7 +36,7 @@ function describe(p: Progress): string[] {
     }
     case "attempt_finished": {
       const facts = [
-        formatDuration(p.durationS),
+        formatDuration(p.durationS ?? 0),
         p.tokens ? `${formatTokens(p.tokens)} tokens` : null,
         p.commit ? `commit ${p.commit.slice(0, 8)}` : null,
       ]
@@ -53,6 +53,7 @@ function describe(p: Progress): string[] {
       return [`${p.ticket}  retry: ${p.reason}`];
     case "warning":
       return [`${p.ticket}  ${paint("yellow", "warning")}: ${p.message}`];
+    case "committed": // the attempt's line names the commit
     case "ticket_finished":
       return [];
     case "run_finished":

@@ -122,17 +122,17 @@ export class HookRunner {
   /** A progress sink: starts the hook a transition calls for, if one is configured. */
   readonly onProgress = (p: Progress): void => {
     if (p.kind === "ticket_finished") {
-      this.#lastTicket.set(p.runId, { ticket: p.ticket, file: p.file, outcome: p.outcome });
+      this.#lastTicket.set(p.runId, { ticket: p.ticket, file: p.path, outcome: p.outcome });
       this.#start("on_ticket_end", p.runId, {
         CMCS_RUN_ID: String(p.runId),
         CMCS_TARGET: p.target,
         CMCS_TICKET: p.ticket,
-        CMCS_TICKET_FILE: p.file,
+        CMCS_TICKET_FILE: p.path,
         CMCS_OUTCOME: p.outcome,
         CMCS_STATUS: "running",
         CMCS_MESSAGE: p.message ?? "",
         CMCS_HOOK: "on_ticket_end",
-      }, basename(p.file));
+      }, basename(p.path));
     } else if (p.kind === "run_finished") {
       const last = this.#lastTicket.get(p.runId);
       this.#lastTicket.delete(p.runId);

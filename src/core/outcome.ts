@@ -87,6 +87,72 @@ export function classifyFailure(input: FailureInput): FailureClassification {
   return result("worker_failed", message, isTransient(text));
 }
 
+/** The ticket file as read once after the worker exited. */
+export type TicketAfter =
+  | { state: "done" }
+  | { state: "open" }
+  | { state: "gone"; path: string }
+  | { state: "malformed"; file: string; line: number | null; problem: string };
+
+/** Everything an attempt observed that its outcome depends on. */
+export interface AttemptObservation extends FailureInput {
+  /** Why the worker could not start (or its logs could not be written), else null. */
+  spawnError: string | null;
+  /** The stop that ended the worker (a `cmcs stop`, Ctrl-C, a timeout that fired), else null. */
+  stop: { reason: "stopped" | "timeout_total" | "timeout_idle"; message: string | null } | null;
+  /** The ticket file's name, for messages. */
+  ticketFile: string;
+  /** The ticket re-read after the worker; null when it was not (no worker ran). */
+  ticketAfter: TicketAfter | null;
+  /** Why the auto-commit of a done attempt failed, else null (also when none was tried). */
+  commitFailure: string | null;
+}
+
+/** An attempt's outcome: as {@link FailureClassification}, but `done` and a stop may say nothing. */
+export type OutcomeDecision = Omit<FailureClassification, "message"> & { message: string | null };
+
+/**
+ * The one outcome of an attempt, from what it observed, in this order: a worker that never
+ * started (`spawn_error`); a stop or a timeout, whatever the worker did meanwhile; a clean exit,
+ * which is `done` only if the ticket says `done: true` (else `not_marked_done`, naming a ticket
+ * left malformed or gone), and `commit_failed` when that done work could not be committed; any
+ * other end is a failure {@link classifyFailure} reads. Pure: the runner calls it before the
+ * auto-commit and again once a commit failed.
+ */
+export function decideOutcome(o: AttemptObservation): OutcomeDecision {
+  if (o.spawnError !== null) return result("spawn_error", o.spawnError);
+  if (o.stop) {
+    return { outcome: o.stop.reason, message: o.stop.message, transient: false, resetsAt: null };
+  }
+  if (o.exitCode === 0) {
+    const after = o.ticketAfter ?? { state: "open" };
+    if (after.state === "done") {
+      return o.commitFailure === null
+        ? { outcome: "done", message: null, transient: false, resetsAt: null }
+        : result("commit_failed", o.commitFailure);
+    }
+    if (after.state === "gone") {
+      return result(
+        "not_marked_done",
+        `the ticket file ${after.path} is gone after the worker ran`,
+      );
+    }
+    if (after.state === "malformed") {
+      return result(
+        "not_marked_done",
+        `codex exited 0 but left ${after.file} malformed: ${
+          after.line ? `line ${after.line}: ` : ""
+        }${after.problem}`,
+      );
+    }
+    return result(
+      "not_marked_done",
+      `codex exited 0 but ${o.ticketFile} is not marked \`done: true\` (the work may be incomplete)`,
+    );
+  }
+  return classifyFailure(o);
+}
+
 /**
  * A failed attempt's message as people read it in a run's summary: Codex's own words and, for a
  * usage limit, when it lifts — or plainly that the reset time is unknown (Codex 0.171.0 says only

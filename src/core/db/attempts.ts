@@ -101,12 +101,14 @@ export interface AttemptResult {
    * dies between the two leaves it for recovery to find or make (see `commit_pending`).
    */
   commitIntent?: CommitIntent | null;
+  /** The attempt's `started_at` when the caller holds it (the runner does): saves reading the row. */
+  startedAt?: string;
 }
 
 /** Closes an attempt with its outcome; only an attempt still open is changed. */
 export function finishAttempt(db: Database, id: number, r: AttemptResult): void {
-  const row = getAttempt(db, id);
-  if (!row) return;
+  const startedAt = r.startedAt ?? getAttempt(db, id)?.started_at;
+  if (startedAt === undefined) return;
   const finished = nowIso();
   db.run(
     `UPDATE attempts SET finished_at = ?, duration_s = ?, outcome = ?, message = ?, exit_code = ?, signal = ?,
@@ -114,7 +116,7 @@ export function finishAttempt(db: Database, id: number, r: AttemptResult): void 
        reasoning_output_tokens = ?, final_message = ?, resets_at = ?, commit_pending = ?
      WHERE id = ? AND outcome IS NULL`,
     finished,
-    Math.round(secondsBetween(row.started_at, finished) * 1000) / 1000,
+    Math.round(secondsBetween(startedAt, finished) * 1000) / 1000,
     r.outcome,
     r.message,
     r.exitCode,

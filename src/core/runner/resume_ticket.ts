@@ -2,7 +2,6 @@ import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
-import { recordEvent } from "../db/events.ts";
 import { recordReview, ticketReviewRows } from "../db/reviews.ts";
 import type { AttemptRow, RunRow, RunStatus } from "../db/types.ts";
 import type { Project } from "../project.ts";
@@ -22,9 +21,9 @@ import {
 import { ATTEMPT_FILES } from "./execute_worker.ts";
 import type { ProgressSink } from "./progress.ts";
 import { buildResumePrompt } from "./prompt.ts";
-import { type AttemptContext, type AttemptOutcome, runAttempt } from "./run_attempt.ts";
+import type { AttemptContext, AttemptOutcome } from "./run_attempt.ts";
+import { attemptWithRetries } from "./retry.ts";
 import { startRun } from "./run_lifecycle.ts";
-import { backOffForRetry } from "./run_ticket.ts";
 import type { StopController } from "./stop_control.ts";
 
 /** What `cmcs resume` continues: the ticket, and the attempt whose Codex thread it resumes. */
@@ -120,16 +119,15 @@ export async function resumeTicket(opts: ResumeOptions): Promise<ResumeResult> {
   const { db, target, plan } = opts;
   const { ticket } = plan;
   const lifecycle = startRun(opts, { resume: ticket.id, thread_id: plan.threadId });
-  const { run, stop } = lifecycle;
+  const { run, stop, journal } = lifecycle;
   let status: RunStatus = "failed";
   let message: string | null = null;
   let result: AttemptOutcome | null = null;
   let threadGone = false;
   let final: RunRow;
   try {
-    recordEvent(db, { runId: run.id, event: "run_started", message: target });
+    journal.emit({ kind: "run_started", runId: run.id, target, pending: 1 });
     recordSentBack(db, target, ticket.id, run.id, opts.feedback);
-    opts.progress({ kind: "run_started", runId: run.id, target, pending: 1 });
     await setTicketDone(ticket.path, false);
     const ctx: AttemptContext = {
       db,
@@ -139,20 +137,33 @@ export async function resumeTicket(opts: ResumeOptions): Promise<ResumeResult> {
       runId: run.id,
       stop,
       checkStop: lifecycle.checkStop,
-      progress: opts.progress,
+      journal,
     };
-    result = await attemptWithRetries(ctx, opts, plan);
+    // The thread's model and effort: there is no fallback model, since a different model cannot
+    // continue the conversation.
+    result = await attemptWithRetries(ctx, {
+      ticket,
+      prompt: buildResumePrompt({ ticket, feedback: opts.feedback }),
+      model: plan.source.model,
+      effort: plan.source.reasoning_effort,
+      firstKind: "resume",
+      resumeThreadId: plan.threadId,
+      fallbackModel: null,
+      firstCarryOver: plan.carryOver,
+    });
     lifecycle.ticketFinished(ticket, result.outcome, result.attempt.number, result.message);
     threadGone = result.outcome === "worker_failed" &&
       (THREAD_GONE.test(result.message ?? "") ||
         THREAD_GONE.test(await stderrOf(opts.project, result.attempt)));
     if (result.outcome === "done") status = "completed";
     else {
-      status = result.outcome === "stopped" ? "stopped" : "failed";
+      // A stop that came after the attempt ended (during a retry's backoff) stops the run too.
+      const stoppedLater = result.outcome !== "stopped" && stop.stopped;
+      status = result.outcome === "stopped" || stoppedLater ? "stopped" : "failed";
       const why = explainFailure(result.outcome, result.message, result.attempt.resets_at);
       message = `${ticket.id}: ${threadGone ? "Codex thread gone" : result.outcome}${
         why ? ` — ${why}` : ""
-      }`;
+      }${stoppedLater ? `; then ${stop.message}` : ""}`;
     }
   } catch (error) {
     status = "failed";
@@ -196,30 +207,6 @@ function recordSentBack(
     runId,
     message: line.length > 200 ? `${line.slice(0, 199)}…` : line,
   });
-}
-
-async function attemptWithRetries(
-  ctx: AttemptContext,
-  opts: ResumeOptions,
-  plan: ResumePlan,
-): Promise<AttemptOutcome> {
-  const codex = opts.config.codex;
-  const request = {
-    ticket: plan.ticket,
-    model: plan.source.model,
-    effort: plan.source.reasoning_effort,
-    prompt: buildResumePrompt({ ticket: plan.ticket, feedback: opts.feedback }),
-    resumeThreadId: plan.threadId,
-    carryOver: plan.carryOver,
-  };
-  let result = await runAttempt(ctx, { ...request, kind: "resume" });
-  let retries = 0;
-  while (!ctx.stop.stopped && result.transient && retries < codex.max_retries) {
-    retries++;
-    if (await backOffForRetry(ctx, plan.ticket, result, retries, request.model)) break;
-    result = await runAttempt(ctx, { ...request, kind: "retry" });
-  }
-  return result;
 }
 
 async function stderrOf(project: Project, attempt: AttemptRow): Promise<string> {

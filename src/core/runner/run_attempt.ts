@@ -11,7 +11,6 @@ import {
   setAttemptWorker,
   startAttempt,
 } from "../db/attempts.ts";
-import { recordEvent } from "../db/events.ts";
 import { setRunWorker } from "../db/runs.ts";
 import type { AttemptKind, AttemptRow, CommitIntent, FileChange, Outcome } from "../db/types.ts";
 import {
@@ -26,13 +25,13 @@ import {
 import { withoutBrokerFiles } from "../broker_files.ts";
 import { headCommit } from "../git.ts";
 import { withoutBrokerOutputs } from "../broker_outputs.ts";
-import { classifyFailure } from "../outcome.ts";
+import { type AttemptObservation, decideOutcome, type TicketAfter } from "../outcome.ts";
 import type { Project } from "../project.ts";
 import { parseTicket, setTicketDone, type Ticket } from "../tickets.ts";
 import { buildCodexArgs } from "./codex_command.ts";
 import { crashPoint } from "./crash_point.ts";
 import { ATTEMPT_FILES, executeWorker } from "./execute_worker.ts";
-import type { ProgressSink } from "./progress.ts";
+import type { Journal } from "./journal.ts";
 import type { StopController } from "./stop_control.ts";
 import { sumTokens } from "../tokens.ts";
 
@@ -43,7 +42,8 @@ export interface AttemptContext {
   target: string;
   runId: number;
   stop: StopController;
-  progress: ProgressSink;
+  /** Where the attempt's facts go (the database's events, the terminal, the hooks). */
+  journal: Journal;
   /** Reads the run's stop request from the database now (instead of at the next poll). */
   checkStop?: () => void;
 }
@@ -73,8 +73,9 @@ export interface AttemptOutcome {
 
 /**
  * Makes one attempt at a ticket and records everything about it: the attempt row (opened before
- * the worker starts, closed with one outcome), `started`/`completed`/`failed` events, the worker's
- * files, the auto-commit and the files the attempt changed.
+ * the worker starts, closed with one outcome), its facts (`attempt_started`, `warning`,
+ * `committed`, `attempt_finished`) in the journal, the worker's files, the auto-commit and the
+ * files the attempt changed.
  */
 export async function runAttempt(
   ctx: AttemptContext,
@@ -104,19 +105,14 @@ export async function runAttempt(
     dirtyBefore: isGit ? dirtyBefore : null,
   });
   const logDir = join(ctx.project.logsDir, logDirName);
-  recordEvent(db, {
-    runId,
-    event: "started",
-    ticket: ticket.file,
-    model: req.model,
-    attemptId: opened.id,
-  });
   setRunWorker(db, runId, null, ticket.file);
-  ctx.progress({
+  ctx.journal.emit({
     kind: "attempt_started",
     runId,
     target,
     ticket: ticket.id,
+    file: ticket.file,
+    attemptId: opened.id,
     title: ticket.title,
     number: opened.number,
     attemptKind: req.kind,
@@ -159,37 +155,23 @@ export async function runAttempt(
   crashPoint("after-worker");
   setRunWorker(db, runId, null, ticket.file);
 
-  let outcome: Outcome;
-  let message: string | null = null;
-  let transient = false;
-  let resetsAt: string | null = null;
   const { stream } = execution;
-  if (execution.spawnError) {
-    outcome = "spawn_error";
-    message = execution.spawnError;
-  } else if (execution.stopReason) {
-    outcome = execution.stopReason;
-    message = execution.stopMessage;
-  } else if (execution.exitCode === 0) {
-    const after = await rereadTicket(ticket.path);
-    if (after.done) outcome = "done";
-    else {
-      outcome = "not_marked_done";
-      message = after.problem ??
-        `codex exited 0 but ${ticket.file} is not marked \`done: true\` (the work may be incomplete)`;
-    }
-  } else {
-    const failure = classifyFailure({
-      exitCode: execution.exitCode,
-      signal: execution.signal,
-      stream,
-      stderrTail: execution.stderrTail,
-    });
-    outcome = failure.outcome;
-    message = failure.message;
-    transient = failure.transient;
-    resetsAt = failure.resetsAt;
-  }
+  // The ticket is read once after the worker: its outcome and its re-opening both go by it.
+  const ticketAfter = execution.spawnError ? null : await rereadTicket(ticket.path);
+  const observed: AttemptObservation = {
+    spawnError: execution.spawnError,
+    stop: execution.stopReason
+      ? { reason: execution.stopReason, message: execution.stopMessage }
+      : null,
+    exitCode: execution.exitCode,
+    signal: execution.signal,
+    stream,
+    stderrTail: execution.stderrTail,
+    ticketFile: ticket.file,
+    ticketAfter,
+    commitFailure: null,
+  };
+  let { outcome, message, transient, resetsAt } = decideOutcome(observed);
   for (const problem of execution.problems) warn(ctx, opened.id, ticket, problem);
   if (execution.survivors.length > 0) {
     addAttemptWarning(
@@ -199,7 +181,7 @@ export async function runAttempt(
     );
   }
 
-  if (outcome !== "done" && !execution.spawnError) {
+  if (outcome !== "done" && ticketAfter?.state === "done") {
     await reopenClaimedTicket(ctx, opened.id, ticket, outcome);
   }
 
@@ -218,6 +200,7 @@ export async function runAttempt(
     finalMessage: stream.finalMessage,
     resetsAt,
     commitIntent: planned?.intent ?? null,
+    startedAt: opened.started_at,
   });
 
   let commit: string | null = null;
@@ -225,37 +208,32 @@ export async function runAttempt(
     const recorded = await recordChanges(ctx, opened.id, ticket, planned, commitBefore);
     commit = recorded.commit;
     if (recorded.failure) {
-      outcome = "commit_failed";
-      message = recorded.failure;
+      ({ outcome, message, transient, resetsAt } = decideOutcome({
+        ...observed,
+        commitFailure: recorded.failure,
+      }));
     }
   }
 
   const attempt = getAttempt(db, opened.id)!;
   const warnings: string[] = attempt.warnings ? JSON.parse(attempt.warnings) : [];
-  recordEvent(db, {
-    runId,
-    event: outcome === "done" ? "completed" : "failed",
-    ticket: ticket.file,
-    model: req.model,
-    attemptId: opened.id,
-    exitCode: execution.exitCode,
-    durationS: attempt.duration_s,
-    outcome,
-    message,
-  });
-  await writeSummary(join(logDir, ATTEMPT_FILES.summary), attempt, logDir);
-  ctx.progress({
+  ctx.journal.emit({
     kind: "attempt_finished",
     runId,
     target,
     ticket: ticket.id,
+    file: ticket.file,
+    attemptId: opened.id,
+    model: req.model,
     outcome,
     message,
-    durationS: attempt.duration_s ?? 0,
+    exitCode: execution.exitCode,
+    durationS: attempt.duration_s,
     tokens: stream.usage ? sumTokens([stream.usage]).total : null,
     commit,
     warnings,
   });
+  await writeSummary(join(logDir, ATTEMPT_FILES.summary), attempt, logDir);
   return { attempt, outcome, message, transient };
 }
 
@@ -271,7 +249,6 @@ async function reopenClaimedTicket(
   ticket: Ticket,
   outcome: Outcome,
 ): Promise<void> {
-  if (!(await rereadTicket(ticket.path)).done) return;
   const claim = `${ticket.file} was marked done, but the attempt ended ${outcome}`;
   try {
     await setTicketDone(ticket.path, false);
@@ -291,24 +268,20 @@ async function reopenClaimedTicket(
   }
 }
 
-async function rereadTicket(path: string): Promise<{ done: boolean; problem: string | null }> {
+/** The ticket file as it is now: done, still open, gone, or malformed (its first problem). */
+async function rereadTicket(path: string): Promise<TicketAfter> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
   } catch {
-    return { done: false, problem: `the ticket file ${path} is gone after the worker ran` };
+    return { state: "gone", path };
   }
   const entry = parseTicket(path, bytes);
   if (!entry.ok) {
     const p = entry.problems[0];
-    return {
-      done: false,
-      problem: `codex exited 0 but left ${entry.file} malformed: ${
-        p.line ? `line ${p.line}: ` : ""
-      }${p.message}`,
-    };
+    return { state: "malformed", file: entry.file, line: p.line, problem: p.message };
   }
-  return { done: entry.ticket.done, problem: null };
+  return { state: entry.ticket.done ? "done" : "open" };
 }
 
 /** What an attempt changed, and the auto-commit to make of it (null when there is none). */
@@ -410,16 +383,21 @@ async function recordChanges(
     crashPoint("after-commit");
     if (result.error) {
       failure = `auto-commit failed, changes left uncommitted: ${result.error}`;
-      await reopenClaimedTicket(ctx, attemptId, ticket, "commit_failed");
+      // Read again: the commit's hooks ran since the worker, and may have changed the ticket.
+      if ((await rereadTicket(ticket.path)).state === "done") {
+        await reopenClaimedTicket(ctx, attemptId, ticket, "commit_failed");
+      }
     }
     commit = result.commit;
     if (commit) {
-      recordEvent(db, {
+      ctx.journal.emit({
+        kind: "committed",
         runId,
-        event: "committed",
-        ticket: ticket.file,
+        target,
+        ticket: ticket.id,
+        file: ticket.file,
         attemptId,
-        message: commit,
+        commit,
       });
     }
   }
@@ -467,18 +445,13 @@ function mergeChanges(a: FileChange[], b: FileChange[]): FileChange[] {
 
 function warn(ctx: AttemptContext, attemptId: number, ticket: Ticket, message: string): void {
   addAttemptWarning(ctx.db, attemptId, message);
-  recordEvent(ctx.db, {
-    runId: ctx.runId,
-    event: "warning",
-    ticket: ticket.file,
-    attemptId,
-    message,
-  });
-  ctx.progress({
+  ctx.journal.emit({
     kind: "warning",
     runId: ctx.runId,
     target: ctx.target,
     ticket: ticket.id,
+    file: ticket.file,
+    attemptId,
     message,
   });
 }

@@ -1,8 +1,10 @@
 import type { Database } from "../db/database.ts";
-import { lastStopSource, recordEvent } from "../db/events.ts";
+import { lastStopSource } from "../db/events.ts";
 import { unsettledAttempts } from "../db/attempts.ts";
 import { createRun, finishRun, getRun } from "../db/runs.ts";
 import type { Outcome, RunRow, RunStatus } from "../db/types.ts";
+import { Journal } from "./journal.ts";
+import { databaseWriter } from "./journal_events.ts";
 import type { ProgressSink } from "./progress.ts";
 import { StopController } from "./stop_control.ts";
 import { highestLoggedRunId } from "../log_dirs.ts";
@@ -20,12 +22,15 @@ export interface RunLifecycleOptions {
   broker: { pid: number; start: string | null };
   /** The broker-wide stop (signals): it stops this run too. */
   stop: StopController;
+  /** The watchers of the run's facts besides the database (the terminal, the hooks). */
   progress: ProgressSink;
 }
 
 /** A run that has been created and is watched for stops; `finish` must be called exactly once. */
 export interface RunLifecycle {
   run: RunRow;
+  /** Where the run's facts go: the database's events, then `progress`. */
+  journal: Journal;
   /** The run's own stop: the broker's stop, a `cmcs stop` of this run, or its row ending. */
   stop: StopController;
   /**
@@ -33,7 +38,7 @@ export interface RunLifecycle {
    * stop asked for meanwhile keeps the next ticket from starting.
    */
   checkStop(): void;
-  /** Reports the `ticket_finished` progress of a ticket the run acted on. */
+  /** Emits the `ticket_finished` fact of a ticket the run acted on. */
   ticketFinished(
     ticket: { id: string; path: string },
     outcome: Outcome,
@@ -42,8 +47,8 @@ export interface RunLifecycle {
   ): void;
   /**
    * Ends the run: stops the poll and the broker subscription, sets `status` and `message` unless
-   * the row already ended (a `cmcs stop` or recovery that finished it keeps its status), records
-   * the `run_finished` event and progress, and returns the final row.
+   * the row already ended (a `cmcs stop` or recovery that finished it keeps its status), emits
+   * the `run_finished` fact, and returns the final row.
    *
    * A run whose attempt an error left half done (still open, or its commit pending: the database
    * failed mid-attempt) stays `running`: recovery settles it once this broker has exited, as it
@@ -71,6 +76,7 @@ export function startRun(
     runOptions,
     highestLoggedRunId(opts.project.logsDir),
   );
+  const journal = new Journal(databaseWriter(db), opts.progress);
   const stop = new StopController();
   const offBroker = opts.stop.onStop(() =>
     stop.request(opts.stop.reason ?? "stopped", opts.stop.message ?? "stopped")
@@ -84,15 +90,16 @@ export function startRun(
   const poll = setInterval(checkStop, STOP_POLL_MS);
   return {
     run,
+    journal,
     stop,
     checkStop,
     ticketFinished(ticket, outcome, attempts, message) {
-      opts.progress({
+      journal.emit({
         kind: "ticket_finished",
         runId: run.id,
         target,
         ticket: ticket.id,
-        file: ticket.path,
+        path: ticket.path,
         outcome,
         attempts,
         message,
@@ -102,24 +109,21 @@ export function startRun(
       clearInterval(poll);
       offBroker();
       let final: RunRow = { ...run, status, message };
+      let recorded = false;
       try {
         if (unsettledAttempts(db, run.id).length === 0) {
           finishRun(db, run.id, status, message);
           final = getRun(db, run.id)!;
-          recordEvent(db, {
-            runId: run.id,
-            event: "run_finished",
-            outcome: final.status,
-            message: final.message,
-          });
+          recorded = true;
         }
       } catch { /* the database is what failed: recovery ends the run once this broker is gone */ }
-      opts.progress({
+      journal.emit({
         kind: "run_finished",
         runId: run.id,
         target,
         status: final.status,
         message: final.message,
+        recorded,
       });
       return final;
     },

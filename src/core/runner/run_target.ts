@@ -1,6 +1,5 @@
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
-import { recordEvent } from "../db/events.ts";
 import { getRun } from "../db/runs.ts";
 import type { RunRow, RunStatus } from "../db/types.ts";
 import { explainFailure } from "../outcome.ts";
@@ -16,7 +15,8 @@ import { buildPrompt } from "./prompt.ts";
 import type { ProgressSink } from "./progress.ts";
 import type { AttemptOutcome } from "./run_attempt.ts";
 import { startRun } from "./run_lifecycle.ts";
-import { runTicket } from "./run_ticket.ts";
+import { attemptWithRetries, unfinishedWork } from "./retry.ts";
+import type { Journal } from "./journal.ts";
 import type { StopController } from "./stop_control.ts";
 
 export interface TargetRunOptions {
@@ -47,12 +47,11 @@ export interface TargetRunResult {
 export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult> {
   const { db, target } = opts;
   const lifecycle = startRun(opts);
-  const { run, stop, checkStop } = lifecycle;
+  const { run, stop, checkStop, journal } = lifecycle;
   const tickets: TargetRunResult["tickets"] = [];
   let status: RunStatus = "failed";
   let message: string | null = null;
   try {
-    recordEvent(db, { runId: run.id, event: "run_started", message: target });
     const announced = new Set<string>();
     let first = true;
     while (true) {
@@ -66,12 +65,12 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
       }
       const entries = await discoverTickets(opts.ticketsDir);
       const queue = ticketQueue(entries);
-      announceSkipped(opts, run.id, queue.skipped, announced);
-      const next = queue.next;
       if (first) {
-        opts.progress({ kind: "run_started", runId: run.id, target, pending: queue.pending });
+        journal.emit({ kind: "run_started", runId: run.id, target, pending: queue.pending });
         first = false;
       }
+      announceSkipped(journal, run.id, target, queue.skipped, announced);
+      const next = queue.next;
       if (next === null) {
         status = "completed";
         break;
@@ -79,13 +78,6 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
       const entry = entries[next];
       if (!entry.ok) {
         message = ticketProblemLine(entry);
-        recordEvent(db, {
-          runId: run.id,
-          event: "failed",
-          ticket: entry.file,
-          outcome: "ticket_error",
-          message,
-        });
         tickets.push({ ticket: entry.id, outcome: "ticket_error", attempts: 0 });
         lifecycle.ticketFinished(entry, "ticket_error", 0, message);
         status = "failed";
@@ -93,13 +85,17 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
       }
       checkStop();
       if (stop.stopped) continue;
-      const result: AttemptOutcome = await runTicket({ ...opts, stop, checkStop, runId: run.id }, {
-        ticket: entry.ticket,
-        prompt: buildPrompt({
-          target,
-          ticket: entry.ticket,
-          previousProgress: previousProgress(entries, next),
-        }),
+      const ctx = { ...opts, stop, checkStop, journal, runId: run.id };
+      const ticket = entry.ticket;
+      const codex = opts.config.codex;
+      const result: AttemptOutcome = await attemptWithRetries(ctx, {
+        ticket,
+        prompt: buildPrompt({ target, ticket, previousProgress: previousProgress(entries, next) }),
+        model: ticket.model ?? codex.model,
+        effort: ticket.reasoning_effort ?? codex.reasoning_effort,
+        firstKind: "first",
+        fallbackModel: codex.fallback_model,
+        firstCarryOver: unfinishedWork(ctx, ticket),
       });
       tickets.push({
         ticket: entry.ticket.id,
@@ -130,27 +126,23 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
   return { run: getRun(db, run.id)!, status, message, tickets };
 }
 
-/** Records each ticket for another agent once per run, as the queue lists it (dry run alike). */
+/** Announces each ticket for another agent once per run, as the queue lists it (dry run alike). */
 function announceSkipped(
-  opts: TargetRunOptions,
+  journal: Journal,
   runId: number,
+  target: string,
   skipped: Ticket[],
   announced: Set<string>,
 ) {
   for (const ticket of skipped) {
     if (announced.has(ticket.file)) continue;
     announced.add(ticket.file);
-    recordEvent(opts.db, {
-      runId,
-      event: "skipped",
-      ticket: ticket.file,
-      message: `agent: ${ticket.agent}`,
-    });
-    opts.progress({
+    journal.emit({
       kind: "skipped",
       runId,
-      target: opts.target,
+      target,
       ticket: ticket.id,
+      file: ticket.file,
       agent: ticket.agent,
     });
   }
