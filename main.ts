@@ -3,13 +3,13 @@
  * imported only when that command runs.
  *
  * Start-up: `cmcs --help`, `cmcs status` and `cmcs brief` are first offered to the fast path
- * (src/cli/fast_path.ts), which parses them without commander; only when it declines is commander
+ * (src/commands/fast_path.ts), which parses them without commander; only when it declines is commander
  * loaded (with its Node built-ins, about twice an empty Deno program). Hence the top-level
  * `await import` of commander instead of a static import: a static one is loaded before any line
  * of this module runs.
  */
 import type { Command as CommandType } from "@commander-js/extra-typings";
-import { fastPath } from "./src/cli/fast_path.ts";
+import { fastPath } from "./src/commands/fast_path.ts";
 import { invoke } from "./src/cli/invoke.ts";
 import { print, printError, setPrettyJson } from "./src/cli/output.ts";
 import { integer, seconds } from "./src/cli/parse.ts";

@@ -1,6 +1,6 @@
 /**
  * `deno task help-text`: writes src/cli/help_text.ts, the top-level `cmcs --help` text the fast path
- * prints without loading commander (src/cli/fast_path.ts). Run it after changing a command's name
+ * prints without loading commander (src/commands/fast_path.ts). Run it after changing a command's name
  * or description in main.ts; tests/fast_path_test.ts fails until then.
  */
 import { buildProgram } from "../main.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { TOP_LEVEL_HELP } from "../src/cli/help_text.ts";
-import { parseSimple } from "../src/cli/fast_path.ts";
+import { parseSimple } from "../src/commands/fast_path.ts";
 import { integer } from "../src/cli/parse.ts";
 import { commanderHelp } from "../scripts/help_text.ts";
 import { cmcs, PROJECT_DIR } from "./helpers/cli.ts";
@@ -103,6 +103,13 @@ Deno.test("status arguments the fast path declines still get commander's errors 
   const brief = await cmcs(["brief", "--json"], { cwd: repo.path });
   assert.equal(brief.code, 0, brief.stderr);
   assert.notEqual(JSON.parse(brief.stdout), null);
+  // --pretty indents on the fast path as it does through commander; without it, one line.
+  for (const args of [["status", "--json", "--pretty"], ["brief", "--json", "--pretty"]]) {
+    const pretty = await cmcs(args, { cwd: repo.path });
+    assert.equal(pretty.code, 0, pretty.stderr);
+    assert.match(pretty.stdout, /^\{\n {2}"/, args.join(" "));
+  }
+  assert.equal(ok.stdout.trim().split("\n").length, 1, "one line through a pipe");
 });
 
 Deno.test("cmcs status and brief in a main checkout find the project without starting git, and ask git from a subdirectory", async () => {

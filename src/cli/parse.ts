@@ -1,7 +1,7 @@
 /**
  * Value parsers for command-line options. They throw {@link InvalidArgument}, which commander
  * reports like its own `InvalidArgumentError` (it looks only at the error's `code`), so this module
- * does not import commander: the fast path (src/cli/fast_path.ts) uses the same parsers without
+ * does not import commander: the fast path (src/commands/fast_path.ts) uses the same parsers without
  * loading it.
  */
 export class InvalidArgument extends Error {

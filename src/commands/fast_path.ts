@@ -9,9 +9,10 @@
  * positional too many, an option value that starts with `-`) returns null, and commander parses
  * the same arguments, so every usage error and every help page still comes from one place.
  */
-import { TOP_LEVEL_HELP } from "./help_text.ts";
-import { invoke } from "./invoke.ts";
-import { integer } from "./parse.ts";
+import { TOP_LEVEL_HELP } from "../cli/help_text.ts";
+import { invoke } from "../cli/invoke.ts";
+import { setPrettyJson } from "../cli/output.ts";
+import { integer } from "../cli/parse.ts";
 
 interface Spec {
   /** At most this many positional arguments. */
@@ -63,13 +64,13 @@ export function parseSimple(args: string[], spec: Spec): Parsed | null {
   return positionals.length > spec.positionals ? null : { positionals, options };
 }
 
+/** `status` as main.ts declares it; no `--limit` means the running runs plus the 10 newest. */
 const STATUS: Spec = {
   positionals: 1,
-  switches: ["--active", "--latest", "--json"],
+  switches: ["--active", "--latest", "--json", "--pretty"],
   values: { "--limit": integer(1) },
-  defaults: { limit: 20 },
 };
-const BRIEF: Spec = { positionals: 1, switches: ["--json"] };
+const BRIEF: Spec = { positionals: 1, switches: ["--json", "--pretty"] };
 
 /**
  * Runs `argv` without commander when it can; returns the exit code, or null to hand `argv` to
@@ -88,17 +89,17 @@ export async function fastPath(argv: string[]): Promise<number | null> {
   if (command === "status") {
     const parsed = parseSimple(rest, STATUS);
     if (!parsed) return null;
-    const opts = parsed.options as { limit: number; active?: boolean; latest?: boolean };
-    await invoke(async () =>
-      (await import("../commands/status.ts")).status(parsed.positionals[0], opts)
-    );
+    const opts = parsed.options as { limit?: number; active?: boolean; latest?: boolean };
+    if (parsed.options.pretty) setPrettyJson(true);
+    await invoke(async () => (await import("./status.ts")).status(parsed.positionals[0], opts));
     return Number(Deno.exitCode ?? 0);
   }
   if (command === "brief") {
     const parsed = parseSimple(rest, BRIEF);
     if (!parsed) return null;
+    if (parsed.options.pretty) setPrettyJson(true);
     await invoke(async () =>
-      (await import("../commands/brief.ts")).brief(parsed.positionals[0] ?? ".", parsed.options)
+      (await import("./brief.ts")).brief(parsed.positionals[0] ?? ".", parsed.options)
     );
     return Number(Deno.exitCode ?? 0);
   }
