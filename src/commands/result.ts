@@ -1,7 +1,7 @@
 import { relative } from "node:path";
-import { printJson } from "../cli/output.ts";
+import { printReport, type Report } from "../cli/report.ts";
 import { recoverOrphans } from "../core/recovery.ts";
-import { buildResultPacket } from "../core/review/result_packet.ts";
+import { buildResultPacket, type ResultPacket } from "../core/review/result_packet.ts";
 import { renderResultPacket } from "../core/review/result_text.ts";
 import { resolveReviewTicket, ticketHistory } from "../core/review/ticket_history.ts";
 import { openTarget } from "../core/run_lookup.ts";
@@ -20,6 +20,14 @@ export async function result(
   ticketRef: string | undefined,
   opts: ResultOptions,
 ): Promise<number> {
+  return printReport(await resultReport(path, ticketRef), opts.json);
+}
+
+/** One ticket's review packet, as `cmcs result` prints it in JSON and in text. */
+export async function resultReport(
+  path: string,
+  ticketRef: string | undefined,
+): Promise<Report<ResultPacket>> {
   const opened = await openTarget(path);
   try {
     await recoverOrphans(opened.db);
@@ -34,9 +42,7 @@ export async function result(
       history,
       pathArg: commandPath(target),
     });
-    if (opts.json) printJson(packet);
-    else for (const line of renderResultPacket(packet)) console.log(line);
-    return 0;
+    return { code: 0, data: packet, text: renderResultPacket(packet) };
   } finally {
     opened.db.close();
   }

@@ -4,14 +4,8 @@ import { Database } from "../core/db/database.ts";
 import { countRuns, queryRunSummaries, type RunSummary } from "../core/db/status_query.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { stripControl } from "../core/codex_render.ts";
-import {
-  formatDuration,
-  formatTable,
-  formatTokens,
-  paint,
-  printJson,
-  statusColor,
-} from "../cli/output.ts";
+import { formatDuration, formatTable, formatTokens, paint, statusColor } from "../cli/output.ts";
+import { printReport, type Report } from "../cli/report.ts";
 
 export interface StatusOptions {
   active?: boolean;
@@ -27,6 +21,14 @@ export interface StatusOptions {
  * running really is.
  */
 export async function status(path: string | undefined, opts: StatusOptions): Promise<number> {
+  return printReport(await statusReport(path, opts), opts.json);
+}
+
+/** The runs `cmcs status` lists, as its JSON document and its text lines. */
+export async function statusReport(
+  path: string | undefined,
+  opts: StatusOptions,
+): Promise<Report<{ runs: RunSummary[] }>> {
   const target = path === undefined ? undefined : await resolveTarget(path);
   const project = await requireProject(target ?? Deno.cwd());
   const db = Database.open(project.dbPath);
@@ -45,17 +47,14 @@ export async function status(path: string | undefined, opts: StatusOptions): Pro
     db.close();
   }
 
-  if (opts.json) {
-    printJson({ runs });
-    return 0;
-  }
+  const report = { code: 0, data: { runs }, text: [] as string[] };
   if (runs.length === 0) {
     const scope = target === undefined ? "" : ` for ${displayTarget(project.root, target)}`;
-    console.log(opts.active ? `no running runs${scope}` : `no runs yet${scope}`);
-    console.log("hint: start one with `cmcs run`");
-    return 0;
+    report.text.push(opts.active ? `no running runs${scope}` : `no runs yet${scope}`);
+    report.text.push("hint: start one with `cmcs run`");
+    return report;
   }
-  console.log(formatTable(
+  report.text.push(formatTable(
     [
       "ID",
       "STATUS",
@@ -81,11 +80,11 @@ export async function status(path: string | undefined, opts: StatusOptions): Pro
       run.started_at.replace(/\.\d+Z$/, "Z"),
     ]),
   ));
-  if (more > 0) console.log(`… ${more} older run(s) not shown (use --limit)`);
+  if (more > 0) report.text.push(`… ${more} older run(s) not shown (use --limit)`);
   for (const run of latestFailures(runs)) {
-    console.log(`run ${run.id} ${run.status}: ${cutLine(stripControl(run.message ?? ""))}`);
+    report.text.push(`run ${run.id} ${run.status}: ${cutLine(stripControl(run.message ?? ""))}`);
   }
-  return 0;
+  return report;
 }
 
 /**
