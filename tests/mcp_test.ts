@@ -345,3 +345,43 @@ Deno.test("--repo serves another repository and refuses paths outside it", async
   assert.deepEqual(made.path, join(await Deno.realPath(p.path), ".cmcs/tickets/TICKET-001.md"));
   toolError(await mcp.call("status", { path: other.path }), /not part of the repository/);
 });
+
+Deno.test("started where cmcs is not initialized, the server runs and each call says to run cmcs init", async () => {
+  await using p = await testProject();
+  await using bare = await tempRepo();
+  await using mcp = await connect(p, bare.path);
+  toolError(await mcp.call("status"), /cmcs is not initialized/);
+  toolError(await mcp.call("ticket_new", { title: "x" }), /cmcs is not initialized/);
+  const init = await p.cmcs(["init"], { cwd: bare.path });
+  assert.equal(init.code, 0, init.stderr);
+  assert.deepEqual(ok(await mcp.call("status")).runs, []);
+});
+
+Deno.test("only the mcp command's modules import the MCP SDK, and only when it runs", async () => {
+  const root = join(import.meta.dirname!, "..");
+  const importers: string[] = [];
+  for await (const file of walkTs(join(root, "src"))) {
+    const text = await Deno.readTextFile(file);
+    if (/from "(@modelcontextprotocol\/sdk|zod)/.test(text)) {
+      importers.push(file.slice(root.length + 1));
+    }
+    if (/from "\.\.?\/(\.\.\/)?mcp\//.test(text)) assert.match(file, /\/src\/mcp\//);
+  }
+  assert.ok(
+    importers.length > 0 && importers.every((f) => f.startsWith("src/mcp/")),
+    importers.join(),
+  );
+  const command = await Deno.readTextFile(join(root, "src/commands/mcp.ts"));
+  assert.doesNotMatch(command, /^import .*mcp\//m);
+  assert.match(command, /await import\("\.\.\/mcp\/server\.ts"\)/);
+  const main = await Deno.readTextFile(join(root, "main.ts"));
+  assert.match(main, /await import\("\.\/src\/commands\/mcp\.ts"\)/);
+});
+
+async function* walkTs(dir: string): AsyncGenerator<string> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) yield* walkTs(path);
+    else if (entry.name.endsWith(".ts") || entry.name.endsWith(".tsx")) yield path;
+  }
+}

@@ -1,6 +1,6 @@
-import { UserError } from "../cli/errors.ts";
 import { setColor } from "../cli/output.ts";
-import { requireProject, resolveTarget } from "../core/project.ts";
+import { UserError } from "../cli/errors.ts";
+import { type Project, requireProject, resolveTarget } from "../core/project.ts";
 
 export interface McpOptions {
   /** The repository to serve (default: the current directory's). */
@@ -12,17 +12,24 @@ export interface McpOptions {
  * orchestrating agent that speaks the Model Context Protocol. It serves one repository, the one it
  * was started in (or `--repo`): every path a tool is given must be that repository's main checkout
  * or one of its worktrees. It runs until its stdin closes; runs it started keep running after it.
+ *
+ * Started without `--repo` where cmcs is not initialized (a plugin registers the server for every
+ * project), it still serves: each call then says to run `cmcs init`, and works once that is done.
  */
 export async function mcp(opts: McpOptions): Promise<number> {
-  const project = await requireProject(await resolveTarget(opts.repo ?? "."));
+  const start = await resolveTarget(opts.repo ?? ".");
+  let project: Project | null = opts.repo === undefined
+    ? await requireProject(start).catch(() => null)
+    : await requireProject(start);
   // Paths in tool calls and the commands' texts are relative to the served repository.
-  Deno.chdir(project.root);
+  Deno.chdir(project?.root ?? start);
   // stdout carries the protocol: whatever a command would print goes to stderr instead, and
   // nothing is painted.
   setColor(false);
   console.log = console.error;
   console.info = console.error;
   const confine = async (path: string): Promise<string> => {
+    project ??= await requireProject(start);
     const target = await resolveTarget(path);
     const owner = await requireProject(target).catch(() => null);
     if (owner?.root !== project.root) {
