@@ -213,6 +213,33 @@ Deno.test("diff cuts a large diff and says how to see the rest", async () => {
   );
 });
 
+Deno.test("structured content holds no more than the text shows: no pids, token totals, 15 of 20 files", async () => {
+  await using p = await testProject();
+  const writes = Array.from({ length: 20 }, (_, i) => directive("write", `f${i}.txt`, `n${i}`));
+  await p.ticket(
+    "TICKET-001.md",
+    { title: "Many files", agent: "codex", done: false },
+    `Write them.\n${writes.join("\n")}\n`,
+  );
+  await using mcp = await connect(p);
+  ok(await mcp.call("run"));
+  const waited = ok(await mcp.call("wait"));
+  const [run] = waited.runs as Record<string, unknown>[];
+  assert.equal(run.status, "completed");
+  assert.ok(!("broker_pid" in run) && !("worker_pid" in run), JSON.stringify(run));
+  assert.deepEqual(Object.keys(run.tokens as object), ["total"]);
+  const result = await mcp.call("result");
+  const packet = ok(result);
+  assert.equal((packet.files_summary as { files: number }).files, 21);
+  assert.equal((packet.files_changed as unknown[]).length, 15);
+  assert.ok(!("uncommitted" in packet));
+  const cli = await p.cmcs(["result", ".", "--json"]);
+  assert.ok(
+    JSON.stringify(packet).length < JSON.stringify(JSON.parse(cli.stdout)).length,
+    "leaner than cmcs result --json",
+  );
+});
+
 Deno.test("resume sends a ticket back in a background run that wait sees end done", async () => {
   await using p = await testProject();
   await p.ticket(

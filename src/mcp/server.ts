@@ -122,7 +122,10 @@ export function createServer(opts: ServeOptions): Server {
       const text = [...report.text, ...(report.errText ?? [])].join("\n");
       return {
         content: [{ type: "text", text: stripControl(text) }],
-        structuredContent: report.data as Record<string, unknown>,
+        structuredContent: (tool.lean ? tool.lean(report.data as never) : report.data) as Record<
+          string,
+          unknown
+        >,
       };
     } catch (error) {
       return errorResult(error, opts.log);

@@ -27,6 +27,12 @@ export interface Tool {
   output: z.ZodType;
   /** True when the tool changes nothing (a hint for clients that ask before calling others). */
   readOnly: boolean;
+  /**
+   * The structured content: the command's `--json` document cut down to what its text shows
+   * (same field names, same nesting). Claude Code shows the model this JSON instead of the
+   * text, so it must not cost more context than the text does.
+   */
+  lean?: (data: never) => unknown;
   call: (args: Record<string, unknown>, ctx: ToolContext) => Promise<Report>;
 }
 
@@ -65,6 +71,44 @@ async function confineAll(ctx: ToolContext, paths: string[] | undefined): Promis
   return await Promise.all((paths ?? []).map((p) => ctx.confine(p)));
 }
 
+type Json = Record<string, unknown>;
+
+/** The fields of `value` named in `keys`, in that order. */
+function pick(value: Json, keys: string[]): Json {
+  return Object.fromEntries(keys.filter((k) => k in value).map((k) => [k, value[k]]));
+}
+
+/** A run summary as the `status` and `wait` texts show it: no pids, only the token total. */
+function leanRun(run: Json): Json {
+  return {
+    ...pick(run, ["id", "target", "status", "current_ticket", "tickets", "duration_s"]),
+    tokens: { total: (run.tokens as Json | undefined)?.total ?? 0 },
+    ...pick(run, ["started_at", "message"]),
+  };
+}
+
+/** As many files, attempts, warnings and message lines as `cmcs result`'s text shows at most. */
+function leanPacket(p: Json): Json {
+  const attempts = (p.attempts as Json[]).slice(-4).map((a) => ({
+    ...pick(a, ["run_id", "kind", "model", "outcome", "duration_s"]),
+    tokens: { total: (a.tokens as Json | null)?.total ?? 0 },
+  }));
+  const message = p.final_message as string | null;
+  const lines = message?.replace(/\s+$/, "").split("\n") ?? [];
+  return {
+    ...pick(p, ["target", "ticket", "title", "run", "outcome", "message", "resets_at"]),
+    ...pick(p, ["model", "reasoning_effort", "duration_s"]),
+    tokens: { total: (p.tokens as Json).total },
+    attempts,
+    ...pick(p, ["files_summary"]),
+    files_changed: (p.files_changed as Json[]).slice(0, 15),
+    final_message: message === null ? null : lines.slice(0, 12).join("\n"),
+    ...(lines.length > 12 ? pick(p, ["final_message_file"]) : {}),
+    warnings: (p.warnings as string[]).slice(0, 3),
+    ...pick(p, ["commands"]),
+  };
+}
+
 /** Every tool, in the order `tools/list` shows them. */
 export const TOOLS: Tool[] = [
   {
@@ -79,14 +123,9 @@ export const TOOLS: Tool[] = [
       effort: z.enum(EFFORTS).optional().describe("reasoning effort for this ticket"),
       path,
     }),
-    output: loose({
-      path: z.string(),
-      id: z.string(),
-      file: z.string(),
-      title: z.string(),
-      skipped: z.array(z.string()),
-    }),
+    output: loose({ path: z.string(), id: z.string() }),
     readOnly: false,
+    lean: (d: Json) => pick(d, ["path", "id"]),
     call: async (a, ctx) => {
       const { ticketNewReport } = await import("../commands/ticket_new.ts");
       return await ticketNewReport(await ctx.confine(a.path as string ?? "."), {
@@ -109,6 +148,13 @@ export const TOOLS: Tool[] = [
       problems: z.number(),
     }),
     readOnly: true,
+    lean: (d: Json) => ({
+      tickets_dir: d.tickets_dir,
+      tickets: (d.tickets as Json[]).map((t) =>
+        pick(t, ["file", "ok", "title", "done", ...(t.ok ? [] : ["problems"])])
+      ),
+      problems: d.problems,
+    }),
     call: async (a, ctx) => {
       const { ticketValidateReport } = await import("../commands/ticket_validate.ts");
       return await ticketValidateReport(await ctx.confine(a.path as string ?? "."));
@@ -157,6 +203,7 @@ export const TOOLS: Tool[] = [
       next: z.array(z.string()),
     }),
     readOnly: true,
+    lean: (d: Json) => ({ ...d, runs: (d.runs as Json[]).map(leanRun) }),
     call: async (a, ctx) => {
       const { waitReport } = await import("../commands/wait.ts");
       const started = Date.now();
@@ -198,6 +245,7 @@ export const TOOLS: Tool[] = [
     }),
     output: loose({ runs: z.array(runSummary) }),
     readOnly: true,
+    lean: (d: Json) => ({ runs: (d.runs as Json[]).map(leanRun) }),
     call: async (a, ctx) => {
       const { statusReport } = await import("../commands/status.ts");
       const target = a.path === undefined ? undefined : await ctx.confine(a.path as string);
@@ -218,6 +266,7 @@ export const TOOLS: Tool[] = [
     }),
     output: loose({ ticket: z.string(), target: z.string() }),
     readOnly: true,
+    lean: leanPacket,
     call: async (a, ctx) => {
       const { resultReport } = await import("../commands/result.ts");
       return await resultReport(await ctx.confine(a.path as string ?? "."), a.ticket as string);
@@ -332,6 +381,7 @@ export const TOOLS: Tool[] = [
     }),
     output: loose({ lines: z.array(z.string()), truncated: z.boolean() }),
     readOnly: true,
+    lean: (d: Json) => pick(d, ["run_id", "ticket", "attempt", "outcome", "lines", "truncated"]),
     call: async (a, ctx) => {
       const { logsReport } = await import("../commands/logs.ts");
       return await logsReport(await ctx.confine(a.path as string ?? "."), {
