@@ -281,7 +281,7 @@ Deno.test("stop ends a running run by its id", async () => {
   toolError(await mcp.call("stop", { target: run.run_id }), /not running|already/);
 });
 
-Deno.test("a cancelled wait leaves the run running and the server answering", async () => {
+Deno.test("a cancelled or timed-out wait leaves the run running and the server answering", async () => {
   await using p = await testProject();
   await p.ticket(
     "TICKET-001.md",
@@ -296,6 +296,10 @@ Deno.test("a cancelled wait leaves the run running and the server answering", as
     onprogress: () => abort.abort(),
   }).then(() => "answered", () => "cancelled");
   assert.deepEqual(await waiting, "cancelled");
+  const timedOut = await mcp.call("wait", { timeout_s: 0.2 });
+  assert.equal(ok(timedOut).timed_out, true);
+  includes(text(timedOut), `run ${run.run_id} (.) running`);
+  includes(text(timedOut), "next: cmcs wait .");
   const status = ok(await mcp.call("status", { active: true }));
   assert.deepEqual((status.runs as { id: number }[]).map((r) => r.id), [run.run_id]);
   assert.deepEqual(ok(await mcp.call("stop", { target: run.run_id })).status, "stopped");
