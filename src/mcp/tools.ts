@@ -52,12 +52,16 @@ const ticket = z.string().min(1).describe("a ticket: TICKET-002, 2 or the file n
 /** Objects the command's JSON may extend; only the fields a caller relies on are declared. */
 const loose = <T extends z.ZodRawShape>(shape: T) => z.looseObject(shape);
 
+/**
+ * A run as `status` and `wait` give it. Only the id and status are required: the other fields
+ * follow the commands' JSON, which leaves some out when they are empty.
+ */
 const runSummary = loose({
   id: z.number().nullable(),
-  target: z.string(),
+  target: z.string().optional(),
   status: z.string(),
-  current_ticket: z.string().nullable(),
-  message: z.string().nullable(),
+  current_ticket: z.string().nullable().optional(),
+  message: z.string().nullable().optional(),
 });
 
 /** The tool `accept` calls once `cmcs accept` exists; until then it says so. */
@@ -264,7 +268,7 @@ export const TOOLS: Tool[] = [
       path,
       ticket: ticket.optional().describe("the ticket (default: the one of the latest attempt)"),
     }),
-    output: loose({ ticket: z.string(), target: z.string() }),
+    output: loose({ ticket: z.string(), outcome: z.string().nullable().optional() }),
     readOnly: true,
     lean: leanPacket,
     call: async (a, ctx) => {
