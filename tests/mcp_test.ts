@@ -31,6 +31,8 @@ const TOOLS = [
 interface Connected extends AsyncDisposable {
   client: Client;
   transport: StdioClientTransport;
+  /** What the server wrote to stderr so far. */
+  stderr(): string;
   call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
 }
 
@@ -44,10 +46,13 @@ async function connect(p: TestProject, cwd = p.path, args: string[] = []): Promi
     stderr: "pipe",
   });
   const client = new Client({ name: "cmcs-test", version: "1.0.0" });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Uint8Array) => stderr += new TextDecoder().decode(chunk));
   await client.connect(transport);
   return {
     client,
     transport,
+    stderr: () => stderr,
     call: async (name, args = {}) =>
       await client.callTool({ name, arguments: args }) as CallToolResult,
     async [Symbol.asyncDispose]() {
@@ -296,6 +301,10 @@ Deno.test("a cancelled or timed-out wait leaves the run running and the server a
     onprogress: () => abort.abort(),
   }).then(() => "answered", () => "cancelled");
   assert.deepEqual(await waiting, "cancelled");
+  await until(
+    "the server to end the wait",
+    () => mcp.stderr().includes("wait cancelled by the client"),
+  );
   const timedOut = await mcp.call("wait", { timeout_s: 0.2 });
   assert.equal(ok(timedOut).timed_out, true);
   includes(text(timedOut), `run ${run.run_id} (.) running`);

@@ -128,6 +128,11 @@ export function createServer(opts: ServeOptions): Server {
         >,
       };
     } catch (error) {
+      if (extra.signal.aborted) {
+        // Nobody reads the answer; the runs a cancelled `wait` watched keep running.
+        opts.log(`cmcs mcp: ${tool.name} cancelled by the client`);
+        return { content: [{ type: "text", text: "cancelled" }], isError: true };
+      }
       return errorResult(error, opts.log);
     }
   });
