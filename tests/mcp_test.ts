@@ -261,6 +261,10 @@ Deno.test("resume sends a ticket back in a background run that wait sees end don
   const data = ok(resumed);
   assert.deepEqual(data.ticket, "TICKET-001");
   assert.match(text(resumed), /^run \d+ resumes TICKET-001 on \./);
+  const leftovers = [...Deno.readDirSync(join(p.path, ".cmcs/logs"))].filter((e) =>
+    e.name.startsWith("resume-")
+  );
+  assert.deepEqual(leftovers, [], "the feedback file is removed once the run started");
   const second = ok(await mcp.call("wait"));
   assert.deepEqual((second.runs as { id: number; status: string }[])[0].id, data.run_id);
   assert.deepEqual((second.runs as { status: string }[])[0].status, "completed");

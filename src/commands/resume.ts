@@ -157,7 +157,7 @@ export interface DetachedResume {
  * (the MCP server): everything a resume checks first (feedback not empty, the ticket exists and
  * has a Codex thread, no live run on the target) is checked here, so a mistake is an error now
  * and not a line in a log. The feedback goes to a file in the logs directory, handed over with
- * `--file`; the call returns once the broker has created its run.
+ * `--file` and removed once the broker has created its run, when the call returns.
  */
 export async function resumeDetachedReport(
   path: string,
@@ -193,12 +193,19 @@ export async function resumeDetachedReport(
   });
   await Deno.writeTextFile(file, feedback);
   const { startDetachedBroker } = await import("../core/runner/detach.ts");
-  const started = await startDetachedBroker({
-    cwd: Deno.cwd(),
-    logsDir: project.logsDir,
-    targets: [{ target, label, dbPath: project.dbPath }],
-    args: ["resume", target, plan.ticket.id, "--file", file],
-  });
+  let started;
+  try {
+    started = await startDetachedBroker({
+      cwd: Deno.cwd(),
+      logsDir: project.logsDir,
+      targets: [{ target, label, dbPath: project.dbPath }],
+      args: ["resume", target, plan.ticket.id, "--file", file],
+    });
+  } finally {
+    // The broker reads the feedback before it creates its run, so once the run exists (or the
+    // broker is gone) the file has served; the attempt's prompt keeps the feedback.
+    await Deno.remove(file).catch(() => {});
+  }
   const run = started.runs[0];
   const pathArg = shellWord(commandPath(target));
   return {
