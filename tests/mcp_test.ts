@@ -268,6 +268,7 @@ Deno.test("resume sends a ticket back in a background run that wait sees end don
   const second = ok(await mcp.call("wait"));
   assert.deepEqual((second.runs as { id: number; status: string }[])[0].id, data.run_id);
   assert.deepEqual((second.runs as { status: string }[])[0].status, "completed");
+  assert.equal((await p.calls()).at(-1)?.resumed, true, "the same Codex thread went on");
   toolError(
     await mcp.call("resume", { ticket: "TICKET-404", feedback: "x" }),
     /no ticket "TICKET-404"/,
