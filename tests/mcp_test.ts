@@ -11,7 +11,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { cmcsEntry, PERMISSION_FLAGS } from "./helpers/cli.ts";
 import { directive } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
-import { tempRepo } from "./helpers/repo.ts";
+import { gitIn, tempRepo } from "./helpers/repo.ts";
 import { runs, until } from "./helpers/runs.ts";
 
 const TOOLS = [
@@ -430,3 +430,15 @@ async function* walkTs(dir: string): AsyncGenerator<string> {
     else if (entry.name.endsWith(".ts") || entry.name.endsWith(".tsx")) yield path;
   }
 }
+
+Deno.test("started in a linked worktree, the server acts there by default and may name the main checkout", async () => {
+  await using p = await testProject();
+  const worktree = join(p.path, "worktrees", "side");
+  await gitIn(p.path, "worktree", "add", "-q", "-b", "side", worktree);
+  await using mcp = await connect(p, worktree);
+  const made = ok(await mcp.call("ticket_new", { title: "In the worktree" }));
+  assert.equal(made.path, join(await Deno.realPath(worktree), ".cmcs/tickets/TICKET-001.md"));
+  const main = ok(await mcp.call("ticket_validate", { path: p.path }));
+  assert.equal(main.tickets_dir, join(await Deno.realPath(p.path), ".cmcs/tickets"));
+  assert.deepEqual(main.tickets, []);
+});

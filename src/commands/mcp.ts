@@ -21,8 +21,9 @@ export async function mcp(opts: McpOptions): Promise<number> {
   let project: Project | null = opts.repo === undefined
     ? await requireProject(start).catch(() => null)
     : await requireProject(start);
-  // Paths in tool calls and the commands' texts are relative to the served repository.
-  Deno.chdir(project?.root ?? start);
+  // Paths in tool calls and the commands' texts are relative to where the server was started:
+  // the main checkout, or the linked worktree a client runs in (then "." is that worktree).
+  Deno.chdir(start);
   // stdout carries the protocol: whatever a command would print goes to stderr instead, and
   // nothing is painted.
   setColor(false);

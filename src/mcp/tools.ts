@@ -42,10 +42,10 @@ const EFFORTS = ["low", "medium", "high", "xhigh"] as const;
 export const DIFF_MAX_CHARS = 20_000;
 
 const path = z.string().min(1).optional().describe(
-  "repository or worktree, relative to the served repository (default: its main checkout)",
+  "repository or worktree (default: the checkout the server was started in)",
 );
 const targets = z.array(z.string().min(1)).optional().describe(
-  "repositories or worktrees (default: the main checkout)",
+  "repositories or worktrees (default: the checkout the server was started in)",
 );
 const ticket = z.string().min(1).describe("a ticket: TICKET-002, 2 or the file name");
 
