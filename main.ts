@@ -4,6 +4,7 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { invoke } from "./src/cli/invoke.ts";
+import { print, printError, setPrettyJson } from "./src/cli/output.ts";
 import { integer, seconds } from "./src/cli/parse.ts";
 import { VERSION } from "./src/version.ts";
 
@@ -25,7 +26,9 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({
-      outputError: (text, write) => write(text.replace(/^error: /, "error: ")),
+      // A mistyped option or argument is echoed back: it must not carry escapes to the terminal.
+      writeOut: (text) => print(text.replace(/\n$/, "")),
+      writeErr: (text) => printError(text.replace(/\n$/, "")),
     })
     .addHelpText(
       "after",
@@ -91,7 +94,11 @@ export function buildProgram(): Command {
     .argument("[path]", "only runs of this repository or worktree")
     .option("--active", "only running runs")
     .option("--latest", "only the latest run of each target")
-    .option("--limit <n>", "show at most n runs", integer(1), 20)
+    .option(
+      "--limit <n>",
+      "show the n newest runs (default: every running run and the 10 newest)",
+      integer(1),
+    )
     .option("--json", "print JSON")
     .addHelpText("after", example("cmcs status", "cmcs status . --latest --json"))
     .action((path, opts) =>
@@ -314,6 +321,20 @@ export function buildProgram(): Command {
     );
 
   program
+    .command("accept")
+    .description(
+      "accept tickets whose latest attempt ended done: they leave the review queue " +
+        "(a ticket that is not done is refused, and then nothing is accepted)",
+    )
+    .argument("<path>", "repository or worktree")
+    .argument("<tickets...>", "the tickets to accept (TICKET-002, 2, ticket-2.md)")
+    .option("--json", "print JSON")
+    .addHelpText("after", example("cmcs accept . TICKET-002", "cmcs accept worktrees/feat-a 3 4"))
+    .action((path, tickets, opts) =>
+      invoke(async () => (await import("./src/commands/accept.ts")).accept(path, tickets, opts))
+    );
+
+  program
     .command("mcp")
     .description(
       "serve cmcs's commands as tools to an MCP client (Claude Code, Codex, …) over stdin/stdout, " +
@@ -324,7 +345,7 @@ export function buildProgram(): Command {
       "after",
       example("cmcs mcp", "cmcs mcp --repo ~/src/app", "codex mcp add cmcs -- cmcs mcp"),
     )
-    .action((opts) => invoke(async () => (await import("./src/commands/mcp.ts")).mcp(opts)));
+    .action((opts) => invoke(async () => (await import("./src/mcp/command.ts")).mcp(opts)));
 
   program
     .command("dashboard")
@@ -358,7 +379,24 @@ export function buildProgram(): Command {
     );
 
   hideHelpCommands(program);
+  addPrettyOption(program);
+  program.hook("preAction", (_program, action) => {
+    setPrettyJson(action.opts().pretty === true ? true : undefined);
+  });
   return program;
+}
+
+/**
+ * Every command with `--json` also takes `--pretty`: JSON is one line unless stdout is a terminal,
+ * which is what an agent reading it wants, and a person piping it to a file may not.
+ */
+function addPrettyOption(command: Command): void {
+  for (const sub of command.commands) {
+    if (sub.options.some((option) => option.long === "--json")) {
+      sub.option("--pretty", "indent the JSON (the default when stdout is a terminal)");
+    }
+    addPrettyOption(sub as unknown as Command);
+  }
 }
 
 /** `cmcs ticket help new` is redundant with `cmcs ticket new --help`; keep the lists short. */

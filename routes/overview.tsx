@@ -1,13 +1,15 @@
 import type { Hono } from "hono";
+import { latestEventId } from "../src/core/db/event_feed.ts";
 import { listWorktrees } from "../src/core/db/worktrees.ts";
 import { TargetLink, Time } from "../src/dashboard/components.tsx";
 import type { DashboardContext } from "../src/dashboard/context.ts";
 import { activeRuns } from "../src/dashboard/data.ts";
-import { EventsPanel, eventsPanelData } from "../src/dashboard/events_panel.tsx";
-import { Island } from "../src/dashboard/island.tsx";
+import { EventsPanel, eventsPanelData } from "./_events_panel.tsx";
+import { Island } from "../islands/island.tsx";
 import { renderPage } from "../src/dashboard/layout.tsx";
-import { latestEventId } from "../src/dashboard/queries.ts";
+import { ReviewPanel } from "../src/dashboard/review_panel.tsx";
 import { RunsPanel, runsPanelData } from "../src/dashboard/runs_panel.tsx";
+import { queueCounts, reviewQueue } from "../src/core/review/review_queue.ts";
 
 /** Runs per page of the overview's run list. */
 export const RUNS_PER_PAGE = 20;
@@ -15,8 +17,8 @@ export const RUNS_PER_PAGE = 20;
 export const EVENTS_PER_PAGE = 50;
 
 /**
- * `GET /`: the running runs (live cards), recent runs and recent events newest first (`?page=`
- * and `?events_page=`), and the worktrees.
+ * `GET /`: the running runs (live cards), the review queue, recent runs and recent events newest
+ * first (`?page=` and `?events_page=`), and the worktrees.
  */
 export function registerOverview(app: Hono, ctx: DashboardContext): void {
   app.get("/", async (c) => {
@@ -31,11 +33,21 @@ export function registerOverview(app: Hono, ctx: DashboardContext): void {
       runId: null,
     });
     const worktrees = listWorktrees(ctx.db, { includeArchived: true });
+    const queue = await reviewQueue(ctx.db);
+    const counts = queueCounts(queue);
     return c.html(renderPage(
       { title: "Overview", project: ctx.project.root, token: ctx.token },
       <>
         <h2 id="active">Active runs</h2>
         <Island name="ActiveRuns" props={{ runs: active, token: ctx.token, after }} />
+
+        <h2 id="review">
+          Review queue{" "}
+          <span class="count" data-awaiting-review={counts.awaiting_review}>
+            {`${counts.awaiting_review} awaiting review · ${counts.sent_back} sent back · ${counts.accepted} accepted`}
+          </span>
+        </h2>
+        <ReviewPanel queue={queue} root={ctx.project.root} />
 
         <h2 id="runs">
           Recent runs <span class="count">newest first</span>

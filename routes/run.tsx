@@ -1,35 +1,29 @@
 import type { Hono } from "hono";
 import { runAttempts } from "../src/core/db/attempts.ts";
+import { latestEventId } from "../src/core/db/event_feed.ts";
 import { getWorktree } from "../src/core/db/worktrees.ts";
 import type { AttemptRow, RunRow } from "../src/core/db/types.ts";
 import { Badge, TargetLink, Time } from "../src/dashboard/components.tsx";
 import type { DashboardContext } from "../src/dashboard/context.ts";
-import { runFromParam } from "../src/dashboard/data.ts";
-import { diffRange, type TicketDiff, ticketDiff } from "../src/dashboard/diff.ts";
-import { EventsPanel, eventsPanelData } from "../src/dashboard/events_panel.tsx";
+import { runFromParam, type RunTicket, runTickets } from "../src/dashboard/data.ts";
+import type { TicketDiff } from "../src/dashboard/diff.ts";
+import { EventsPanel, eventsPanelData } from "./_events_panel.tsx";
 import { formatDuration, formatTokens, shortCommit } from "../src/dashboard/format.ts";
-import { Island } from "../src/dashboard/island.tsx";
+import { Island } from "../islands/island.tsx";
 import { renderPage } from "../src/dashboard/layout.tsx";
 import { attemptFile, readLogTail } from "../src/dashboard/logs.ts";
-import { attemptView, latestEventId, runSummary } from "../src/dashboard/queries.ts";
+import { attemptView, runSummary } from "../src/dashboard/queries.ts";
+import { ReviewBadge } from "../src/dashboard/review_panel.tsx";
 
 /** Rendered log lines the run page starts with (the live stream adds to them). */
 export const LOG_LINES = 200;
 /** Events per page on the run page. */
 export const RUN_EVENTS_PER_PAGE = 50;
-/** Tickets of one run whose diffs are computed (each is one bounded `git diff`). */
-const MAX_DIFFS = 50;
-
-interface TicketGroup {
-  ticket: string;
-  title: string | null;
-  attempts: AttemptRow[];
-}
 
 /**
  * `GET /runs/:id`: the run's facts, its ticket timeline (every attempt with outcome, duration,
- * tokens and commits), the current attempt's log streaming live, each ticket's final message and
- * diff, and the run's events.
+ * tokens and commits), the current attempt's log streaming live, each ticket's final message,
+ * files and diff as `cmcs result` and `cmcs diff` show them, and the run's events.
  */
 export function registerRunPage(app: Hono, ctx: DashboardContext): void {
   app.get("/runs/:id", async (c) => {
@@ -43,11 +37,7 @@ export function registerRunPage(app: Hono, ctx: DashboardContext): void {
       current ? await attemptFile(ctx.project, current, "jsonl") : null,
       { maxLines: LOG_LINES },
     );
-    const groups = groupByTicket(attempts);
-    const diffs = await Promise.all(groups.map(async (group, i) => {
-      const range = i < MAX_DIFFS ? diffRange(group.attempts) : null;
-      return range ? await ticketDiff(ctx.project, range) : null;
-    }));
+    const groups = await runTickets(ctx, run, attempts);
     const after = latestEventId(ctx.db);
     const events = eventsPanelData(ctx.db, {
       page: c.req.query("events_page"),
@@ -135,8 +125,12 @@ export function registerRunPage(app: Hono, ctx: DashboardContext): void {
           Tickets <span class="count">{groups.length}</span>
         </h2>
         {groups.length === 0 && <div class="panel empty">No ticket was attempted yet.</div>}
-        {groups.map((group, i) => (
-          <TicketSection key={group.ticket} run={run} group={group} diff={diffs[i]} />
+        {groups.map((group) => (
+          <TicketSection
+            key={group.ticket}
+            run={run}
+            group={group}
+          />
         ))}
 
         <h2 id="events">
@@ -227,28 +221,38 @@ function Timeline({ attempts }: { attempts: AttemptRow[] }) {
   );
 }
 
-function TicketSection(
-  { run, group, diff }: { run: RunRow; group: TicketGroup; diff: TicketDiff | null },
-) {
-  const last = group.attempts.at(-1)!;
-  const finalMessage = group.attempts.findLast((a) => a.final_message)?.final_message ?? null;
-  const files = attemptView(last).files_changed;
-  const tokens = group.attempts.reduce(
-    (sum, a) => sum + (a.input_tokens ?? 0) + (a.output_tokens ?? 0),
-    0,
-  );
-  const seconds = group.attempts.reduce((sum, a) => sum + (a.duration_s ?? 0), 0);
-  const inProgress = last.outcome === null && run.status === "running";
+/** One ticket of the run, with its review state. */
+function TicketSection({ run, group }: { run: RunRow; group: RunTicket }) {
+  const { work, diff } = group;
+  const count = work.attempts.length;
+  const finalMessage = work.attempts.findLast((a) => a.final_message)?.final_message ?? null;
+  const uncommitted = new Set(work.span.overlay);
+  const inProgress = work.outcome === null && run.status === "running";
+  const earlier = count - group.inRun.length;
+  const t = work.tokens;
   return (
     <section class="panel ticket" id={`ticket-${group.ticket}`}>
       <div class="head">
         <h3 class="mono">{group.ticket}</h3>
-        <span>{group.title ?? ""}</span>
-        <Badge status={last.outcome} />
+        <span>{work.title ?? ""}</span>
+        <Badge status={work.outcome} />
+        <ReviewBadge state={work.review} />
         <span class="note">
-          {`${group.attempts.length} attempt${group.attempts.length === 1 ? "" : "s"} · ${
-            inProgress ? "in progress" : formatDuration(seconds)
-          }${tokens > 0 ? ` · ${formatTokens(tokens)} tokens` : ""}`}
+          {`${count} attempt${count === 1 ? "" : "s"}${
+            earlier > 0 ? ` (${earlier} in earlier runs)` : ""
+          } · ${inProgress ? "in progress" : formatDuration(work.duration_s)}`}
+          {t.total > 0 && (
+            <>
+              {" · "}
+              <span
+                class="tokens"
+                data-tokens={String(t.total)}
+                title={`${t.total} tokens: ${t.input} in (${t.cached_input} cached), ${t.output} out`}
+              >
+                {`${formatTokens(t.total)} tokens`}
+              </span>
+            </>
+          )}
         </span>
       </div>
       <div class="body">
@@ -258,15 +262,18 @@ function TicketSection(
             ? <pre class="text panel">{finalMessage}</pre>
             : <div class="note">{inProgress ? "(still working)" : "(none)"}</div>}
         </div>
-        {files.length > 0 && (
+        {work.files.length > 0 && (
           <div>
-            <div class="note">Files changed</div>
+            <div class="note">
+              {count === 1 ? "Files changed" : `Files changed (all ${count} attempts)`}
+            </div>
             <ul class="mono files">
-              {files.map((f) => (
-                <li key={f.path}>
+              {work.files.map((f) => (
+                <li key={f.path} data-path={f.path}>
                   {f.path}
                   {f.added ? <span class="stat-add">{` +${f.added}`}</span> : null}
                   {f.removed ? <span class="stat-del">{` −${f.removed}`}</span> : null}
+                  {uncommitted.has(f.path) && <span class="note">{` uncommitted`}</span>}
                 </li>
               ))}
             </ul>
@@ -282,16 +289,23 @@ function DiffView({ diff, inProgress }: { diff: TicketDiff | null; inProgress: b
   if (!diff) {
     return (
       <div class="note">
-        {inProgress ? "Diff: nothing committed yet." : "Diff: no commit recorded for this ticket."}
+        {inProgress
+          ? "Diff: nothing committed yet."
+          : "Diff: nothing committed and nothing left uncommitted by this ticket."}
       </div>
     );
   }
   if (diff.error) return <div class="note error-text">Diff unavailable: {diff.error}</div>;
+  const span = `${shortCommit(diff.base)}..${
+    diff.uncommitted.length > 0
+      ? `${diff.head && diff.head !== diff.base ? `${shortCommit(diff.head)} + ` : ""}working tree`
+      : shortCommit(diff.head)
+  }`;
   return (
     <details class="diffbox" open={diff.lines.length <= 400}>
       <summary>
-        Diff <span class="mono">{`${shortCommit(diff.base)}..${shortCommit(diff.head)}`}</span>{" "}
-        <span class="stat-add">+{diff.added}</span> <span class="stat-del">−{diff.removed}</span>
+        Diff <span class="mono">{span}</span> <span class="stat-add">+{diff.added}</span>{" "}
+        <span class="stat-del">−{diff.removed}</span>
         {diff.truncated && <span class="note">(cut: too large to show whole)</span>}
       </summary>
       <div class="diff">
@@ -303,18 +317,4 @@ function DiffView({ diff, inProgress }: { diff: TicketDiff | null; inProgress: b
       </div>
     </details>
   );
-}
-
-function groupByTicket(attempts: AttemptRow[]): TicketGroup[] {
-  const groups = new Map<string, TicketGroup>();
-  for (const attempt of attempts) {
-    let group = groups.get(attempt.ticket);
-    if (!group) {
-      group = { ticket: attempt.ticket, title: attempt.title, attempts: [] };
-      groups.set(attempt.ticket, group);
-    }
-    group.attempts.push(attempt);
-    if (attempt.title) group.title = attempt.title;
-  }
-  return [...groups.values()];
 }

@@ -43,7 +43,7 @@ Deno.test("brief lists the finished tickets awaiting review and the failure the 
   assert.match(lines[0], /0 running, 1 finished ticket awaiting review, 1 failed run$/);
   assert.match(
     lines[1],
-    /^finished: TICKET-001 at \. \(run 1\); review: `cmcs result \. TICKET-001`$/,
+    /^finished: TICKET-001 at \. \(run 1\); review: `cmcs result \. TICKET-001`, accept: `cmcs accept \. TICKET-001`$/,
   );
   assert.match(
     lines[2],
@@ -53,7 +53,7 @@ Deno.test("brief lists the finished tickets awaiting review and the failure the 
   const json = JSON.parse((await p.cmcs(["brief", "--json"])).stdout);
   assert.deepEqual(
     json.finished.map((t: { ticket: string; state: string }) => [t.ticket, t.state]),
-    [["TICKET-001", "finished"]],
+    [["TICKET-001", "awaiting_review"]],
   );
   assert.equal(json.failed[0].ticket, "TICKET-002");
   assert.equal(json.failed[0].outcome, "worker_failed");

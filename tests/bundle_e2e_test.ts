@@ -184,16 +184,21 @@ async function mainScenario(t: Deno.TestContext, cmcs: Runner, worker: string): 
     const status = parsed(await run("status", "--json"), "status");
     assert.equal(status.runs.length, 1);
     assert.equal(status.runs[0].status, "completed");
-    assert.deepEqual(status.runs[0].tickets, { started: 1, done: 1, failed: 0 });
-    assert.ok(status.runs[0].tokens.total > 0, JSON.stringify(status.runs[0].tokens));
+    assert.deepEqual(status.runs[0].tickets, {
+      started: 1,
+      done: 1,
+      failed: 0,
+      awaiting_review: 1,
+    });
+    assert.ok(status.runs[0].tokens > 0, JSON.stringify(status.runs[0].tokens));
   });
 
   await t.step("result shows the ticket's outcome and the files it changed", async () => {
     const result = parsed(await run("result", ".", "TICKET-001", "--json"), "result");
     assert.equal(result.ticket, "TICKET-001");
     assert.equal(result.outcome, "done");
-    assert.match(result.thread_id, /^[0-9a-f-]{36}$/);
-    const files = result.attempts.at(-1).files_changed.map((f: { path: string }) => f.path);
+    assert.match(result.attempts.at(-1).thread_id, /^[0-9a-f-]{36}$/);
+    const files = result.files.map((f: [string, number, number]) => f[0]);
     assert.ok(files.includes("greeting.txt"), JSON.stringify(files));
     const text = await run("result", ".", "TICKET-001");
     assert.equal(text.code, 0, text.stderr);

@@ -146,9 +146,12 @@ worktrees:
   copy: [.env, config/local.json]
   setup: npm ci
   archive: ./scripts/archive.sh
+  timeout_s: 60
   port_range: [1, 65535]
 run:
   max_parallel: 1
+git:
+  timeout_s: 30
 hooks:
   on_ticket_end: notify-send done
   on_run_end: echo end
@@ -224,7 +227,7 @@ const ERROR_CASES: { name: string; yaml: string; line: number; says: string[]; h
     yaml: "codex:\n  model: x\nworktree:\n  root: w\n",
     line: 3,
     says: ["unknown section worktree", "did you mean worktrees?"],
-    hint: /codex, tickets, worktrees, run, hooks, dashboard/,
+    hint: /codex, tickets, worktrees, run, git, hooks, dashboard/,
   },
   {
     name: "an unknown key",

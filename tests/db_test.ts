@@ -98,7 +98,7 @@ Deno.test("Database.open() creates a fresh database at the current schema versio
     const tables = db.all<{ name: string }>(
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
     ).map((row) => row.name);
-    assert.deepEqual(tables, ["attempts", "events", "runs", "worktrees"]);
+    assert.deepEqual(tables, ["attempts", "events", "reviews", "runs", "worktrees"]);
     registerWorktree(db, "/repo", "main");
     const run = createRun(db, "/repo", { pid: 1, start: null });
     assert.match(run.started_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -428,7 +428,7 @@ Deno.test("cmcs status shows the runs of a database written by the earlier tool"
   const text = await cmcs(["status"], { cwd: repo.path });
   assert.match(
     text.stdout,
-    /^1\s+failed\s+\.\s+-\s+3\s+2\s+1\s+9m00s\s+-\s+2026-03-07T10:00:00Z$/m,
+    /^1\s+failed\s+\.\s+-\s+3\s+2\s+1\s+\d+\s+9m00s\s+-\s+2026-03-07T10:00:00Z$/m,
   );
 });
 

@@ -12,22 +12,10 @@ import { CRASH_STEPS } from "../src/core/runner/crash_point.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { gitIn } from "./helpers/repo.ts";
 import { attempts, runs, until } from "./helpers/runs.ts";
+import { livePids } from "./helpers/procs.ts";
 
 const WORK = "src/work.txt";
 const USER_EDIT = "notes.txt";
-
-/** Which of `pids` are live (non-zombie) processes, from `ps`. */
-function livePids(pids: number[]): number[] {
-  const out = new Deno.Command("ps", { args: ["-A", "-o", "pid=,stat="], stdin: "null" })
-    .outputSync();
-  const live = new Set(
-    new TextDecoder().decode(out.stdout).split("\n").flatMap((line) => {
-      const [pid, stat] = line.trim().split(/\s+/);
-      return pid && !stat?.startsWith("Z") ? [Number(pid)] : [];
-    }),
-  );
-  return pids.filter((pid) => live.has(pid));
-}
 
 /**
  * A project with two tickets (the first writes {@link WORK}, and claims done early and then waits

@@ -3,7 +3,7 @@ import { basename, dirname, join } from "node:path";
 import { Database } from "../src/core/db/database.ts";
 import { createRun, finishRun } from "../src/core/db/runs.ts";
 import { listWorktrees, registerWorktree } from "../src/core/db/worktrees.ts";
-import type { RunSummary } from "../src/core/db/status_query.ts";
+import type { StatusJsonRun } from "../src/commands/status.ts";
 import { cmcs } from "./helpers/cli.ts";
 import { gitIn, tempDir, tempRepo } from "./helpers/repo.ts";
 
@@ -122,9 +122,10 @@ Deno.test("cmcs init inside a linked worktree initializes the main checkout, and
   const runs = async (args: string[], cwd: string) => {
     const status = await cmcs(["status", "--json", ...args], { cwd });
     assert.equal(status.code, 0, status.stderr);
-    return (JSON.parse(status.stdout).runs as RunSummary[]).map((r) => [r.id, r.target]);
+    return (JSON.parse(status.stdout).runs as StatusJsonRun[]).map((r) => [r.id, r.target]);
   };
-  assert.deepEqual(await runs([], wt), [[2, wt], [1, repo.path]]);
+  // status --json names targets as the text does: relative to the root, absolute outside it.
+  assert.deepEqual(await runs([], wt), [[2, wt], [1, "."]]);
   assert.deepEqual(await runs(["."], wt), [[2, wt]]);
   assert.deepEqual(await runs([wt], repo.path), [[2, wt]]);
   const text = await cmcs(["status"], { cwd: wt });

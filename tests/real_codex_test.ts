@@ -329,26 +329,28 @@ function reap(procs: Proc[]): void {
   }
 }
 
+/** An attempt in `cmcs result --json` (fields that would be null are left out). */
 interface ResultAttempt {
-  number: number;
   kind: string;
-  model: string | null;
-  outcome: string | null;
-  message: string | null;
-  exit_code: number | null;
-  thread_id: string | null;
-  tokens: { input: number; cached_input: number; output: number; reasoning: number } | null;
+  model?: string;
+  outcome?: string;
+  message?: string;
+  /** Left out when 0. */
+  exit_code?: number;
+  thread_id?: string;
+  /** input + output */
+  tokens?: number;
+  log_dir?: string;
 }
 
 interface ResultPacket {
   ticket: string;
   outcome: string | null;
-  message: string | null;
-  resets_at: string | null;
-  thread_id: string | null;
-  final_message: string | null;
-  final_message_file: string | null;
-  files_changed: { path: string }[];
+  message?: string;
+  resets_at?: string;
+  final_message?: string;
+  files?: [string, number | null, number | null][];
+  tokens: { input: number; cached_input: number; output: number; reasoning: number };
   attempts: ResultAttempt[];
 }
 
@@ -359,13 +361,12 @@ async function resultOf(p: RealProject, ticket: string): Promise<ResultPacket> {
   return JSON.parse(out.stdout);
 }
 
-function runStatus(path: string, json: string): { status: string; message: string | null } {
-  const runs = JSON.parse(json).runs as {
-    target: string;
-    status: string;
-    message: string | null;
-  }[];
-  const run = runs.find((r) => r.target === path);
+function runStatus(path: string, json: string): { status: string; message?: string } {
+  const status = JSON.parse(json) as {
+    project: string;
+    runs: { target: string; status: string; message?: string }[];
+  };
+  const run = status.runs.find((r) => join(status.project, r.target) === path);
   assert.ok(run, `no run for ${path} in status --json`);
   return run;
 }
@@ -402,27 +403,33 @@ realCodexTest({
       const result = await resultOf(p, id);
       assert.equal(result.outcome, "done");
       assert.equal(result.attempts.length, 1);
-      assert.equal(result.attempts[0].exit_code, 0);
+      assert.equal(result.attempts[0].exit_code ?? 0, 0);
       // The thread is the one Codex announced to the model (its session-id header).
-      assert.match(result.thread_id ?? "", /^[0-9a-f-]{36}$/);
-      threads.push(result.thread_id!);
-      const requests = p.mock.requests.filter((r) => r.threadId === result.thread_id);
+      const threadId = result.attempts[0].thread_id;
+      assert.match(threadId ?? "", /^[0-9a-f-]{36}$/);
+      threads.push(threadId!);
+      const requests = p.mock.requests.filter((r) => r.threadId === threadId);
       assert.equal(requests.length, 2, `two model requests in ${id}'s thread`);
       assert.equal(result.final_message, `Done: ${id} is marked done and notes/${id}.txt exists.`);
       assert.equal(
-        (await Deno.readTextFile(result.final_message_file!)).trim(),
+        (await Deno.readTextFile(
+          join(p.path, ".cmcs/logs", result.attempts[0].log_dir!, "last-message.md"),
+        )).trim(),
         result.final_message,
       );
       // Usage is the sum of the turn's two responses, as Codex reports it in turn.completed.
-      assert.deepEqual(result.attempts[0].tokens, {
+      assert.deepEqual(result.tokens, {
         input: 2 * RESPONSE_USAGE.input_tokens,
         cached_input: 2 * RESPONSE_USAGE.cached_input_tokens,
         output: 2 * RESPONSE_USAGE.output_tokens,
         reasoning: 2 * RESPONSE_USAGE.reasoning_output_tokens,
-        total: 2 * (RESPONSE_USAGE.input_tokens + RESPONSE_USAGE.output_tokens),
       });
+      assert.equal(
+        result.attempts[0].tokens,
+        2 * (RESPONSE_USAGE.input_tokens + RESPONSE_USAGE.output_tokens),
+      );
       assert.deepEqual(
-        result.files_changed.map((f) => f.path).sort(),
+        (result.files ?? []).map((f) => f[0]).sort(),
         [`.cmcs/tickets/${id}.md`, `notes/${id}.txt`],
       );
     }
@@ -436,9 +443,11 @@ realCodexTest({
     const status = await p.cmcs(["status", "--json"]);
     const summary = JSON.parse(status.stdout).runs[0];
     assert.equal(summary.status, "completed");
-    assert.deepEqual(summary.tickets, { started: 3, done: 3, failed: 0 });
-    assert.equal(summary.tokens.input, 6 * RESPONSE_USAGE.input_tokens);
-    assert.equal(summary.tokens.output, 6 * RESPONSE_USAGE.output_tokens);
+    assert.deepEqual(summary.tickets, { started: 3, done: 3, failed: 0, awaiting_review: 3 });
+    assert.equal(
+      summary.tokens,
+      6 * (RESPONSE_USAGE.input_tokens + RESPONSE_USAGE.output_tokens),
+    );
 
     // Each ticket's work was committed by cmcs.
     const log = await gitIn(p.path, "log", "--format=%s");
@@ -470,14 +479,14 @@ realCodexTest({
     for (const id of ["TICKET-001", "TICKET-002"]) {
       const result = await resultOf(p, id);
       assert.equal(result.outcome, "done");
-      assert.deepEqual(result.attempts.map((a) => [a.number, a.kind, a.model, a.outcome]), [
+      assert.deepEqual(result.attempts.map((a, i) => [i + 1, a.kind, a.model, a.outcome]), [
         [1, "first", "mock-big", "context_limit"],
         [2, "fallback", "mock-small", "done"],
       ]);
       const [failed, fallback] = result.attempts;
       assert.match(failed.message ?? "", /ran out of room in the model's context window/);
       assert.equal(failed.exit_code, 1);
-      assert.equal(failed.tokens, null, "no usage on a failed turn");
+      assert.equal(failed.tokens, undefined, "no usage on a failed turn");
       assert.notEqual(fallback.thread_id, failed.thread_id, "the fallback starts a new thread");
     }
     for (const scenario of ["context-400", "context-failed"]) {
@@ -510,7 +519,7 @@ realCodexTest({
     assert.match(packet.message ?? "", /usage limit/i);
     const text = await p.cmcs(["result", ".", "TICKET-001"]);
     const status = await p.cmcs(["status"]);
-    if (packet.resets_at === null) {
+    if (packet.resets_at === undefined) {
       // What Codex said names no time (0.171.0: "Try again later."): cmcs says so plainly.
       assert.match(text.stdout, /^why .*\(reset time unknown\)$/m);
       assert.match(
@@ -523,7 +532,7 @@ realCodexTest({
       assert.ok(resets >= before, `${packet.resets_at} is in the future`);
       assert.match(text.stdout, new RegExp(`\\(resets at ${packet.resets_at}\\)$`, "m"));
     }
-    if (current.version === "0.171.0") assert.equal(packet.resets_at, null);
+    if (current.version === "0.171.0") assert.equal(packet.resets_at, undefined);
   },
 });
 

@@ -3,13 +3,14 @@
  * a retried ticket, and kept short for a change touching hundreds of files.
  */
 import assert from "node:assert/strict";
-import type { ResultPacket } from "../src/core/review/result_packet.ts";
+import { join } from "node:path";
+import type { ResultJson } from "../src/core/review/result_json.ts";
 import { directive } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { gitIn } from "./helpers/repo.ts";
 import { attempts } from "./helpers/runs.ts";
 
-async function resultJson(p: TestProject, ...args: string[]): Promise<ResultPacket> {
+async function resultJson(p: TestProject, ...args: string[]): Promise<ResultJson> {
   const out = await p.cmcs(["result", ".", ...args, "--json"]);
   assert.equal(out.code, 0, out.stderr);
   return JSON.parse(out.stdout);
@@ -53,32 +54,38 @@ Deno.test("result of a done ticket names it, its cost, its files, its final mess
   assert.equal(packet.ticket, "TICKET-001");
   assert.equal(packet.title, "Greeting");
   assert.equal(packet.outcome, "done");
-  assert.equal(packet.thread_id, first.thread_id);
+  assert.equal(packet.review, "awaiting_review");
   assert.deepEqual(packet.attempts.map((a) => [a.kind, a.outcome]), [["first", "done"]]);
+  assert.equal(packet.attempts[0].thread_id, first.thread_id);
   assert.deepEqual(packet.tokens, {
     input: first.input_tokens,
     cached_input: first.cached_input_tokens,
     output: first.output_tokens,
     reasoning: first.reasoning_output_tokens,
-    total: first.input_tokens! + first.output_tokens!,
   });
-  assert.deepEqual(packet.attempts[0].tokens, packet.tokens);
-  const runTotal = attempts(p).reduce((sum, a) => sum + a.input_tokens! + a.output_tokens!, 0);
-  assert.equal(packet.run.tokens.total, runTotal, "run total covers both tickets");
-  assert.equal(packet.commit_before, first.commit_before);
-  assert.equal(packet.commit_after, first.commit_after);
-  assert.equal(packet.commit_after, (await gitIn(p.path, "rev-parse", "HEAD~1")).trim());
-  assert.deepEqual(
-    packet.files_changed.map((f) => [f.path, f.added, f.removed]),
-    [[".cmcs/tickets/TICKET-001.md", packet.files_changed[0].added, 0], ["hello.txt", 2, 0]],
+  assert.equal(packet.attempts[0].tokens, first.input_tokens! + first.output_tokens!);
+  assert.deepEqual(packet.run, { id: 1, status: "completed" });
+  assert.deepEqual(packet.commits, {
+    from: first.commit_before!.slice(0, 12),
+    to: first.commit_after!.slice(0, 12),
+  });
+  assert.equal(
+    packet.commits!.to,
+    (await gitIn(p.path, "rev-parse", "--short=12", "HEAD~1")).trim(),
   );
-  assert.equal(packet.files_summary.files, 2);
+  assert.deepEqual(
+    packet.files,
+    [[".cmcs/tickets/TICKET-001.md", packet.files![0][1], 0], ["hello.txt", 2, 0]],
+  );
   assert.match(packet.final_message ?? "", /^Completed TICKET-001: wrote hello\.txt/);
   assert.equal(
-    await Deno.readTextFile(packet.final_message_file!),
+    await Deno.readTextFile(
+      join(p.path, ".cmcs/logs", packet.attempts[0].log_dir!, "last-message.md"),
+    ),
     packet.final_message,
-    "final_message_file is the worker's -o file",
+    "the attempt's log folder holds the worker's -o file",
   );
+  assert.equal(packet.commands.accept, "cmcs accept . TICKET-001");
   assert.equal(packet.commands.diff, "cmcs diff . TICKET-001");
   assert.equal(packet.commands.logs, "cmcs logs . --ticket TICKET-001 --run 1");
 
@@ -106,11 +113,13 @@ Deno.test("result of a failed ticket shows the outcome, Codex's message and no u
 
   const packet = await resultJson(p);
   assert.equal(packet.outcome, "worker_failed");
+  assert.equal(packet.review, null);
   assert.equal(packet.message, "the model fell over");
-  assert.equal(packet.attempts[0].tokens, null, "a failed turn reports no usage");
-  assert.equal(packet.tokens.total, 0);
-  assert.equal(packet.commit_after, null);
-  assert.deepEqual(packet.files_changed, []);
+  assert.ok(!("message" in packet.attempts[0]), "stated once, at the top");
+  assert.ok(!("tokens" in packet.attempts[0]), "a failed turn reports no usage");
+  assert.deepEqual(packet.tokens, { input: 0, cached_input: 0, output: 0, reasoning: 0 });
+  assert.ok(!("commits" in packet) && !("files" in packet), "nothing changed, nothing listed");
+  assert.ok(!("accept" in packet.commands));
 });
 
 Deno.test("result of a usage-limited ticket says when the limit lifts", async () => {
@@ -141,7 +150,7 @@ Deno.test("a usage limit with no reset time: result and status say the reset tim
 
   const packet = await resultJson(p);
   assert.equal(packet.outcome, "usage_limit");
-  assert.equal(packet.resets_at, null);
+  assert.ok(!("resets_at" in packet), "no reset time is invented");
   const text = await p.cmcs(["result", "."]);
   assert.match(
     text.stdout,
@@ -175,13 +184,11 @@ Deno.test("result of a ticket retried with the fallback model lists both attempt
   const packet = await resultJson(p, "TICKET-001");
   assert.deepEqual(
     packet.attempts.map((a) => [a.kind, a.model, a.outcome]),
-    [["first", null, "context_limit"], ["fallback", "big-model", "done"]],
+    [["first", undefined, "context_limit"], ["fallback", "big-model", "done"]],
   );
   assert.equal(packet.outcome, "done");
-  assert.equal(packet.model, "big-model");
   const total = rows.reduce((sum, a) => sum + (a.input_tokens ?? 0) + (a.output_tokens ?? 0), 0);
-  assert.equal(packet.tokens.total, total);
-  assert.equal(packet.run.tokens.total, total);
+  assert.equal(packet.tokens.input + packet.tokens.output, total);
   assert.ok(Math.abs(packet.duration_s - rows[0].duration_s! - rows[1].duration_s!) < 0.01);
 
   const text = await p.cmcs(["result", "."]);
@@ -210,15 +217,15 @@ Deno.test("result stays short for a change touching 200 files; --json lists ever
   assert.ok(lines.every((l) => l.length <= 200), "long lines are cut");
 
   const packet = await resultJson(p);
-  assert.equal(packet.files_changed.length, 201, "200 files and the ticket");
-  assert.equal(packet.files_summary.files, 201);
+  assert.equal(packet.files!.length, 201, "200 files and the ticket");
   const listed = lines.filter((l) => /^ {2}\+\d+ +−\d+ +\S/.test(l));
   const more = /^ {2}… and (\d+) more files \(\+(\d+) −(\d+)\)$/m.exec(text.stdout);
   assert.ok(more, text.stdout);
   assert.equal(listed.length + Number(more[1]), 201);
   assert.ok(listed.length >= 5 && listed.length <= 15);
   const listedAdded = listed.reduce((sum, l) => sum + Number(/\+(\d+)/.exec(l)![1]), 0);
-  assert.equal(listedAdded + Number(more[2]), packet.files_summary.added);
+  const added = packet.files!.reduce((sum, f) => sum + (f[1] ?? 0), 0);
+  assert.equal(listedAdded + Number(more[2]), added);
   assert.match(text.stdout, /^files {5}201 changed, /m);
   assert.match(text.stdout, /^next {6}cmcs diff \. TICKET-001$/m, "the commands survive the cut");
 });

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { EventRow } from "../src/core/db/types.ts";
-import type { ResultPacket } from "../src/core/review/result_packet.ts";
+import type { ResultJson } from "../src/core/review/result_json.ts";
 import { cmcs } from "./helpers/cli.ts";
 import { directive, readCalls } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
@@ -77,18 +77,18 @@ Deno.test("resume continues the same Codex thread and the ticket ends done with 
   const events = query<EventRow>(p, "SELECT * FROM events WHERE run_id = 2 ORDER BY id");
   assert.deepEqual(
     events.map((e) => e.event),
-    ["run_started", "started", "committed", "completed", "run_finished"],
+    ["run_started", "sent_back", "started", "committed", "completed", "run_finished"],
   );
   assert.ok(events.some((e) => e.event === "started" && e.attempt_id === round2.id));
 
   const result = await p.cmcs(["result", ".", "--json"]);
-  const packet: ResultPacket = JSON.parse(result.stdout);
+  const packet: ResultJson = JSON.parse(result.stdout);
   assert.deepEqual(packet.attempts.map((a) => [a.run_id, a.kind, a.outcome]), [
     [1, "first", "not_marked_done"],
     [2, "resume", "done"],
   ]);
   assert.equal(
-    packet.tokens.total,
+    packet.tokens.input + packet.tokens.output,
     rows.reduce((sum, r) => sum + r.input_tokens! + r.output_tokens!, 0),
   );
 });

@@ -95,7 +95,7 @@ for (const c of CASES) {
     const status = await p.cmcs(["status", "--json"]);
     const [summary] = JSON.parse(status.stdout).runs;
     assert.equal(summary.status, "failed");
-    assert.deepEqual(summary.tickets, { started: 1, done: 0, failed: 1 });
+    assert.deepEqual(summary.tickets, { started: 1, done: 0, failed: 1, awaiting_review: 0 });
     assert.match(summary.message, new RegExp(`^TICKET-001: ${c.outcome}`));
 
     const logs = await p.cmcs(["logs"]);
@@ -119,8 +119,8 @@ Deno.test("a done attempt shows as done in status, the database and logs", async
   assert.ok(attempt.commit_after, "the ticket's work was committed");
   const [summary] = JSON.parse((await p.cmcs(["status", "--json"])).stdout).runs;
   assert.equal(summary.status, "completed");
-  assert.deepEqual(summary.tickets, { started: 1, done: 1, failed: 0 });
-  assert.ok(summary.tokens.total > 0);
+  assert.deepEqual(summary.tickets, { started: 1, done: 1, failed: 0, awaiting_review: 1 });
+  assert.ok(summary.tokens > 0);
   const logs = await p.cmcs(["logs"]);
   assert.match(logs.stdout, /^== run 1 · TICKET-001 · attempt 1 .* done$/m);
   assert.doesNotMatch(logs.stdout, /^-- /m);
@@ -298,24 +298,30 @@ Deno.test("a timeout_s beyond what a timer holds (24.8 days) does not end the at
 
 Deno.test("a log file that cannot be written is a warning: the broker keeps running the ticket", async () => {
   await using p = await testProject();
-  await p.ticket("TICKET-001.md", { title: "Unlogged", agent: "codex", done: false });
-  await p.ticket("TICKET-002.md", { title: "Next", agent: "codex", done: false });
-  // Run 1's first attempt at TICKET-001 writes .cmcs/logs/1/TICKET-001.1/codex.jsonl: a directory
-  // already standing there makes the file impossible to open.
-  await Deno.mkdir(join(p.path, ".cmcs/logs/1/TICKET-001.1/codex.jsonl"), { recursive: true });
+  // Run 1's first attempt at TICKET-002 writes .cmcs/logs/1/TICKET-002.1/codex.jsonl: a directory
+  // standing there makes the file impossible to open. The worker of TICKET-001 puts it there
+  // (made beforehand, the log directory of a run 1 would make the run take id 2).
+  await p.ticket(
+    "TICKET-001.md",
+    { title: "Blocks the next log", agent: "codex", done: false },
+    `Do it.\n${directive("write", ".cmcs/logs/1/TICKET-002.1/codex.jsonl/x")}\n`,
+  );
+  await p.ticket("TICKET-002.md", { title: "Unlogged", agent: "codex", done: false });
   const result = await p.cmcs(["run"]);
   assert.equal(result.code, 0, result.stdout + result.stderr);
-  assert.match(result.stdout, /^TICKET-001 {2}warning: cannot write .*codex\.jsonl: /m);
+  assert.match(result.stdout, /^TICKET-002 {2}warning: cannot write .*codex\.jsonl: /m);
   assert.deepEqual(attempts(p).map((a) => a.outcome), ["done", "done"]);
-  assert.ok(attempts(p)[0].thread_id, "the stream was still read and recorded");
+  assert.ok(attempts(p)[1].thread_id, "the stream was still read and recorded");
   assert.equal(runs(p)[0].status, "completed");
 });
 
 Deno.test("a logs directory that cannot be written fails the ticket clearly and starts no worker", async () => {
   await using p = await testProject();
   await p.ticket("TICKET-001.md", { title: "Unloggable", agent: "codex", done: false });
-  // Run 1 keeps its attempts under .cmcs/logs/1/: a file standing there makes that impossible.
-  await Deno.writeTextFile(join(p.path, ".cmcs/logs/1"), "in the way\n");
+  // Run 1 keeps its attempts under .cmcs/logs/1/: a file standing at .cmcs/logs makes that
+  // impossible (a file at .cmcs/logs/1 would only make the run take id 2).
+  await Deno.remove(join(p.path, ".cmcs/logs"), { recursive: true });
+  await Deno.writeTextFile(join(p.path, ".cmcs/logs"), "in the way\n");
   const result = await p.cmcs(["run"]);
   assert.equal(result.code, 1, result.stdout + result.stderr);
   assert.doesNotMatch(result.stdout + result.stderr, /internal error|\n\s+at /);

@@ -12,19 +12,7 @@ import { cmcsEntry, PERMISSION_FLAGS } from "./helpers/cli.ts";
 import { directive, processGroupMembers, readPids } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { attempts, query, runs, until } from "./helpers/runs.ts";
-
-/** Which of `pids` are live (non-zombie) processes, from `ps`. */
-function livePids(pids: number[]): number[] {
-  const out = new Deno.Command("ps", { args: ["-A", "-o", "pid=,stat="], stdin: "null" })
-    .outputSync();
-  const live = new Set(
-    new TextDecoder().decode(out.stdout).split("\n").flatMap((line) => {
-      const [pid, stat] = line.trim().split(/\s+/);
-      return pid && !stat?.startsWith("Z") ? [Number(pid)] : [];
-    }),
-  );
-  return pids.filter((pid) => live.has(pid));
-}
+import { livePids } from "./helpers/procs.ts";
 
 /** A fresh pids file for the stand-in worker's commands, passed to cmcs through its env. */
 function pidsEnv(p: TestProject): { env: Record<string, string>; file: string } {
@@ -187,7 +175,7 @@ Deno.test("cmcs stop ends a worker that ignores SIGINT and SIGTERM, and its gran
   await assertNothingLeft(p, attempt, pids.file);
 });
 
-Deno.test("cmcs stop ends the worker tree itself when the broker does not respond", async () => {
+Deno.test("cmcs stop ends the worker tree itself when the broker does not respond, but never calls a run with a live broker stopped", async () => {
   await using p = await testProject({ stop_grace_s: 0.5 });
   await twoTickets(p, directive("long-command", 300));
   const pids = pidsEnv(p);
@@ -196,15 +184,20 @@ Deno.test("cmcs stop ends the worker tree itself when the broker does not respon
     await until("the worker's command", async () => (await readPids(pids.file)).length >= 1);
     broker.child.kill("SIGSTOP");
     const stop = await p.cmcs(["stop", "."]);
-    assert.equal(stop.code, 0, stop.stdout + stop.stderr);
-    assert.match(
-      stop.stdout,
-      /^stopped run 1 \(TICKET-001\.md was running\); the broker did not respond/,
+    assert.equal(stop.code, 1, stop.stdout + stop.stderr);
+    assert.equal(
+      stop.stdout.trim(),
+      `stop requested for run 1, but its broker (pid ${broker.child.pid}) is still running; ` +
+        "cmcs ended the worker itself; the run stays running until the broker ends it " +
+        "(see `cmcs status`)",
     );
     const [attempt] = attempts(p);
     assert.equal(attempt.outcome, "stopped");
-    assert.equal(runs(p)[0].status, "stopped");
     await assertNothingLeft(p, attempt, pids.file);
+    assert.equal(runs(p)[0].status, "running", "the live broker still owns its run");
+    const second = await p.cmcs(["run"]);
+    assert.equal(second.code, 1, "no second broker takes the target");
+    assert.match(second.stderr, /^error: \.: run 1 is already running there/m);
     broker.child.kill("SIGCONT");
     await broker.output;
   } finally {
@@ -215,7 +208,7 @@ Deno.test("cmcs stop ends the worker tree itself when the broker does not respon
   }
   assert.equal(attempts(p).length, 1, "the broker, once resumed, started no further ticket");
   assert.equal((await p.calls()).length, 1);
-  assert.equal(runs(p)[0].status, "stopped");
+  assert.deepEqual(runs(p).map((r) => r.status), ["stopped"], "the broker ended its run itself");
 });
 
 Deno.test("a stop that lands between two tickets keeps the next one from starting", async () => {
@@ -311,7 +304,8 @@ Deno.test("Ctrl-C on cmcs run stops the run, ends the worker tree and exits 130"
 });
 
 Deno.test("Ctrl-C while a finished ticket is being committed lets the commit finish, then stops the run", async () => {
-  await using p = await testProject();
+  // A stop gives a commit in progress codex.stop_grace_s to finish: far more than this hook takes.
+  await using p = await testProject({ stop_grace_s: 60 });
   await twoTickets(p);
   const marker = join(p.stateDir, "committing");
   const hook = join(p.path, ".git/hooks/pre-commit");

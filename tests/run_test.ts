@@ -406,7 +406,7 @@ Deno.test("a malformed ticket reached mid-run fails the run with its problem and
   assert.equal(query(p, "SELECT * FROM attempts WHERE outcome IS NULL").length, 0);
 });
 
-Deno.test("a failing commit hook leaves the ticket done, its work uncommitted and a warning shown", async () => {
+Deno.test("a failing commit hook fails the ticket as commit_failed and re-opens it; the next run commits the work", async () => {
   await using p = await testProject();
   await p.ticket("TICKET-001.md", { title: "Hooked", agent: "codex", done: false });
   const hook = join(p.path, ".git/hooks/pre-commit");
@@ -415,16 +415,26 @@ Deno.test("a failing commit hook leaves the ticket done, its work uncommitted an
   const before = await gitIn(p.path, "rev-parse", "HEAD");
 
   const result = await p.cmcs(["run"]);
-  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.equal(result.code, 1, result.stdout + result.stderr);
   assert.match(
     result.stdout,
-    /^TICKET-001 {2}warning: auto-commit failed, changes left uncommitted: git commit failed: .*lint says no/m,
+    /^TICKET-001 {2}commit_failed .*auto-commit failed, changes left uncommitted: git commit failed: .*lint says no/m,
   );
   const [attempt] = attempts(p);
-  assert.equal(attempt.outcome, "done");
-  assert.match(JSON.parse(attempt.warnings!)[0], /auto-commit failed.*lint says no/);
+  assert.equal(attempt.outcome, "commit_failed");
+  assert.match(attempt.message ?? "", /auto-commit failed.*lint says no/);
   assert.equal(await gitIn(p.path, "rev-parse", "HEAD"), before, "no commit was made");
   assert.match(await gitIn(p.path, "status", "--porcelain"), /fake-output\//);
+  const ticket = join(p.path, ".cmcs/tickets/TICKET-001.md");
+  assert.match(await Deno.readTextFile(ticket), /^done: false$/m, "re-opened, not skipped later");
+
+  // With the hook mended, the next run does the ticket again and commits its work with it.
+  await Deno.remove(hook);
+  const again = await p.cmcs(["run"]);
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  assert.match(await Deno.readTextFile(ticket), /^done: true$/m);
+  assert.equal(await gitIn(p.path, "status", "--porcelain", "--", "fake-output"), "");
+  assert.equal((await gitIn(p.path, "log", "-1", "--format=%s")).trim(), "TICKET-001: Hooked");
 });
 
 Deno.test("auto_commit: false on a ticket leaves its work uncommitted", async () => {

@@ -11,19 +11,7 @@ import { cmcsEntry, PERMISSION_FLAGS } from "./helpers/cli.ts";
 import { directive, readPids } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { attempts, runs, until } from "./helpers/runs.ts";
-
-/** Which of `pids` are live (non-zombie) processes, from `ps`. */
-function livePids(pids: number[]): number[] {
-  const out = new Deno.Command("ps", { args: ["-A", "-o", "pid=,stat="], stdin: "null" })
-    .outputSync();
-  const live = new Set(
-    new TextDecoder().decode(out.stdout).split("\n").flatMap((line) => {
-      const [pid, stat] = line.trim().split(/\s+/);
-      return pid && !stat?.startsWith("Z") ? [Number(pid)] : [];
-    }),
-  );
-  return pids.filter((pid) => live.has(pid));
-}
+import { livePids } from "./helpers/procs.ts";
 
 /**
  * A project whose worker notes the pids of what it leaves behind; disposing of it also kills

@@ -5,7 +5,8 @@ import { Database } from "../src/core/db/database.ts";
 import { createRun, finishRun, getRun, setRunWorker } from "../src/core/db/runs.ts";
 import { getAttempt, setAttemptWorker } from "../src/core/db/attempts.ts";
 import { registerWorktree } from "../src/core/db/worktrees.ts";
-import { queryRunSummaries, type RunSummary } from "../src/core/db/status_query.ts";
+import { queryRunSummaries } from "../src/core/db/status_query.ts";
+import type { StatusJsonRun } from "../src/commands/status.ts";
 import type { TokenUsage } from "../src/core/db/types.ts";
 import { processStartToken } from "../src/core/process_identity.ts";
 import { recoverOrphans } from "../src/core/recovery.ts";
@@ -44,7 +45,7 @@ function tokens(n: number): TokenUsage {
   return { input_tokens: n, cached_input_tokens: 0, output_tokens: n, reasoning_output_tokens: 0 };
 }
 
-function parseRuns(stdout: string): RunSummary[] {
+function parseRuns(stdout: string): StatusJsonRun[] {
   return JSON.parse(stdout).runs;
 }
 
@@ -65,7 +66,11 @@ Deno.test("cmcs status on an empty database says there are no runs and how to st
   assert.match(text.stdout, /cmcs run/);
   const json = await cmcs(["status", "--json"], { cwd: repo.path });
   assert.equal(json.code, 0, json.stderr);
-  assert.deepEqual(JSON.parse(json.stdout), { runs: [] });
+  assert.deepEqual(JSON.parse(json.stdout), {
+    project: repo.path,
+    runs: [],
+    review: { awaiting_review: [], sent_back: [], accepted: 0 },
+  });
 });
 
 Deno.test("cmcs status lists runs newest first with ticket counts, duration and tokens", async () => {
@@ -97,56 +102,52 @@ Deno.test("cmcs status lists runs newest first with ticket counts, duration and 
   assert.equal(json.code, 0, json.stderr);
   const runs = parseRuns(json.stdout);
   assert.deepEqual(runs.map((r) => [r.id, r.status, r.target]), [
-    [2, "running", sub],
-    [1, "failed", repo.path],
+    [2, "running", "sub"],
+    [1, "failed", "."],
   ]);
   assert.deepEqual(Object.keys(runs[1]), [
     "id",
     "target",
-    "branch",
     "status",
     "started_at",
-    "finished_at",
     "duration_s",
-    "current_ticket",
     "tickets",
     "tokens",
+    "branch",
     "message",
-    "broker_pid",
-    "worker_pid",
   ]);
-  assert.deepEqual(runs[1].tickets, { started: 3, done: 2, failed: 1 });
-  assert.deepEqual(runs[1].tokens, {
-    input: 1600,
-    cached_input: 0,
-    output: 1600,
-    reasoning: 0,
-    total: 3200,
-  });
+  assert.deepEqual(runs[1].tickets, { started: 3, done: 2, failed: 1, awaiting_review: 2 });
+  assert.equal(runs[1].tokens, 3200);
   assert.equal(runs[1].duration_s, 185);
   assert.equal(runs[1].branch, "main");
   assert.equal(runs[1].message, "TICKET-003.md failed");
-  assert.equal(runs[0].current_ticket, "TICKET-001.md");
-  assert.deepEqual(runs[0].tickets, { started: 1, done: 0, failed: 0 });
-  assert.equal(runs[0].broker_pid, Deno.pid);
+  assert.equal(runs[0].ticket, "TICKET-001");
+  assert.deepEqual(runs[0].tickets, { started: 1, done: 0, failed: 0, awaiting_review: 0 });
 
   const text = await cmcs(["status"], { cwd: repo.path });
   assert.equal(text.code, 0, text.stderr);
   const lines = text.stdout.trimEnd().split("\n");
   assert.match(
     lines[0],
-    /^ID\s+STATUS\s+TARGET\s+TICKET\s+STARTED\s+DONE\s+FAILED\s+DURATION\s+TOKENS\s+STARTED_AT$/,
+    /^ID\s+STATUS\s+TARGET\s+TICKET\s+STARTED\s+DONE\s+FAILED\s+REVIEW\s+DURATION\s+TOKENS\s+STARTED_AT$/,
   );
-  assert.match(lines[1], /^2\s+running\s+sub\s+TICKET-001\.md\s+1\s+0\s+0\s+\S+\s+-\s+\d{4}-/);
+  assert.match(
+    lines[1],
+    /^2\s+running\s+sub\s+TICKET-001\.md\s+1\s+0\s+0\s+0\s+\S+\s+-\s+\d{4}-/,
+  );
   assert.match(
     lines[2],
-    /^1\s+failed\s+\.\s+-\s+3\s+2\s+1\s+3m05s\s+3\.2k\s+2026-01-01T10:00:00Z$/,
+    /^1\s+failed\s+\.\s+-\s+3\s+2\s+1\s+2\s+3m05s\s+3\.2k\s+2026-01-01T10:00:00Z$/,
   );
   // Columns line up: every row starts its STATUS cell where the header's does.
   const col = lines[0].indexOf("STATUS");
   for (const line of lines.slice(1, 3)) assert.match(line.slice(col), /^(running|failed)/);
   // The target whose newest run failed says why, under the table.
-  assert.deepEqual(lines.slice(3), ["run 1 failed: TICKET-003.md failed"]);
+  assert.deepEqual(lines.slice(3), [
+    "run 1 failed: TICKET-003.md failed",
+    "awaiting review at .: TICKET-001.md, TICKET-002.md; review: `cmcs result . TICKET-001.md`, " +
+    "accept: `cmcs accept . TICKET-001.md TICKET-002.md`",
+  ]);
 });
 
 Deno.test("cmcs status filters by path, --active and --latest", async () => {
@@ -280,7 +281,10 @@ Deno.test("cmcs status on a 10,000-run database pages, filters and counts correc
   const runs = parseRuns(result.stdout);
   assert.deepEqual(runs.map((r) => r.id), [10_000, 9_999, 9_998, 9_997, 9_996]);
   assert.ok(runs.every((r) => r.status === "running"), "live brokers stay running");
-  for (const run of runs) assert.deepEqual(run.tickets, expectedCounts(run.id).tickets);
+  for (const run of runs) {
+    const { awaiting_review: _, ...counts } = run.tickets;
+    assert.deepEqual(counts, expectedCounts(run.id).tickets);
+  }
 
   const latest = await cmcs(["status", "--json", "--latest", "--limit", "100"], { cwd: repo.path });
   assert.deepEqual(
@@ -320,7 +324,12 @@ Deno.test("cmcs status marks a run whose broker died interrupted and leaves live
   const runs = new Map(parseRuns(result.stdout).map((r) => [r.id, r]));
   assert.equal(runs.get(ids.dead)?.status, "interrupted");
   assert.equal(runs.get(ids.dead)?.message, `broker process ${gone} is gone`);
-  assert.deepEqual(runs.get(ids.dead)?.tickets, { started: 1, done: 0, failed: 1 });
+  assert.deepEqual(runs.get(ids.dead)?.tickets, {
+    started: 1,
+    done: 0,
+    failed: 1,
+    awaiting_review: 0,
+  });
   assert.equal(runs.get(ids.reused)?.status, "interrupted");
   assert.equal(runs.get(ids.live)?.status, "running");
   assert.match(result.stderr, new RegExp(`run ${ids.dead} is now interrupted`));

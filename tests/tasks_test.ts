@@ -31,7 +31,9 @@ Deno.test("deno task cmcs acts on the directory the task was started from", asyn
   assert.match(init.stdout, new RegExp(`initialized cmcs in ${repo.path}/\\.cmcs`));
   const status = await task(["cmcs", "status", "--json"], repo.path);
   assert.equal(status.code, 0, status.stderr);
-  assert.deepEqual(JSON.parse(status.stdout), { runs: [] });
+  const json = JSON.parse(status.stdout);
+  assert.equal(json.project, repo.path, "the repository the task was started from");
+  assert.deepEqual(json.runs, []);
   const stray = await Deno.stat(join(PROJECT_DIR, ".cmcs", "cmcs.db")).catch(() => null);
   assert.equal(stray, null, "the task did not act on the cmcs checkout itself");
 });

@@ -550,7 +550,8 @@ Deno.test("findTicket() finds a ticket by id, file name or number", () => {
   assert.equal(id("TICKET-001.md"), "TICKET-001");
   assert.equal(id("1"), "TICKET-001");
   assert.equal(id("002"), "TICKET-2");
-  assert.equal(id("10"), "TICKET-010");
+  assert.equal(id("TICKET-010"), "TICKET-010");
+  assert.throws(() => id("10"), /"10" names several tickets: TICKET-010, TICKET-010-fix/);
   assert.equal(id("ticket-010-fix"), "TICKET-010-fix");
   assert.equal(id("3"), undefined);
   assert.equal(id("TICKET-3"), undefined);

@@ -58,7 +58,9 @@ export async function benchStartup(
     if (r.code !== 0) throw new Error(`${label} exited ${r.code}: ${r.stderr.trim()}`);
     return r;
   };
-  const check = JSON.parse((await ok("status", cmcs(["status", "--json"], { cwd: p.big }))).stdout);
+  const check = JSON.parse(
+    (await ok("status", cmcs(["status", "--json", "--limit", "20"], { cwd: p.big }))).stdout,
+  );
   if (!Array.isArray(check.runs) || check.runs.length !== Math.min(20, s.historyRuns)) {
     throw new Error("cmcs status --json on the big history did not list its runs");
   }

@@ -1,8 +1,8 @@
 import type { Hono } from "hono";
+import { countEvents, eventPage, latestEventId } from "../../src/core/db/event_feed.ts";
 import type { DashboardContext } from "../../src/dashboard/context.ts";
 import { runFromParam } from "../../src/dashboard/data.ts";
 import { idParam, pageCount, paging } from "../../src/dashboard/params.ts";
-import { countEvents, eventPage, latestEventId } from "../../src/dashboard/queries.ts";
 import { eventStream } from "../../src/dashboard/sse.ts";
 
 /** Default and largest page size of the event lists. */

@@ -1,12 +1,11 @@
 import type { Hono } from "hono";
 import { attemptLogJson } from "../../src/core/attempt_log.ts";
-import { getAttempt } from "../../src/core/db/attempts.ts";
+import { getAttempt, latestAttempt } from "../../src/core/db/attempts.ts";
 import type { DashboardContext } from "../../src/dashboard/context.ts";
 import { runFromParam } from "../../src/dashboard/data.ts";
 import { attemptFile, MAX_LOG_LINES, readLogTail } from "../../src/dashboard/logs.ts";
 import { flag } from "./runs.ts";
 import { HttpError, idParam, intParam } from "../../src/dashboard/params.ts";
-import { latestAttempt } from "../../src/dashboard/queries.ts";
 import { logStream } from "../../src/dashboard/sse.ts";
 
 /**

@@ -3,7 +3,7 @@ import { runAttempts } from "../../src/core/db/attempts.ts";
 import { countRuns, queryRunSummaries } from "../../src/core/db/status_query.ts";
 import { NoSuchRunError, RunNotRunningError, stopRun } from "../../src/core/stop_run.ts";
 import type { DashboardContext } from "../../src/dashboard/context.ts";
-import { activeRuns, runFromParam } from "../../src/dashboard/data.ts";
+import { activeRuns, runFromParam, runTicketJson, runTickets } from "../../src/dashboard/data.ts";
 import { HttpError, pageCount, paging } from "../../src/dashboard/params.ts";
 import { attemptView, runSummary } from "../../src/dashboard/queries.ts";
 import { DASHBOARD_STOP_SOURCE } from "../stop.tsx";
@@ -16,7 +16,7 @@ export const RUNS_PAGE = { default: 20, max: 200 };
  * - `GET /api/runs?page=&limit=&target=&active=1&latest=1` → `{ runs, page, limit, total, pages }`,
  *   newest first; each run exactly as `cmcs status --json` prints it.
  * - `GET /api/active` → `{ runs }`: running runs with `model`, `ticket_title`, `target_tickets`.
- * - `GET /api/runs/:id` → `{ run, attempts }`.
+ * - `GET /api/runs/:id` → `{ run, attempts, tickets }`: each ticket's work as `cmcs result` judges it.
  * - `POST /api/runs/:id/stop` → what `cmcs stop --json` prints (404 unknown, 409 not running).
  */
 export function registerRunsApi(app: Hono, ctx: DashboardContext): void {
@@ -34,11 +34,13 @@ export function registerRunsApi(app: Hono, ctx: DashboardContext): void {
 
   app.get("/api/active", async (c) => c.json({ runs: await activeRuns(ctx) }));
 
-  app.get("/api/runs/:id", (c) => {
+  app.get("/api/runs/:id", async (c) => {
     const run = runFromParam(ctx, c.req.param("id"));
+    const attempts = runAttempts(ctx.db, run.id);
     return c.json({
       run: runSummary(ctx.db, run),
-      attempts: runAttempts(ctx.db, run.id).map(attemptView),
+      attempts: attempts.map(attemptView),
+      tickets: (await runTickets(ctx, run, attempts)).map(runTicketJson),
     });
   });
 

@@ -1,3 +1,4 @@
+import { printError } from "./output.ts";
 import { UserError } from "./errors.ts";
 
 /**
@@ -17,12 +18,12 @@ export async function invoke(action: () => Promise<number | void>): Promise<void
 /** Prints an error the way every cmcs command does and returns the exit code to use. */
 export function reportError(error: unknown): number {
   if (error instanceof UserError) {
-    console.error(`error: ${error.message}`);
-    if (error.hint) console.error(`hint: ${error.hint}`);
+    printError(`error: ${error.message}`);
+    if (error.hint) printError(`hint: ${error.hint}`);
     return error.exitCode;
   }
-  console.error(`error: internal error in cmcs: ${(error as Error)?.message ?? String(error)}`);
-  console.error((error as Error)?.stack ?? "");
-  console.error("hint: this is a bug in cmcs; please report it with the command you ran");
+  printError(`error: internal error in cmcs: ${(error as Error)?.message ?? String(error)}`);
+  printError((error as Error)?.stack ?? "");
+  printError("hint: this is a bug in cmcs; please report it with the command you ran");
   return 70;
 }

@@ -4,7 +4,14 @@
  * pipe or an agent's shell tool plain progress lines prefixed with the target's label.
  */
 import type { Progress, ProgressSink } from "../core/runner/progress.ts";
-import { formatDuration, formatTable, paint, statusColor, visibleLength } from "./output.ts";
+import {
+  formatDuration,
+  formatTable,
+  paint,
+  statusColor,
+  terminalSafe,
+  visibleLength,
+} from "./output.ts";
 import { progressPrinter } from "./progress_printer.ts";
 
 /** Where a multi-target run's progress goes. */
@@ -135,7 +142,9 @@ export function liveView(
   };
 
   const draw = () => {
-    const lines = frame();
+    // Only the cursor moves written here reach the terminal as escapes; labels and ticket names
+    // lose theirs.
+    const lines = frame().map(terminalSafe);
     const up = drawn > 0 ? `\x1b[${drawn}F` : "";
     terminal.write(up + lines.map((line) => `\x1b[2K${line}\n`).join(""));
     drawn = lines.length;
@@ -161,7 +170,8 @@ export function liveView(
     progress,
     frame,
     queued: (target) => update(target, (s) => s.state = "queued"),
-    note(line) {
+    note(raw) {
+      const line = terminalSafe(raw);
       if (closed) {
         terminal.write(`${line}\n`);
         return;

@@ -1,7 +1,13 @@
 /**
  * Terminal output helpers: colour only on a TTY without NO_COLOR, tables aligned on the visible
  * width of each cell (ANSI codes do not count), and JSON as one document.
+ *
+ * Every command prints through {@link print}, {@link printError} or {@link printJson}, never
+ * `console.log` directly, so no command can forget that much of what it prints came from outside
+ * cmcs (Codex's messages, ticket titles, file names) and may carry terminal escapes: those are
+ * removed here, once, for all output (see src/core/sanitize.ts).
  */
+import { escapeJsonControls, stripControl } from "../core/sanitize.ts";
 
 // deno-lint-ignore no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
@@ -58,9 +64,12 @@ export function statusColor(status: string): Color {
   }
 }
 
-/** Length of `text` as it appears on screen (ANSI escapes stripped). */
+/**
+ * Length of `text` as it appears on screen: colour codes and whatever {@link terminalSafe} will
+ * remove (a title's escapes) do not count, so columns stay aligned.
+ */
 export function visibleLength(text: string): number {
-  return text.replace(ANSI, "").length;
+  return stripControl(text.replace(ANSI, "")).length;
 }
 
 /**
@@ -86,9 +95,57 @@ export function formatTable(headers: string[], rows: string[][]): string {
     .join("\n");
 }
 
-/** Prints one JSON document (2-space indented) to stdout. */
+// The colour codes paint() writes, and only those: with colour on they are kept, anything else
+// that looks like an escape is removed. Text from outside can at worst recolour, never hide text,
+// move the cursor, retitle the window or write the clipboard.
+const PAINT_CODE = new RegExp(`(\x1b\\[(?:0|${Object.values(COLORS).join("|")})m)`);
+
+/**
+ * `text` made safe for the terminal: escape sequences and control characters (except newline and
+ * tab) removed; with colour on, the colour codes of {@link paint} are kept.
+ */
+export function terminalSafe(text: string): string {
+  if (!colorEnabled()) return stripControl(text);
+  return text.split(PAINT_CODE).map((part, i) => i % 2 === 1 ? part : stripControl(part)).join(
+    "",
+  );
+}
+
+/** Prints `text` and a newline to stdout, made {@link terminalSafe}. */
+export function print(text = ""): void {
+  console.log(terminalSafe(text));
+}
+
+/** Prints `text` and a newline to stderr, made {@link terminalSafe}. */
+export function printError(text = ""): void {
+  console.error(terminalSafe(text));
+}
+
+/**
+ * Prints one line of JSONL as it was written (`cmcs logs --raw`), except that characters a
+ * terminal could act on become `\u` escapes: the line still parses to exactly the same value.
+ * A line that is not JSON loses its control characters instead.
+ */
+export function printJsonLine(line: string): void {
+  console.log(stripControl(escapeJsonControls(line)));
+}
+
+let prettyJson: boolean | undefined;
+
+/** `--pretty` forces indented JSON; `undefined` restores the default (indented on a terminal). */
+export function setPrettyJson(pretty: boolean | undefined): void {
+  prettyJson = pretty;
+}
+
+/**
+ * Prints one JSON document to stdout: on one line when stdout is not a terminal (an agent or a
+ * pipe reads it, and every indent is characters in its context), 2-space indented on a terminal
+ * or with `--pretty`. Strings keep their exact text — control characters come out as `\u`
+ * escapes, never raw — so a reader's terminal cannot act on them.
+ */
 export function printJson(value: unknown): void {
-  console.log(JSON.stringify(value, null, 2));
+  const pretty = prettyJson ?? Deno.stdout.isTerminal();
+  console.log(escapeJsonControls(pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)));
 }
 
 /** Human duration: `0.4s`, `12s`, `3m05s`, `1h02m`. */

@@ -1,4 +1,4 @@
-import { printJson } from "./output.ts";
+import { print, printError, printJson } from "./output.ts";
 
 /**
  * What one command produced, in both of its forms, so the command line and the MCP server (`cmcs
@@ -15,12 +15,15 @@ export interface Report<T = unknown> {
   errText?: string[];
 }
 
-/** Prints a report the way every command does (`--json`: one document) and returns its code. */
+/**
+ * Prints a report the way every command does (`--json`: one document) through the one sanitising
+ * print path of ./output.ts, and returns its code.
+ */
 export function printReport(report: Report, json: boolean | undefined): number {
   if (json) printJson(report.data);
   else {
-    for (const line of report.text) console.log(line);
-    for (const line of report.errText ?? []) console.error(line);
+    for (const line of report.text) print(line);
+    for (const line of report.errText ?? []) printError(line);
   }
   return report.code;
 }

@@ -1,6 +1,6 @@
-import { formatDuration, printJson } from "../cli/output.ts";
+import { formatDuration, print, printJson } from "../cli/output.ts";
 import { type Brief, readBrief } from "../core/brief.ts";
-import { stripControl } from "../core/codex_render.ts";
+import { stripControl } from "../core/sanitize.ts";
 
 export interface BriefOptions {
   json?: boolean;
@@ -24,18 +24,21 @@ export async function brief(path: string, opts: BriefOptions): Promise<number> {
     printJson(state);
     return 0;
   }
-  if (state) console.log(renderBrief(state).join("\n"));
+  if (state) print(renderBrief(state).join("\n"));
   return 0;
 }
 
 /** The text form: a headline with the counts, then one line per item with its next command. */
 export function renderBrief(state: Brief): string[] {
-  const { active, finished, failed } = state;
+  const { active, failed } = state;
+  const finished = state.finished.filter((t) => t.state === "awaiting_review");
+  const accepted = state.finished.length - finished.length;
   const counts = [
     `${active.length} running`,
     `${finished.length} finished ticket${finished.length === 1 ? "" : "s"} awaiting review`,
     `${failed.length} failed run${failed.length === 1 ? "" : "s"}`,
   ];
+  if (accepted > 0) counts.push(`${accepted} accepted in the latest runs`);
   const lines = [`cmcs (${state.project}): ${counts.join(", ")}`];
   for (const run of active) {
     const on = run.current_ticket ? ` on ${run.current_ticket}` : "";
@@ -55,9 +58,11 @@ export function renderBrief(state: Brief): string[] {
     const more = tickets.length > TICKETS_PER_LINE
       ? ` and ${tickets.length - TICKETS_PER_LINE} more`
       : "";
+    const runs = [...new Set(tickets.map((t) => t.run_id))].join(", ");
     lines.push(
-      `finished: ${named}${more} at ${path} (run ${tickets[0].run_id}); ` +
-        `review: \`cmcs result ${path} ${tickets[0].ticket}\``,
+      `finished: ${named}${more} at ${path} (run ${runs}); ` +
+        `review: \`cmcs result ${path} ${tickets[0].ticket}\`, ` +
+        `accept: \`cmcs accept ${path} ${tickets.map((t) => t.ticket).join(" ")}\``,
     );
   }
   for (const run of failed) {

@@ -1,8 +1,9 @@
 import { join } from "node:path";
 import { requireProject } from "../core/project.ts";
 import { Database } from "../core/db/database.ts";
-import type { RunRow } from "../core/db/types.ts";
-import { printJson } from "../cli/output.ts";
+import { getRun, oldestRunningStart } from "../core/db/runs.ts";
+import { purgeArchivedWorktrees } from "../core/db/worktrees.ts";
+import { print, printError, printJson } from "../cli/output.ts";
 
 export interface CleanOptions {
   logsDays: number;
@@ -54,7 +55,7 @@ export async function clean(opts: CleanOptions): Promise<number> {
       removedFiles.push(file);
     }
     if (opts.purgeArchived) {
-      const result = _purgeArchived(db, opts.dryRun ?? false);
+      const result = purgeArchivedWorktrees(db, opts.dryRun ?? false);
       purged = result.purged;
       kept = result.kept;
     }
@@ -71,25 +72,25 @@ export async function clean(opts: CleanOptions): Promise<number> {
     });
   } else {
     const verb = opts.dryRun ? "would remove" : "removed";
-    if (opts.dryRun) { for (const dir of removed) console.log(`would remove ${dir}`); }
-    console.log(
+    if (opts.dryRun) { for (const dir of removed) print(`would remove ${dir}`); }
+    print(
       `${verb} ${removed.length} log ${
         removed.length === 1 ? "directory" : "directories"
       } older than ${opts.logsDays} day(s)`,
     );
     if (removedFiles.length > 0) {
-      if (opts.dryRun) { for (const file of removedFiles) console.log(`would remove ${file}`); }
-      console.log(`${verb} ${removedFiles.length} detached-broker log file(s)`);
+      if (opts.dryRun) { for (const file of removedFiles) print(`would remove ${file}`); }
+      print(`${verb} ${removedFiles.length} detached-broker log file(s)`);
     }
     if (opts.purgeArchived) {
-      if (opts.dryRun) { for (const path of purged) console.log(`would purge ${path}`); }
-      console.log(
+      if (opts.dryRun) { for (const path of purged) print(`would purge ${path}`); }
+      print(
         `${opts.dryRun ? "would purge" : "purged"} ${purged.length} archived worktree record(s)` +
           (kept > 0 ? `; kept ${kept} that still have runs` : ""),
       );
     }
   }
-  for (const failure of failures) console.error(`error: ${failure}`);
+  for (const failure of failures) printError(`error: ${failure}`);
   return failures.length > 0 ? 1 : 0;
 }
 
@@ -109,12 +110,7 @@ async function _oldLogDirs(db: Database, logsDir: string, cutoff: number): Promi
   for (const name of names) {
     const dir = join(logsDir, name);
     // Looked up at decision time, so a run created while clean lists the directory is seen.
-    const run = /^\d+$/.test(name)
-      ? db.get<Pick<RunRow, "status" | "finished_at">>(
-        "SELECT status, finished_at FROM runs WHERE id = ?",
-        Number(name),
-      )
-      : undefined;
+    const run = /^\d+$/.test(name) ? getRun(db, Number(name)) : undefined;
     if (run?.status === "running") continue;
     const endedAt = run?.finished_at ? Date.parse(run.finished_at) : await _newestMtime(dir);
     if (endedAt !== null && endedAt < cutoff) old.push(dir);
@@ -127,9 +123,7 @@ async function _oldLogDirs(db: Database, logsDir: string, cutoff: number): Promi
  * since the oldest running run started may belong to a live broker and is kept.
  */
 async function _oldBrokerLogs(db: Database, logsDir: string, cutoff: number): Promise<string[]> {
-  const oldestRunning = db.get<{ started: string | null }>(
-    "SELECT MIN(started_at) AS started FROM runs WHERE status = 'running'",
-  )?.started;
+  const oldestRunning = oldestRunningStart(db);
   const keepFrom = oldestRunning ? Date.parse(oldestRunning) : Infinity;
   const old: string[] = [];
   try {
@@ -158,25 +152,4 @@ async function _newestMtime(dir: string): Promise<number | null> {
     return newest;
   }
   return newest;
-}
-
-/** Deletes (or, in a dry run, lists) archived worktree records with no runs. */
-function _purgeArchived(db: Database, dryRun: boolean): { purged: string[]; kept: number } {
-  return db.transaction(() => {
-    const purged = db.all<{ path: string }>(
-      `SELECT path FROM worktrees w WHERE status = 'archived'
-         AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.worktree = w.path) ORDER BY path`,
-    ).map((row) => row.path);
-    const kept = Number(
-      db.get<{ n: number }>("SELECT COUNT(*) AS n FROM worktrees WHERE status = 'archived'")?.n ??
-        0,
-    ) - purged.length;
-    if (!dryRun) {
-      db.run(
-        `DELETE FROM worktrees WHERE status = 'archived'
-           AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.worktree = worktrees.path)`,
-      );
-    }
-    return { purged, kept };
-  });
 }

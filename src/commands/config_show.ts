@@ -1,4 +1,4 @@
-import { printJson } from "../cli/output.ts";
+import { print, printError, printJson } from "../cli/output.ts";
 import { formatConfigValue, KEY_SPECS, loadConfig, type LoadedConfig } from "../core/config.ts";
 import { requireProject } from "../core/project.ts";
 
@@ -20,8 +20,8 @@ export async function configShow(opts: { json?: boolean }): Promise<number> {
     });
     return 0;
   }
-  for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
-  console.log(renderConfig(loaded));
+  for (const warning of loaded.warnings) printError(`warning: ${warning}`);
+  print(renderConfig(loaded));
   return 0;
 }
 

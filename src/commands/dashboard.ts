@@ -1,10 +1,11 @@
+import { print, printError } from "../cli/output.ts";
 import type { Hono } from "hono";
 import { UsageError, UserError } from "../cli/errors.ts";
 import { loadConfig } from "../core/config.ts";
 import { Database } from "../core/db/database.ts";
 import { requireProject } from "../core/project.ts";
 import { recoverOrphans } from "../core/recovery.ts";
-import { createApp } from "../dashboard/app.tsx";
+import { createApp } from "../../routes/_app.tsx";
 import { isLoopbackHost } from "../dashboard/security.ts";
 
 export interface DashboardCommandOptions {
@@ -28,7 +29,7 @@ const RECOVERY_INTERVAL_MS = 5000;
 export async function dashboard(opts: DashboardCommandOptions): Promise<number> {
   const project = await requireProject(Deno.cwd());
   const loaded = await loadConfig(project);
-  for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
+  for (const warning of loaded.warnings) printError(`warning: ${warning}`);
   const host = opts.host ?? loaded.config.dashboard.host;
   const port = opts.port ?? loaded.config.dashboard.port;
   if (port > 65535) throw new UsageError(`port ${port} is out of range`, "pass --port 1-65535");
@@ -67,12 +68,12 @@ export async function dashboard(opts: DashboardCommandOptions): Promise<number> 
     });
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${actualPort}/`;
     if (remote) {
-      console.error(
+      printError(
         `warning: serving on ${host}: anyone who can reach this address can read the logs and stop runs (there is no login)`,
       );
     }
-    console.log(`cmcs dashboard for ${project.root}: ${url}`);
-    console.log("press Ctrl-C to stop");
+    print(`cmcs dashboard for ${project.root}: ${url}`);
+    print("press Ctrl-C to stop");
     if (opts.open) openBrowser(url);
     await untilInterrupted(server.finished);
     controller.abort();
@@ -133,7 +134,7 @@ function openBrowser(url: string): void {
     ? ["cmd", "/c", "start", "", url]
     : ["xdg-open", url];
   const warn = (why: string) =>
-    console.error(`warning: could not open a browser (${why}); open ${url} yourself`);
+    printError(`warning: could not open a browser (${why}); open ${url} yourself`);
   try {
     const child = new Deno.Command(command, {
       args,

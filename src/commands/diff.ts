@@ -1,5 +1,6 @@
 import { UserError } from "../cli/errors.ts";
-import { colorEnabled } from "../cli/output.ts";
+import { diffPrinter } from "../cli/diff_printer.ts";
+import { printError } from "../cli/output.ts";
 import type { Report } from "../cli/report.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { shellWord } from "../core/review/result_packet.ts";
@@ -21,7 +22,7 @@ export interface DiffOptions {
  * `cmcs diff <path> [ticket]`: exactly what a ticket changed, as git prints it — the diff from the
  * commit before its first attempt to the last commit its attempts made, plus the changes they
  * left uncommitted (auto-commit off, an attempt that did not end done) from the working tree.
- * Colour on a terminal only; never a pager.
+ * Colour on a terminal only; never a pager; escapes in changed files are not passed on.
  */
 export async function diff(
   path: string,
@@ -30,12 +31,12 @@ export async function diff(
 ): Promise<number> {
   await withTicketSpan(path, ticketRef, async (span) => {
     if (span.empty) {
-      console.error(span.empty);
+      printError(span.empty);
       return;
     }
-    const args = [colorEnabled() ? "--color=always" : "--no-color"];
-    if (opts.stat) args.push("--stat");
-    checkGit(span, await runTicketDiff(span.target, span.spec, { args, stdout: "inherit" }));
+    const args = ["--no-color", ...(opts.stat ? ["--stat"] : [])];
+    const out = await runTicketDiff(span.target, span.spec, { args, stdout: diffPrinter() });
+    checkGit(span, out);
   });
   return 0;
 }

@@ -1,3 +1,4 @@
+import { print } from "../cli/output.ts";
 import { basename, join } from "node:path";
 import { exists, findProject, isDirectory } from "../core/project.ts";
 import { currentBranch, git } from "../core/git.ts";
@@ -52,15 +53,15 @@ export async function init(): Promise<number> {
 
   const worktree = project.isGit ? await _linkedWorktree(cwd, project.root) : null;
   if (worktree) {
-    console.log(
+    print(
       `note: ${worktree} is a linked worktree; cmcs keeps its state in the main checkout ${project.root}`,
     );
   }
   if (created.length === 0) {
-    console.log(`already initialized: ${project.cmcsDir}`);
+    print(`already initialized: ${project.cmcsDir}`);
   } else {
-    for (const line of created) console.log(line);
-    console.log(`initialized cmcs in ${project.cmcsDir}`);
+    for (const line of created) print(line);
+    print(`initialized cmcs in ${project.cmcsDir}`);
   }
   return 0;
 }

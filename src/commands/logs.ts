@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { UsageError, UserError } from "../cli/errors.ts";
+import { print, printError, printJsonLine } from "../cli/output.ts";
 import { printReport, type Report } from "../cli/report.ts";
 import { attemptLogJson, rawLogLines } from "../core/attempt_log.ts";
 import { createJsonlRenderer, renderJsonl } from "../core/codex_render.ts";
@@ -39,10 +40,11 @@ export async function logs(path: string, opts: LogsOptions): Promise<number> {
   }
   if (!opts.follow) {
     const report = await logsReport(path, opts);
-    // With --raw, stdout stays pure JSONL: the header and trailer lines go to stderr.
+    // With --raw, stdout stays pure JSONL (each line still parseable, its control characters
+    // escaped): the header and trailer lines go to stderr.
     if (opts.raw && !opts.json) {
-      for (const line of report.errText ?? []) console.error(line);
-      for (const line of report.text) console.log(line);
+      for (const line of report.errText ?? []) printError(line);
+      for (const line of report.text) printJsonLine(line);
       return report.code;
     }
     return printReport(report, opts.json);
@@ -93,9 +95,14 @@ export async function logsReport(
   }
 }
 
+/** The log's own lines: JSONL kept parseable with --raw, readable text otherwise. */
+function lineWriter(opts: LogsOptions): (line: string) => void {
+  return opts.raw ? printJsonLine : print;
+}
+
 /** Headers and trailers go to stderr with --raw, so stdout stays pure JSONL. */
 function noteWriter(opts: LogsOptions): (line: string) => void {
-  return opts.raw ? (line) => console.error(line) : (line) => console.log(line);
+  return opts.raw ? (line) => printError(line) : (line) => print(line);
 }
 
 function header(a: AttemptRow): string {
@@ -155,8 +162,9 @@ async function follow(
   const fileOf = (a: AttemptRow) =>
     join(opened.project.logsDir, a.log_dir ?? "", ATTEMPT_FILES.jsonl);
   let render = streamRenderer(opts.raw ?? false);
+  const out = lineWriter(opts);
   const show = (lines: string[]) => {
-    for (const line of render(lines.join("\n"))) console.log(line);
+    for (const line of render(lines.join("\n"))) out(line);
   };
   // The tail up to a known size, so nothing written meanwhile is shown twice or skipped.
   let decoder = new TextDecoder();
@@ -172,7 +180,7 @@ async function follow(
   const initialText = initial.join("\n");
   const shown = render(initialText);
   note(header(attempt));
-  for (const line of shown.slice(-opts.lines)) console.log(line);
+  for (const line of shown.slice(-opts.lines)) out(line);
   while (true) {
     // The run's state is read before the file is drained: whatever was written before the run
     // moved on (next attempt, end of run) is printed before following it.

@@ -1,8 +1,9 @@
 import { relative } from "node:path";
 import { printReport, type Report } from "../cli/report.ts";
 import { recoverOrphans } from "../core/recovery.ts";
-import { buildResultPacket, type ResultPacket } from "../core/review/result_packet.ts";
-import { renderResultPacket } from "../core/review/result_text.ts";
+import { buildResultPacket } from "../core/review/result_packet.ts";
+import { type ResultJson, resultJson } from "../core/review/result_json.ts";
+import { renderResultPacket } from "../cli/result_text.ts";
 import { resolveReviewTicket, ticketHistory } from "../core/review/ticket_history.ts";
 import { openTarget } from "../core/run_lookup.ts";
 
@@ -13,7 +14,7 @@ export interface ResultOptions {
 /**
  * `cmcs result <path> [ticket]`: the review packet of one ticket — by default the ticket of the
  * target's newest attempt. About 30 lines of text whatever the size of the change; `--json` has
- * every attempt and every file.
+ * every attempt and every file, each fact once.
  */
 export async function result(
   path: string,
@@ -27,7 +28,7 @@ export async function result(
 export async function resultReport(
   path: string,
   ticketRef: string | undefined,
-): Promise<Report<ResultPacket>> {
+): Promise<Report<ResultJson>> {
   const opened = await openTarget(path);
   try {
     await recoverOrphans(opened.db);
@@ -42,7 +43,11 @@ export async function resultReport(
       history,
       pathArg: commandPath(target),
     });
-    return { code: 0, data: packet, text: renderResultPacket(packet) };
+    return {
+      code: 0,
+      data: resultJson(packet, opened.project.logsDir),
+      text: renderResultPacket(packet),
+    };
   } finally {
     opened.db.close();
   }

@@ -1,6 +1,7 @@
 import { basename, relative } from "node:path";
 import { EXIT, UsageError, UserError } from "../cli/errors.ts";
-import { printJson } from "../cli/output.ts";
+import { readAtMost } from "../core/bounded_read.ts";
+import { print, printError, printJson } from "../cli/output.ts";
 import type { Report } from "../cli/report.ts";
 import { busyReason } from "../core/runner/parallel.ts";
 import { progressPrinter } from "../cli/progress_printer.ts";
@@ -41,7 +42,7 @@ export async function resume(
   const target = await resolveTarget(path);
   const project = await requireProject(target);
   const { config, warnings } = await loadConfig(project);
-  for (const warning of warnings) console.error(`warning: ${warning}`);
+  for (const warning of warnings) printError(`warning: ${warning}`);
   const label = relative(project.root, target) || ".";
   const pathArg = shellWord(commandPath(target));
   const db = Database.open(project.dbPath);
@@ -68,9 +69,7 @@ export async function resume(
         Deno.addSignalListener(signal, handler);
       } catch { /* not supported on this platform */ }
     }
-    const write = opts.json
-      ? (line: string) => console.error(line)
-      : (line: string) => console.log(line);
+    const write = opts.json ? (line: string) => printError(line) : (line: string) => print(line);
     const printer = progressPrinter(write);
     hooks = new HookRunner({ hooks: config.hooks, db, cwd: target, report: write });
     const runHooks = hooks;
@@ -127,7 +126,7 @@ export async function resume(
         commit_after: result.attempt.commit_after,
       });
     } else {
-      console.log(`review it with \`cmcs result ${pathArg} ${shellWord(id)}\``);
+      print(`review it with \`cmcs result ${pathArg} ${shellWord(id)}\``);
     }
     if (interrupted) return EXIT.interrupted;
     return result.status === "completed" ? EXIT.ok : EXIT.failed;
@@ -166,6 +165,12 @@ export async function resumeDetachedReport(
 ): Promise<Report<DetachedResume>> {
   if (feedback.trim() === "") {
     throw new UsageError("the feedback is empty", "say what the worker should change");
+  }
+  if (new TextEncoder().encode(feedback).length > MAX_FEEDBACK_BYTES) {
+    throw new UsageError(
+      `the feedback is larger than ${MAX_FEEDBACK_BYTES / 1024 / 1024} MiB`,
+      "say what the worker should change in fewer words; it goes whole into the worker's prompt",
+    );
   }
   const target = await resolveTarget(path);
   const project = await requireProject(target);
@@ -225,6 +230,8 @@ export async function resumeDetachedReport(
     ],
   };
 }
+/** The most feedback read: it goes whole into the worker's prompt, like a ticket (same limit). */
+const MAX_FEEDBACK_BYTES = 8 * 1024 * 1024;
 
 /** The feedback from `-m` or `--file` (`-` = stdin): exactly one of them, and not empty. */
 async function readFeedback(opts: ResumeOptions): Promise<string> {
@@ -239,14 +246,25 @@ async function readFeedback(opts: ResumeOptions): Promise<string> {
   let text: string;
   if (opts.message !== undefined) text = opts.message;
   else {
-    let bytes: Uint8Array;
+    let bytes: Uint8Array | null;
     try {
-      bytes = opts.file === "-"
-        ? new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer())
-        : await Deno.readFile(opts.file!);
+      // A pipe is fine (`--file <(git diff)`), a device that never ends is not: read a bounded
+      // amount either way.
+      const stream = opts.file === "-"
+        ? Deno.stdin.readable
+        : (await Deno.open(opts.file!)).readable;
+      bytes = await readAtMost(stream, MAX_FEEDBACK_BYTES);
     } catch (error) {
       throw new UserError(
         `cannot read the feedback file ${opts.file}: ${(error as Error).message}`,
+      );
+    }
+    if (bytes === null) {
+      throw new UserError(
+        `the feedback ${opts.file === "-" ? "on stdin" : `file ${opts.file}`} is larger than ${
+          MAX_FEEDBACK_BYTES / 1024 / 1024
+        } MiB`,
+        { hint: "the feedback goes into the worker's prompt: keep it to what it should change" },
       );
     }
     const decoded = decodeUtf8(bytes);

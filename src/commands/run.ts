@@ -1,6 +1,6 @@
 import { relative } from "node:path";
 import { EXIT, UsageError, UserError } from "../cli/errors.ts";
-import { formatTable, printJson } from "../cli/output.ts";
+import { formatTable, print, printError, printJson } from "../cli/output.ts";
 import { printReport, type Report } from "../cli/report.ts";
 import { lineDisplay, liveView } from "../cli/live_view.ts";
 import { loadConfig } from "../core/config.ts";
@@ -10,7 +10,12 @@ import { type Project, requireProject, resolveTarget } from "../core/project.ts"
 import { recoverOrphans } from "../core/recovery.ts";
 import { busyReason, runTargets, type TargetOutcome } from "../core/runner/parallel.ts";
 import { StopController } from "../core/runner/stop_control.ts";
-import { discoverTickets, requireTicketsDir, resolveTicketsDir } from "../core/tickets.ts";
+import {
+  discoverTickets,
+  requireTicketsDir,
+  resolveTicketsDir,
+  ticketQueue,
+} from "../core/tickets.ts";
 import type { Config } from "../core/config.ts";
 
 export interface RunOptions {
@@ -46,7 +51,7 @@ export async function run(paths: string[], opts: RunOptions): Promise<number> {
   targets = await refuseBusy(targets, Boolean(opts.all));
   if (opts.all && targets.length === 0) {
     if (opts.json) printJson({ runs: [] });
-    else console.log("nothing to run: no registered target has a ticket to run");
+    else print("nothing to run: no registered target has a ticket to run");
     return EXIT.ok;
   }
   if (opts.detach) return printReport(await detach(targets, opts), opts.json);
@@ -68,7 +73,7 @@ export async function run(paths: string[], opts: RunOptions): Promise<number> {
   const live = !opts.json && targets.length > 1 && Deno.stdout.isTerminal();
   const display = live
     ? liveView(targets)
-    : lineDisplay(targets, opts.json ? (line) => console.error(line) : (line) => console.log(line));
+    : lineDisplay(targets, opts.json ? (line) => printError(line) : (line) => print(line));
   const broker = { pid: Deno.pid, start: processStartToken(Deno.pid) };
   let outcomes: TargetOutcome[];
   try {
@@ -89,9 +94,9 @@ export async function run(paths: string[], opts: RunOptions): Promise<number> {
     }
   }
   for (const o of outcomes) {
-    if (o.error) console.error(`error: ${o.error}`);
+    if (o.error) printError(`error: ${o.error}`);
     else if (live && o.result && o.result.status !== "completed") {
-      console.log(
+      print(
         `run ${o.result.run.id} (${o.target.label}) ${o.result.status}: ${o.result.message}`,
       );
     }
@@ -127,7 +132,7 @@ async function refuseBusy(targets: PreparedTarget[], skip: boolean): Promise<Pre
       db.close();
     }
     if (!reason) free.push(t);
-    else if (skip) console.error(`skipping ${reason}`);
+    else if (skip) printError(`skipping ${reason}`);
     else {
       throw new UserError(reason, {
         hint: `wait for it with \`cmcs wait ${t.label}\` or stop it with \`cmcs stop ${t.label}\``,
@@ -213,7 +218,7 @@ async function prepareTargets(paths: string[]): Promise<PreparedTarget[]> {
     seen.add(target);
     const project = await requireProject(target);
     const { config, warnings } = await loadConfig(project);
-    for (const warning of warnings) console.error(`warning: ${warning}`);
+    for (const warning of warnings) printError(`warning: ${warning}`);
     const label = relative(project.root, target) || ".";
     const ticketsDir = resolveTicketsDir(target, config.tickets.dir);
     await requireTicketsDir(ticketsDir, config.tickets.dir);
@@ -226,30 +231,24 @@ async function dryRun(targets: PreparedTarget[], opts: RunOptions): Promise<numb
   const report = [];
   let problems = 0;
   for (const t of targets) {
-    const entries = await discoverTickets(t.ticketsDir);
-    const dispatch = [];
-    const skipped = [];
+    const queue = ticketQueue(await discoverTickets(t.ticketsDir));
+    const dispatch = queue.dispatch.map((ticket) => ({
+      ticket: ticket.id,
+      title: ticket.title,
+      model: ticket.model ?? t.config.codex.model,
+      reasoning_effort: ticket.reasoning_effort ?? t.config.codex.reasoning_effort,
+      timeout_s: ticket.timeout_s ?? t.config.codex.timeout_s,
+    }));
+    const skipped = queue.skipped.map((ticket) => ({ ticket: ticket.id, agent: ticket.agent }));
     let blockedBy: { file: string; line: number | null; message: string } | null = null;
-    for (const entry of entries) {
-      if (!entry.ok) {
-        const p = entry.problems[0];
-        blockedBy = { file: entry.file, line: p?.line ?? null, message: p?.message ?? "malformed" };
-        problems++;
-        break;
-      }
-      const ticket = entry.ticket;
-      if (ticket.done) continue;
-      if (ticket.agent !== "codex") {
-        skipped.push({ ticket: ticket.id, agent: ticket.agent });
-        continue;
-      }
-      dispatch.push({
-        ticket: ticket.id,
-        title: ticket.title,
-        model: ticket.model ?? t.config.codex.model,
-        reasoning_effort: ticket.reasoning_effort ?? t.config.codex.reasoning_effort,
-        timeout_s: ticket.timeout_s ?? t.config.codex.timeout_s,
-      });
+    if (queue.blockedBy) {
+      const p = queue.blockedBy.problems[0];
+      blockedBy = {
+        file: queue.blockedBy.file,
+        line: p?.line ?? null,
+        message: p?.message ?? "malformed",
+      };
+      problems++;
     }
     report.push({ target: t.target, dispatch, skipped, blocked_by: blockedBy });
   }
@@ -257,16 +256,16 @@ async function dryRun(targets: PreparedTarget[], opts: RunOptions): Promise<numb
     printJson({ dry_run: true, targets: report });
   } else {
     for (const [i, r] of report.entries()) {
-      if (targets.length > 1) console.log(`${targets[i].label}:`);
+      if (targets.length > 1) print(`${targets[i].label}:`);
       if (r.dispatch.length === 0) {
-        if (!r.blocked_by) console.log("nothing to run: every Codex ticket is done");
+        if (!r.blocked_by) print("nothing to run: every Codex ticket is done");
       } else {
-        console.log(
+        print(
           `would run ${r.dispatch.length} ticket${
             r.dispatch.length === 1 ? "" : "s"
           } in this order:`,
         );
-        console.log(formatTable(
+        print(formatTable(
           ["TICKET", "MODEL", "EFFORT", "TITLE"],
           r.dispatch.map((
             d,
@@ -278,9 +277,9 @@ async function dryRun(targets: PreparedTarget[], opts: RunOptions): Promise<numb
           ]),
         ));
       }
-      for (const s of r.skipped) console.log(`skipping ${s.ticket} (agent: ${s.agent})`);
+      for (const s of r.skipped) print(`skipping ${s.ticket} (agent: ${s.agent})`);
       if (r.blocked_by) {
-        console.log(
+        print(
           `a run would stop at ${r.blocked_by.file}${
             r.blocked_by.line ? `:${r.blocked_by.line}` : ""
           }: ${r.blocked_by.message}`,

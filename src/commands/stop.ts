@@ -1,20 +1,21 @@
 import { UserError } from "../cli/errors.ts";
 import { printReport, type Report } from "../cli/report.ts";
 import type { Database } from "../core/db/database.ts";
-import { getRun } from "../core/db/runs.ts";
+import { getRun, runningRunsOf } from "../core/db/runs.ts";
 import type { RunRow } from "../core/db/types.ts";
 import { loadConfig } from "../core/config.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { openTargetOrRun } from "../core/run_lookup.ts";
 import { NoSuchRunError, RunNotRunningError, type StopResult, stopRun } from "../core/stop_run.ts";
-import { dequeue } from "../core/worktrees/queue.ts";
+import { dequeue } from "../core/db/worktree_queue.ts";
 
 /**
  * `cmcs stop <path | run-id>`: asks the run's broker to stop (it ends the worker's whole process
  * tree, records the attempt `stopped` and starts no further ticket) and waits until the database
  * says the run ended. A broker that does not react in time is bypassed: the worker tree is ended
- * from here and the run is marked `stopped`. What this prints is what the database says. A target
- * still waiting for a `run.max_parallel` slot is taken out of its broker's queue instead.
+ * from here, and the run is marked `stopped` only if the broker is gone. What this prints is what
+ * the database says: a broker still alive is reported as such, with exit 1. A target still
+ * waiting for a `run.max_parallel` slot is taken out of its broker's queue instead.
  */
 export async function stop(arg: string, opts: { json?: boolean }): Promise<number> {
   return printReport(await stopReport(arg), opts.json);
@@ -46,6 +47,8 @@ export async function stopReport(arg: string): Promise<Report<StopReport>> {
             ticket: null,
             forced: false,
             message: `waiting for a run.max_parallel slot in broker pid ${mark.broker_pid}`,
+            broker_pid: mark.broker_pid,
+            broker_alive: true,
           },
           text: [
             `took ${opened.label} out of the queue: broker pid ${mark.broker_pid} will not start it`,
@@ -57,18 +60,22 @@ export async function stopReport(arg: string): Promise<Report<StopReport>> {
     const { config } = await loadConfig(opened.project);
     const result = await stopRun(db, opened.project, run.id, config.codex.stop_grace_s);
     const { ticket, forced } = result;
-    const line = result.status === "stopped"
-      ? `stopped run ${run.id}${ticket ? ` (${ticket} was running)` : ""}${
+    let line: string;
+    if (result.status === "stopped") {
+      line = `stopped run ${run.id}${ticket ? ` (${ticket} was running)` : ""}${
         forced ? "; the broker did not respond, so cmcs ended the worker itself" : ""
-      }`
-      : `run ${run.id} ended as ${result.status} before the stop took effect${
+      }`;
+    } else if (result.status === "running") {
+      line =
+        `stop requested for run ${run.id}, but its broker (pid ${result.broker_pid}) is still running${
+          forced ? "; cmcs ended the worker itself" : ""
+        }; the run stays running until the broker ends it (see \`cmcs status\`)`;
+    } else {
+      line = `run ${run.id} ended as ${result.status} before the stop took effect${
         result.message ? `: ${result.message}` : ""
       }`;
-    return {
-      code: result.status === "stopped" ? 0 : 1,
-      data: result,
-      text: [line],
-    };
+    }
+    return { code: result.status === "stopped" ? 0 : 1, data: result, text: [line] };
   } finally {
     db.close();
   }
@@ -76,10 +83,8 @@ export async function stopReport(arg: string): Promise<Report<StopReport>> {
 
 /** The run `runId` names, or the target's newest running run. */
 function lookupRun(db: Database, target: string | null, runId: number | null): RunRow | undefined {
-  return runId !== null ? getRun(db, runId) : db.get<RunRow>(
-    "SELECT * FROM runs WHERE worktree = ? AND status = 'running' ORDER BY id DESC LIMIT 1",
-    target,
-  );
+  if (runId !== null) return getRun(db, runId);
+  return target === null ? undefined : runningRunsOf(db, target)[0];
 }
 
 function requireRunning(run: RunRow | undefined, runId: number | null, label: string): RunRow {

@@ -1,5 +1,6 @@
 import { basename, join, relative, sep } from "node:path";
 import { UsageError, UserError } from "../cli/errors.ts";
+import { printError } from "../cli/output.ts";
 import { printReport, type Report } from "../cli/report.ts";
 import { loadConfig } from "../core/config.ts";
 import { type Project, requireProject, resolveTarget } from "../core/project.ts";
@@ -65,7 +66,7 @@ export async function ticketNewReport(
   const target = await resolveTarget(path);
   const project = await requireProject(target);
   const loaded = await loadConfig(project);
-  for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
+  for (const warning of loaded.warnings) printError(`warning: ${warning}`);
   const ticketsDir = resolveTicketsDir(target, loaded.config.tickets.dir);
   try {
     await Deno.mkdir(ticketsDir, { recursive: true });
@@ -89,7 +90,7 @@ export async function ticketNewReport(
     }
     const file = basename(next.path);
     if (next.skipped.length > 0) {
-      console.error(
+      printError(
         `note: skipped the number${next.skipped.length === 1 ? "" : "s"} of ${
           next.skipped.join(", ")
         } (another worktree of this repository)`,
@@ -121,7 +122,7 @@ async function _otherWorktreeTicketDirs(project: Project, ticketsDir: string): P
       worktrees.filter((w) => !w.bare && !w.prunable).map((w) => _realPathOr(w.path)),
     );
   } catch (error) {
-    console.error(
+    printError(
       `warning: cannot list the repository's worktrees (${
         (error as Error).message
       }); the ticket number only avoids this target's tickets`,

@@ -1,4 +1,4 @@
-import { formatTable, paint } from "../cli/output.ts";
+import { formatTable, paint, printError } from "../cli/output.ts";
 import { printReport, type Report } from "../cli/report.ts";
 import { loadConfig } from "../core/config.ts";
 import { requireProject, resolveTarget } from "../core/project.ts";
@@ -27,7 +27,7 @@ export async function ticketValidateReport(path: string): Promise<
   const target = await resolveTarget(path);
   const project = await requireProject(target);
   const loaded = await loadConfig(project);
-  for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
+  for (const warning of loaded.warnings) printError(`warning: ${warning}`);
   const ticketsDir = resolveTicketsDir(target, loaded.config.tickets.dir);
   await requireTicketsDir(ticketsDir, loaded.config.tickets.dir);
   const entries = await discoverTickets(ticketsDir);

@@ -1,5 +1,5 @@
 import { BUILD, VERSION } from "../version.ts";
-import { printJson } from "../cli/output.ts";
+import { print, printJson } from "../cli/output.ts";
 
 /**
  * `cmcs version`: the version, the build stamp ("dev" from source) and the Deno runtime and
@@ -16,7 +16,7 @@ export function version(opts: { json?: boolean }): Promise<number> {
   if (opts.json) {
     printJson(info);
   } else {
-    console.log(
+    print(
       `cmcs ${info.version} (build ${info.build}, deno ${info.deno}, ${info.os}/${info.arch})`,
     );
   }

@@ -8,7 +8,7 @@ import type { RunRow } from "../core/db/types.ts";
 import { runTicketOutcomes } from "../core/db/ticket_outcomes.ts";
 import { recoverOrphans, throttledRecovery } from "../core/recovery.ts";
 import { type OpenedTarget, openTarget, resolveRun } from "../core/run_lookup.ts";
-import { liveQueueMark } from "../core/worktrees/queue.ts";
+import { liveQueueMark } from "../core/db/worktree_queue.ts";
 
 export interface WaitOptions {
   timeout?: number;

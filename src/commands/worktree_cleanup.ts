@@ -1,4 +1,6 @@
-import { printJson } from "../cli/output.ts";
+import { EXIT } from "../cli/errors.ts";
+import { listenForInterrupt } from "../cli/interrupt.ts";
+import { print, printError, printJson } from "../cli/output.ts";
 import { loadConfig } from "../core/config.ts";
 import { Database } from "../core/db/database.ts";
 import { requireProject } from "../core/project.ts";
@@ -12,7 +14,8 @@ export interface WorktreeCleanupOptions {
 /**
  * `cmcs worktree cleanup <branch>`: removes the worktree and its branch, or refuses (exit 1)
  * listing the uncommitted paths and the commits no other ref reaches, which would be lost. With
- * `--force` it says where it kept them and how to bring them back.
+ * `--force` it says where it kept them and how to bring them back. Ctrl-C during the `archive`
+ * command ends it and removes nothing (exit 130).
  */
 export async function worktreeCleanup(
   branch: string,
@@ -21,75 +24,62 @@ export async function worktreeCleanup(
   const project = await requireProject(Deno.cwd());
   const { config } = await loadConfig(project);
   const db = Database.open(project.dbPath);
-  // A Ctrl-C must not kill cmcs between the checks and the removal with the run lock still taken;
-  // the cleanup stops at its next step instead (the archive command is ended) and removes nothing.
-  const interrupted = new AbortController();
-  const onSignal = () => interrupted.abort();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  for (const signal of signals) {
-    try {
-      Deno.addSignalListener(signal, onSignal);
-    } catch { /* not supported on this platform */ }
-  }
+  using interrupt = listenForInterrupt();
   let report;
   try {
     report = await cleanupWorktree(project, config, db, {
       branch,
       force: opts.force,
-      signal: interrupted.signal,
+      signal: interrupt.signal,
     });
   } finally {
-    for (const signal of signals) {
-      try {
-        Deno.removeSignalListener(signal, onSignal);
-      } catch { /* not supported on this platform */ }
-    }
     db.close();
   }
+  const failed = interrupt.signal.aborted ? EXIT.interrupted : EXIT.failed;
   if (opts.json) {
     printJson(report);
-    return report.removed ? 0 : 1;
+    return report.removed ? 0 : failed;
   }
   if (!report.removed) {
-    console.error(
+    printError(
       `error: not removing ${report.label} (branch ${report.branch}): ${report.refused}`,
     );
     _listLoss(report.uncommitted, report.unreachable_commits);
     if (report.archive && !report.archive.ok && report.archive.output_tail) {
-      console.error(report.archive.output_tail);
+      printError(report.archive.output_tail);
     }
-    console.error(
+    printError(
       `hint: commit and merge or push what you want to keep; \`cmcs worktree cleanup ${report.branch} --force\` removes it anyway, saving it under refs/cmcs/saved/`,
     );
-    return 1;
+    return failed;
   }
   if (report.forced && (report.uncommitted.length > 0 || report.unreachable_commits.length > 0)) {
-    console.error("removed (--force), and saved under the ref below:");
+    printError("removed (--force), and saved under the ref below:");
     _listLoss(report.uncommitted, report.unreachable_commits);
   }
-  for (const warning of report.warnings) console.error(`warning: ${warning}`);
-  console.log(
+  for (const warning of report.warnings) printError(`warning: ${warning}`);
+  print(
     `removed worktree ${report.label}${
       report.branch_deleted ? ` and branch ${report.branch}` : ""
     }`,
   );
   if (report.saved) {
-    console.log(`saved what it discarded as ${report.saved.ref}; to restore it:`);
-    console.log(`  ${report.saved.restore}`);
-    for (const ref of report.saved.also) console.log(`also saved the branch's own tip as ${ref}`);
+    print(`saved what it discarded as ${report.saved.ref}; to restore it:`);
+    print(`  ${report.saved.restore}`);
+    for (const ref of report.saved.also) print(`also saved the branch's own tip as ${ref}`);
   }
   return 0;
 }
 
 function _listLoss(uncommitted: string[], commits: string[]): void {
   if (uncommitted.length > 0) {
-    console.error(`  uncommitted (${uncommitted.length}):`);
-    for (const path of uncommitted.slice(0, 50)) console.error(`    ${path}`);
-    if (uncommitted.length > 50) console.error(`    … and ${uncommitted.length - 50} more`);
+    printError(`  uncommitted (${uncommitted.length}):`);
+    for (const path of uncommitted.slice(0, 50)) printError(`    ${path}`);
+    if (uncommitted.length > 50) printError(`    … and ${uncommitted.length - 50} more`);
   }
   if (commits.length > 0) {
-    console.error(`  commits no other branch, tag or worktree reaches (${commits.length}):`);
-    for (const line of commits.slice(0, 50)) console.error(`    ${line}`);
-    if (commits.length > 50) console.error(`    … and ${commits.length - 50} more`);
+    printError(`  commits no other branch, tag or worktree reaches (${commits.length}):`);
+    for (const line of commits.slice(0, 50)) printError(`    ${line}`);
+    if (commits.length > 50) printError(`    … and ${commits.length - 50} more`);
   }
 }

@@ -1,4 +1,4 @@
-import { formatTable, paint, printJson, statusColor } from "../cli/output.ts";
+import { formatTable, paint, print, printError, printJson, statusColor } from "../cli/output.ts";
 import { loadConfig } from "../core/config.ts";
 import { Database } from "../core/db/database.ts";
 import { requireProject } from "../core/project.ts";
@@ -28,12 +28,12 @@ export async function worktreeList(opts: WorktreeListOptions): Promise<number> {
     printJson(listed);
     return 0;
   }
-  for (const path of listed.registered) console.error(`note: registered existing worktree ${path}`);
+  for (const path of listed.registered) printError(`note: registered existing worktree ${path}`);
   if (listed.worktrees.length === 0) {
-    console.log("no worktrees registered");
+    print("no worktrees registered");
     return 0;
   }
-  console.log(formatTable(
+  print(formatTable(
     ["BRANCH", "STATE", "LATEST RUN", "TICKETS", "AHEAD/BEHIND", "CHANGES", "PATH"],
     listed.worktrees.map((w) => [
       w.branch,

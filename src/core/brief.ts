@@ -11,6 +11,7 @@ import { queryRunSummaries, type RunSummary } from "./db/status_query.ts";
 import { runTicketOutcomes } from "./db/ticket_outcomes.ts";
 import type { Outcome, RunStatus } from "./db/types.ts";
 import { sameProcessesAlive } from "./process_identity.ts";
+import { reviewQueue } from "./review/review_queue.ts";
 import { findProject, isDirectory } from "./project.ts";
 
 /** Targets looked at: the newest run of each, newest first. */
@@ -32,9 +33,8 @@ export interface BriefActiveRun {
 }
 
 /**
- * A ticket whose latest attempt ended `done` in the newest run of its target. `state` is
- * `finished` for now; a review queue can later tell `awaiting_review` and `accepted` apart here
- * without changing the shape.
+ * A ticket whose latest attempt ended `done`: every one awaiting review (in any run), and those
+ * of the newest run of each target that were accepted already.
  */
 export interface BriefFinishedTicket {
   run_id: number;
@@ -42,7 +42,7 @@ export interface BriefFinishedTicket {
   path: string;
   ticket: string;
   title: string | null;
-  state: "finished";
+  state: "awaiting_review" | "accepted";
   finished_at: string | null;
 }
 
@@ -90,20 +90,23 @@ export async function readBrief(dir: string): Promise<Brief | null> {
     const pathOf = (target: string) => relative(here, target) || ".";
     const alive = brokersAlive(db);
     const outcomes = runTicketOutcomes(db, latest.map((run) => run.id));
+    const latestIds = new Set(latest.map((run) => run.id));
+    for (const t of await reviewQueue(db)) {
+      if (t.state === "sent_back") continue;
+      if (t.state === "accepted" && !latestIds.has(t.run_id)) continue;
+      brief.finished.push({
+        run_id: t.run_id,
+        target: t.target,
+        path: pathOf(t.target),
+        ticket: t.ticket,
+        title: t.title,
+        state: t.state,
+        finished_at: t.finished_at,
+      });
+    }
     for (const run of latest) {
       const path = pathOf(run.target);
       const tickets = outcomes.filter((o) => o.run_id === run.id);
-      for (const t of tickets.filter((o) => o.outcome === "done").reverse()) {
-        brief.finished.push({
-          run_id: run.id,
-          target: run.target,
-          path,
-          ticket: t.ticket,
-          title: t.title,
-          state: "finished",
-          finished_at: t.finished_at,
-        });
-      }
       if (run.status === "running") {
         brief.active.push({
           run_id: run.id,

@@ -5,33 +5,15 @@
  */
 
 import { type CodexEvent, eventItem, parseEventLine } from "./codex_events.ts";
+import { stripControl } from "./sanitize.ts";
+
+export { stripControl };
 
 /** Output lines of a finished command shown under its exit line. */
 const OUTPUT_TAIL_LINES = 5;
 const REASONING_MAX_CHARS = 160;
 const COMMAND_MAX_CHARS = 300;
 const OUTPUT_LINE_MAX_CHARS = 200;
-
-// Terminal escapes, matched on purpose: CSI (ESC [ or U+009B, params, intermediates, final byte);
-// OSC/DCS/SOS/PM/APC strings ended by BEL or ST (or by nothing); any other ESC sequence; and the
-// control characters left after those (all of C0 except tab and newline, DEL, C1).
-// deno-lint-ignore no-control-regex
-const CSI = /(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?/g;
-// deno-lint-ignore no-control-regex
-const ESC_STRING = /\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?/g;
-// deno-lint-ignore no-control-regex
-const ESC_OTHER = /\x1b[ -/]*[0-~]?/g;
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
-
-/**
- * Removes ANSI escape sequences (CSI, OSC and other strings, single-character escapes) and every
- * control character except newline and tab; `\r\n` becomes `\n` and a lone `\r` is dropped.
- */
-export function stripControl(text: string): string {
-  return text.replace(/\r\n/g, "\n").replace(CSI, "").replace(ESC_STRING, "").replace(ESC_OTHER, "")
-    .replace(CONTROL, "");
-}
 
 /**
  * The lines one event contributes to a log; unknown event and item types give none.

@@ -16,7 +16,7 @@ import {
   type ParsedNode,
   parseDocument,
 } from "yaml";
-import { UserError } from "../cli/errors.ts";
+import { UserError } from "./errors.ts";
 import type { Project } from "./project.ts";
 import { type Config, defaultConfig, KEY_SPECS, type KeySpec, SECTIONS } from "./config_schema.ts";
 import { translateLegacyArgs } from "./config_legacy.ts";
@@ -41,6 +41,7 @@ export {
   type WorktreesConfig,
 } from "./config_schema.ts";
 import { editDistance } from "./edit_distance.ts";
+import { readRegularFile, RefusedFile } from "./bounded_read.ts";
 
 /** The effective config and where each value came from. */
 export interface LoadedConfig {
@@ -59,8 +60,16 @@ const SPECS = new Map<string, KeySpec>(KEY_SPECS.map((spec) => [spec.key, spec])
 const LEGACY_KEYS = new Set(["codex.args", "worktrees.start_point"]);
 
 /**
+ * The largest config file read, the same limit as a ticket's (`MAX_TICKET_BYTES`): a config is a page of settings, and
+ * anything near this is a mistake (a log pasted in, a symlink to a large file).
+ */
+export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+
+/**
  * Reads the project's config. A missing file gives the defaults (`exists: false`); a file that
- * cannot be read, is not UTF-8, or is wrong in any way throws a {@link UserError}. Errors name
+ * cannot be read, is not a regular file (a FIFO would hang the read, `/dev/zero` would never end),
+ * is larger than {@link MAX_CONFIG_BYTES}, is not UTF-8, or is wrong in any way throws a
+ * {@link UserError}. Errors name
  * the file relative to the current directory when it is below it, else by its absolute path.
  */
 export async function loadConfig(project: Project): Promise<LoadedConfig> {
@@ -68,9 +77,14 @@ export async function loadConfig(project: Project): Promise<LoadedConfig> {
   const shown = _displayPath(path);
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readRegularFile(path, MAX_CONFIG_BYTES);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return _defaults(path, false);
+    if (error instanceof RefusedFile) {
+      throw new UserError(`${shown} ${error.reason}`, {
+        hint: "make .cmcs/config.yml a small regular file, or remove it to use the defaults",
+      });
+    }
     throw new UserError(`cannot read ${shown}: ${(error as Error).message}`, {
       hint: "make .cmcs/config.yml a readable file, or remove it to use the defaults",
     });

@@ -40,11 +40,16 @@ export interface WorktreesConfig {
   copy: string[];
   setup: string | null;
   archive: string | null;
+  timeout_s: number;
   port_range: [number, number];
 }
 
 export interface RunConfig {
   max_parallel: number;
+}
+
+export interface GitConfig {
+  timeout_s: number;
 }
 
 export interface HooksConfig {
@@ -64,6 +69,7 @@ export interface Config {
   tickets: TicketsConfig;
   worktrees: WorktreesConfig;
   run: RunConfig;
+  git: GitConfig;
   hooks: HooksConfig;
   dashboard: DashboardConfig;
 }
@@ -282,7 +288,8 @@ export const KEY_SPECS: readonly KeySpec[] = Object.freeze(
       key: "codex.stop_grace_s",
       type: "number > 0",
       default: 5,
-      description: "seconds between SIGINT, SIGTERM and SIGKILL when stopping a worker",
+      description: "seconds between SIGINT, SIGTERM and SIGKILL when stopping a worker; also " +
+        "how long a commit in progress may go on after a stop",
       check: positiveNumber(),
     },
     {
@@ -328,6 +335,13 @@ export const KEY_SPECS: readonly KeySpec[] = Object.freeze(
       check: nullable(nonEmptyString(), NULL_STRING),
     },
     {
+      key: "worktrees.timeout_s",
+      type: "number > 0",
+      default: 1800,
+      description: "seconds the setup or archive command may take before it is ended",
+      check: positiveNumber(),
+    },
+    {
       key: "worktrees.port_range",
       type: "[start, end]",
       default: [4300, 4399],
@@ -340,6 +354,14 @@ export const KEY_SPECS: readonly KeySpec[] = Object.freeze(
       default: 4,
       description: "targets run at the same time",
       check: integerAtLeast(1),
+    },
+    {
+      key: "git.timeout_s",
+      type: "number > 0",
+      default: 600,
+      description: "seconds a git step that runs hooks (the auto-commit's git add and git " +
+        "commit, git worktree add) may take before it is ended",
+      check: positiveNumber(),
     },
     {
       key: "hooks.on_ticket_end",
@@ -380,7 +402,15 @@ export const KEY_SPECS: readonly KeySpec[] = Object.freeze(
 );
 
 /** Section names in the order they are shown. */
-export const SECTIONS = ["codex", "tickets", "worktrees", "run", "hooks", "dashboard"] as const;
+export const SECTIONS = [
+  "codex",
+  "tickets",
+  "worktrees",
+  "run",
+  "git",
+  "hooks",
+  "dashboard",
+] as const;
 export type Section = typeof SECTIONS[number];
 
 function deepFreeze<T>(value: T): T {

@@ -1,45 +1,82 @@
 /** Thin wrapper over the `git` executable: every call is explicit about its directory. */
-import { childOutput } from "./child_output.ts";
+import { type EndedBy, runStep, type StepBound } from "./bounded_step.ts";
 
 export interface GitResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** Set when cmcs ended git (and its hooks) before it finished; `code` is then non-zero. */
+  endedBy?: EndedBy;
+}
+
+/** How {@link git} runs one call; everything is optional. */
+export interface GitOptions extends StepBound {
+  /**
+   * Run git in a session of its own, out of reach of a Ctrl-C in cmcs's terminal: for steps that
+   * must not stop halfway, such as committing a finished ticket (cmcs ends them itself, through
+   * `signal`, after `patienceS`). A time bound or a `signal` implies it: git's hooks are then in
+   * git's process group, and ending the group ends a hook that hangs.
+   */
+  detached?: boolean;
 }
 
 /**
  * Runs `git <args>` in `cwd` and returns its exit code and output; never throws on a git error.
- * `detached` runs git in a session of its own, out of reach of a Ctrl-C in cmcs's terminal: for
- * steps that must not stop halfway, such as committing a finished ticket (cmcs handles the Ctrl-C
- * itself, afterwards). It costs a fork of the broker, so it is for those steps only.
- * (`Deno.Command#output()` ignores `detached`, so a detached git is spawned and then awaited.)
+ * A detached call ({@link GitOptions}) costs a fork of the broker, so it is for the steps that
+ * need it (those that run hooks) only. A call cmcs ended — `timeoutS` passed, or `signal` fired
+ * and `patienceS` passed — fails with a last stderr line saying so (`git commit did not finish
+ * within 600s (a hook that hangs?) and was ended`), which callers pass on as git's message.
  */
 export async function git(
   cwd: string,
   args: string[],
   env?: Record<string, string>,
-  opts: { detached?: boolean } = {},
+  opts: GitOptions = {},
 ): Promise<GitResult> {
-  let out: { code: number; stdout: Uint8Array; stderr: Uint8Array };
+  const decoder = new TextDecoder();
   try {
-    const command = new Deno.Command("git", {
+    const detached = opts.detached || opts.timeoutS !== undefined || opts.signal !== undefined;
+    if (detached) {
+      const out = await runStep({ command: "git", args, cwd, env }, opts);
+      const stderr = decoder.decode(out.stderr);
+      // Exit 0 despite the end: git finished just as it was ended, and what it did stands.
+      if (!out.endedBy || out.code === 0) {
+        return { code: out.code ?? 128, stdout: decoder.decode(out.stdout), stderr };
+      }
+      return {
+        code: out.code || 128,
+        stdout: decoder.decode(out.stdout),
+        stderr: `${stderr.trimEnd()}\n${endedLine(args, out.endedBy, opts)}`.trimStart(),
+        endedBy: out.endedBy,
+      };
+    }
+    const out = await new Deno.Command("git", {
       args,
       cwd,
       env,
-      detached: opts.detached ?? false,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-    });
-    out = opts.detached ? await childOutput(command.spawn()) : await command.output();
+    }).output();
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       return { code: 127, stdout: "", stderr: "git is not installed or not on PATH" };
     }
     throw error;
   }
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** What cmcs did to a git call it ended, naming the subcommand (the first word not an option). */
+function endedLine(args: string[], why: EndedBy, opts: StepBound): string {
+  const name = `git ${args.find((a) => !a.startsWith("-")) ?? ""}`.trimEnd();
+  return why === "timeout"
+    ? `${name} did not finish within ${opts.timeoutS}s (a hook that hangs?) and was ended`
+    : `${name} was ended by a stop (still running ${opts.patienceS ?? 0}s after it)`;
 }
 
 /** Like {@link git} but throws an Error naming the command and git's message when it fails. */

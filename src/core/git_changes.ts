@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { FileChange } from "./db/types.ts";
+import type { StepBound } from "./bounded_step.ts";
 import { emptyTree, git, parseNumstat } from "./git.ts";
 
 /** Paths cmcs never commits: its own database and logs. */
@@ -160,12 +161,13 @@ export interface CommitResult {
  *
  * The message goes through a file (`-F`), never the command line: a ticket title of megabytes
  * would exceed the argument limit, and git refuses a NUL byte in a message, so NULs are dropped
- * (the caller warns about them).
+ * (the caller warns about them). `bound` limits each git step (hooks included) and lets a stop end it; an ended step is the error.
  */
 export async function commitPaths(
   dir: string,
   paths: string[],
   message: string[],
+  bound: StepBound = {},
 ): Promise<CommitResult> {
   if (paths.length === 0) return { commit: null, error: null, paths };
   // The paths go through a file rather than a stdin pipe: the fewer spawned children the broker
@@ -176,7 +178,7 @@ export async function commitPaths(
     await Deno.writeTextFile(list, paths.map((p) => `:(literal)${p}`).join("\0"));
     await Deno.writeTextFile(messageFile, message.join("\n\n").replaceAll("\0", "") + "\n");
     const fromFile = [`--pathspec-from-file=${list}`, "--pathspec-file-nul"];
-    const options = { detached: true };
+    const options = { detached: true, ...bound };
     const added = await git(dir, ["add", "-A", ...fromFile], undefined, options);
     if (added.code !== 0) {
       return { commit: null, error: `git add failed: ${lastLines(added.stderr)}`, paths };

@@ -2,14 +2,14 @@
  * User-configured shell commands: the notification hooks (`hooks.on_ticket_end`,
  * `hooks.on_run_end`) and the worktree `setup`/`archive` commands all run through
  * {@link runShellCommand}, so each gets the same treatment: `sh -c`, no stdin, output captured,
- * its whole process group ended on a timeout.
+ * its whole process group ended on a timeout or a stop.
  */
 import { basename } from "node:path";
 import type { HooksConfig } from "./config.ts";
 import type { Database } from "./db/database.ts";
 import { recordEvent } from "./db/events.ts";
 import type { Progress } from "./runner/progress.ts";
-import { timerDelay } from "./time.ts";
+import { runStep, type StepResult } from "./bounded_step.ts";
 
 export interface ShellResult {
   /** Exit code, or null when the command was killed by a signal or could not start. */
@@ -19,6 +19,8 @@ export interface ShellResult {
   output: string;
   durationS: number;
   timedOut: boolean;
+  /** True when a stop (Ctrl-C, SIGTERM, `cmcs stop`) ended the command. */
+  stopped: boolean;
   /** Set when `sh` itself could not be started. */
   spawnError: string | null;
 }
@@ -30,37 +32,28 @@ export interface ShellOptions {
   env: Record<string, string>;
   /** Seconds before the command's process group gets SIGTERM (then SIGKILL); none by default. */
   timeoutS?: number;
+  /** Ends the command's process group at once (a stop). */
+  signal?: AbortSignal;
   /** Keep at most this many bytes of output (the end is kept). Default 256 KiB. */
   maxOutputBytes?: number;
-  /** Ends the command's process group (SIGTERM, then SIGKILL) when aborted: cmcs got a Ctrl-C. */
-  signal?: AbortSignal;
 }
 
-/** Seconds between SIGTERM and SIGKILL for a command that overran its timeout. */
-const KILL_GRACE_MS = 2000;
-/** How long to keep reading output after `sh` exited (a background child may hold the pipe). */
-const DRAIN_MS = 500;
-
 /**
- * Runs `sh -c command` in `cwd` with stdin closed and returns its exit status and output. The
- * command runs in a process group of its own, so a timeout ends everything it started. After
- * `sh` exits, output still arriving from a process it left in the background is read for a short
- * while only: a hook that starts a daemon never makes cmcs wait for that daemon.
+ * Runs `sh -c command` in `cwd` as a bounded step ({@link runStep}): stdin closed, a process group
+ * of its own, so a timeout or a stop ends everything it started. After `sh` exits, output still
+ * arriving from a process it left in the background is read for a short while only: a hook that
+ * starts a daemon never makes cmcs wait for that daemon.
  */
 export async function runShellCommand(options: ShellOptions): Promise<ShellResult> {
-  const started = performance.now();
-  const maxBytes = options.maxOutputBytes ?? 256 * 1024;
-  let child: Deno.ChildProcess;
+  let result: StepResult;
   try {
-    child = new Deno.Command("sh", {
+    result = await runStep({
+      command: "sh",
       args: ["-c", options.command],
       cwd: options.cwd,
       env: options.env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      detached: true,
-    }).spawn();
+      maxOutputBytes: options.maxOutputBytes,
+    }, { timeoutS: options.timeoutS, signal: options.signal });
   } catch (error) {
     return {
       code: null,
@@ -68,82 +61,26 @@ export async function runShellCommand(options: ShellOptions): Promise<ShellResul
       output: "",
       durationS: 0,
       timedOut: false,
+      stopped: false,
       spawnError: `cannot start sh: ${(error as Error).message}`,
     };
   }
-  const chunks: Uint8Array[] = [];
-  let kept = 0;
-  const keep = (chunk: Uint8Array) => {
-    chunks.push(chunk);
-    kept += chunk.length;
-    while (kept > maxBytes && chunks.length > 1) kept -= chunks.shift()!.length;
-  };
-  const readers = [child.stdout.getReader(), child.stderr.getReader()];
-  const reading = readers.map(async (reader) => {
-    try {
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        keep(value);
-      }
-    } catch { /* cancelled */ }
-  });
-
-  let timedOut = false;
-  const timers: ReturnType<typeof setTimeout>[] = [];
-  if (options.timeoutS !== undefined) {
-    timers.push(setTimeout(() => {
-      timedOut = true;
-      _killGroup(child.pid, "SIGTERM");
-      timers.push(setTimeout(() => _killGroup(child.pid, "SIGKILL"), KILL_GRACE_MS));
-    }, timerDelay(options.timeoutS * 1000)));
-  }
-  const abort = () => {
-    _killGroup(child.pid, "SIGTERM");
-    timers.push(setTimeout(() => _killGroup(child.pid, "SIGKILL"), KILL_GRACE_MS));
-  };
-  if (options.signal?.aborted) abort();
-  else options.signal?.addEventListener("abort", abort, { once: true });
-  const status = await child.status;
-  options.signal?.removeEventListener("abort", abort);
-  for (const timer of timers) clearTimeout(timer);
-  if (timedOut) _killGroup(child.pid, "SIGKILL");
-  let drainTimer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    Promise.all(reading),
-    new Promise((resolve) => drainTimer = setTimeout(resolve, DRAIN_MS)),
-  ]);
-  clearTimeout(drainTimer);
-  for (const reader of readers) reader.cancel().catch(() => {});
-  await Promise.all(reading);
-
-  const bytes = new Uint8Array(kept);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
   return {
-    code: status.signal ? null : status.code,
-    signal: status.signal ?? null,
-    output: new TextDecoder().decode(bytes),
-    durationS: (performance.now() - started) / 1000,
-    timedOut,
+    code: result.code,
+    signal: result.signal,
+    output: new TextDecoder().decode(result.output),
+    durationS: result.durationS,
+    timedOut: result.endedBy === "timeout",
+    stopped: result.endedBy === "stop",
     spawnError: null,
   };
-}
-
-function _killGroup(pid: number, signal: Deno.Signal): void {
-  if (!Number.isInteger(pid) || pid <= 1) return;
-  try {
-    Deno.kill(-pid, signal);
-  } catch { /* already gone */ }
 }
 
 /** One line describing how a shell command ended: `exit 0`, `exit 3`, `timed out after 30s`… */
 export function describeShellResult(result: ShellResult, timeoutS?: number): string {
   if (result.spawnError) return result.spawnError;
   if (result.timedOut) return `timed out after ${timeoutS ?? result.durationS.toFixed(1)}s`;
+  if (result.stopped) return "ended by a stop";
   if (result.signal) return `killed by ${result.signal}`;
   return `exit ${result.code}`;
 }

@@ -5,7 +5,7 @@
  */
 
 import type { CodexStream } from "./codex_events.ts";
-import { stripControl } from "./codex_render.ts";
+import { stripControl } from "./sanitize.ts";
 import type { Outcome } from "./db/types.ts";
 
 export interface FailureInput {

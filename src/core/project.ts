@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { UserError } from "../cli/errors.ts";
+import { UserError } from "./errors.ts";
 import { git } from "./git.ts";
 
 /**

@@ -1,5 +1,5 @@
 import { relative } from "node:path";
-import { UserError } from "../cli/errors.ts";
+import { UsageError, UserError } from "./errors.ts";
 import { Database } from "./db/database.ts";
 import { getRun, latestRun } from "./db/runs.ts";
 import type { RunRow } from "./db/types.ts";
@@ -15,12 +15,19 @@ export interface OpenedTarget {
 
 /**
  * Opens the database for a command argument that is either a target path or a run id. A bare
- * number that is not also an existing directory is a run id in the current directory's project.
+ * number that is not also an existing directory is a run id in the current directory's project;
+ * one past 2^53 is refused as typed (as a number it would be rounded, and named as `1e+21`).
  */
 export async function openTargetOrRun(
   arg: string,
 ): Promise<OpenedTarget & { runId: number | null }> {
   if (/^\d+$/.test(arg) && !(await isDirectory(arg))) {
+    if (!Number.isSafeInteger(Number(arg))) {
+      throw new UsageError(
+        `run id ${arg} is out of range: run ids are at most ${Number.MAX_SAFE_INTEGER}`,
+        "see the runs and their ids with `cmcs status`",
+      );
+    }
     const project = await requireProject(Deno.cwd());
     return {
       project,

@@ -3,12 +3,12 @@
  * the same: ask the broker, wait for it, and end the worker trees from here only when it does not
  * react in time.
  */
-import { UserError } from "../cli/errors.ts";
+import { UserError } from "./errors.ts";
 import { loadConfig } from "./config.ts";
 import { closeAttempt, openAttempts } from "./db/attempts.ts";
 import type { Database } from "./db/database.ts";
 import { recordEvent } from "./db/events.ts";
-import { finishRun, getRun, requestStop } from "./db/runs.ts";
+import { brokerAlive, finishRun, getRun, requestStop } from "./db/runs.ts";
 import type { RunRow, RunStatus } from "./db/types.ts";
 import { isAlive, killProcessTree } from "./process_tree.ts";
 import type { Project } from "./project.ts";
@@ -17,13 +17,23 @@ import type { Project } from "./project.ts";
 export interface StopResult {
   run_id: number;
   target: string;
-  /** The run's status in the database afterwards (`stopped`, or how it ended on its own). */
+  /**
+   * The run's status in the database afterwards: `stopped`, how it ended on its own meanwhile, or
+   * still `running` when its broker lives on without having ended it (see `broker_alive`).
+   */
   status: RunStatus;
   /** The ticket that was running when the stop was asked for. */
   ticket: string | null;
-  /** True when the broker did not react and the worker trees were ended from here. */
+  /** True when the broker did not react in time and the worker trees were ended from here. */
   forced: boolean;
   message: string | null;
+  broker_pid: number | null;
+  /**
+   * True when the broker was still alive when `stop` gave up waiting: the run stays `running` with
+   * its stop recorded (the broker ends it once it gets past what holds it), and no second broker
+   * can take the target meanwhile.
+   */
+  broker_alive: boolean;
 }
 
 /** The run id names no run. */
@@ -42,16 +52,21 @@ export class RunNotRunningError extends UserError {
   }
 }
 
+/** How long `stop` waits for the broker once more after ending the worker trees itself. */
+const AFTER_FORCE_MS = 5000;
+
 /**
  * Stops run `runId`: records `stop_requested` (with `source`, who asked — `cmcs stop` or `the
- * dashboard` — as its message), sets the run's
- * `stop_requested_at` (the broker polls it, ends the worker's whole process tree, records the
- * attempt `stopped` and starts no further ticket) and waits up to `graceS + 5` seconds for the
- * database to say the run ended. A broker that does not react in time is bypassed: the open
- * attempts' worker trees are ended from this process and the run is marked `stopped`. The result
- * is what the database says afterwards — the run may have ended on its own meanwhile. `graceS`
- * defaults to the project's `codex.stop_grace_s`. Throws {@link NoSuchRunError} or
- * {@link RunNotRunningError}.
+ * dashboard` — as its message), sets the run's `stop_requested_at` (the broker polls it, ends the
+ * step it is in — the worker's whole process tree, or a commit after `graceS` — records the attempt
+ * `stopped` and starts no further ticket) and waits up to `graceS + 5` seconds for the database to
+ * say the run ended. A broker that does not react in time is bypassed: the open attempts' worker
+ * trees are ended from this process, and the broker gets {@link AFTER_FORCE_MS} more. The run is
+ * marked `stopped` from here only when its broker is gone: a broker that lives owns its run, and a
+ * run marked ended under a live broker would let a second broker take the target. The result is
+ * what the database says afterwards — the run may have ended on its own meanwhile, or still be
+ * `running` under a live broker (`broker_alive`). `graceS` defaults to the project's
+ * `codex.stop_grace_s`. Throws {@link NoSuchRunError} or {@link RunNotRunningError}.
  */
 export async function stopRun(
   db: Database,
@@ -77,10 +92,12 @@ export async function stopRun(
   let forced = false;
   if (final.status === "running") {
     forced = true;
-    const by = source.startsWith("cmcs ") ? `\`${source}\`` : source;
-    await killAttemptTrees(db, run, grace, `stopped by ${by}`);
-    finishRun(db, run.id, "stopped", `stopped by ${by} (the broker did not respond)`);
-    final = getRun(db, run.id)!;
+    await killAttemptTrees(db, run, grace, stoppedBy(source));
+    final = await waitForEnd(db, run.id, AFTER_FORCE_MS);
+    if (final.status === "running" && !brokerAlive(final)) {
+      finishRun(db, run.id, "stopped", `${stoppedBy(source)} (the broker did not respond)`);
+      final = getRun(db, run.id)!;
+    }
   }
   return {
     run_id: run.id,
@@ -89,14 +106,34 @@ export async function stopRun(
     ticket,
     forced,
     message: final.message,
+    broker_pid: run.broker_pid,
+    broker_alive: final.status === "running" && brokerAlive(final),
   };
 }
 
+/**
+ * How a stop is recorded, naming who asked for it: "stopped by \`cmcs stop\`", "stopped by the
+ * dashboard". `source` is the `stop_requested` event's message.
+ */
+export function stoppedBy(source: string): string {
+  return `stopped by ${source.startsWith("cmcs ") ? `\`${source}\`` : source}`;
+}
+
+/**
+ * Polls until the run ended, its broker is gone, or `ms` passed; returns the row as it is then.
+ * A row that disappeared was a `worktree cleanup`'s hold on the target, given up on the stop: it
+ * counts as stopped.
+ */
 async function waitForEnd(db: Database, runId: number, ms: number): Promise<RunRow> {
   const deadline = Date.now() + ms;
-  while (true) {
-    const run = getRun(db, runId)!;
+  let last = getRun(db, runId)!;
+  for (let i = 0;; i++) {
+    const row = getRun(db, runId);
+    if (!row) return { ...last, status: "stopped", message: "the cleanup holding it gave up" };
+    const run = last = row;
     if (run.status !== "running" || Date.now() > deadline) return run;
+    // Looking at the process table costs a process: once a second is enough.
+    if (i % 10 === 9 && !brokerAlive(run)) return run;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

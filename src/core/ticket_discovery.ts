@@ -3,8 +3,9 @@
  * afresh on every call so tickets added or edited during a run are seen.
  */
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import { UserError } from "../cli/errors.ts";
+import { UserError } from "./errors.ts";
 import { parseTicket, type TicketEntry, ticketId } from "./ticket_parse.ts";
+import { findTicketRef } from "./ticket_ref.ts";
 
 /** The names the tickets directory holds tickets under. */
 export const TICKET_FILE = /^TICKET-.*\.md$/;
@@ -214,22 +215,14 @@ export function previousProgress(entries: TicketEntry[], index: number): string 
 }
 
 /**
- * Finds a ticket by what a user types: `TICKET-002`, `TICKET-002.md`, or just the number (`2`,
- * `002`), which matches the ticket numbered 2 however it is padded (a ticket with a suffix such as
- * `TICKET-002-fix` is only found by its full id). An exact id wins over a case-insensitive one.
+ * The ticket `ref` names among `entries`, by the rules of {@link findTicketRef} (the one resolver
+ * every command uses); undefined when it names none. Throws `AmbiguousTicketRefError` when it
+ * names several (`2` with TICKET-002 and TICKET-002-fix present).
  */
 export function findTicket(entries: TicketEntry[], ref: string): TicketEntry | undefined {
-  const wanted = ref.trim().replace(/\.md$/i, "");
   const idOf = (entry: TicketEntry) => (entry.ok ? entry.ticket.id : entry.id);
-  if (/^\d+$/.test(wanted)) {
-    const number = BigInt(wanted);
-    return entries.find((entry) => {
-      const match = /^TICKET-(\d+)$/.exec(idOf(entry));
-      return match !== null && BigInt(match[1]) === number;
-    });
-  }
-  return entries.find((entry) => idOf(entry) === wanted) ??
-    entries.find((entry) => idOf(entry).toLowerCase() === wanted.toLowerCase());
+  const id = findTicketRef(entries.map(idOf), ref);
+  return id === undefined ? undefined : entries.find((entry) => idOf(entry) === id);
 }
 
 /**

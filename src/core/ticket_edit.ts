@@ -5,7 +5,7 @@
  */
 import { basename } from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
-import { UserError } from "../cli/errors.ts";
+import { UserError } from "./errors.ts";
 import { decodeUtf8, splitFrontMatter, stripBom } from "./ticket_front_matter.ts";
 
 /**
@@ -55,9 +55,11 @@ export async function setTicketDone(path: string, done: boolean): Promise<void> 
   const pair = map?.items.find((item) => isScalar(item.key) && item.key.value === "done");
   let newBlock: string;
   const value = pair?.value;
+  // A tagged value (`done: !!str true`) is left to the re-serialising branch: replacing only its
+  // characters would keep the tag, and `!!str false` is not false.
   if (
     isScalar(value) && value.range && value.type !== "BLOCK_LITERAL" &&
-    value.type !== "BLOCK_FOLDED"
+    value.type !== "BLOCK_FOLDED" && !value.tag
   ) {
     const [start, end] = value.range;
     const before = block[start - 1];
@@ -73,16 +75,20 @@ export async function setTicketDone(path: string, done: boolean): Promise<void> 
     const separator = block === "" || block.endsWith("\n") ? "" : split.eol;
     newBlock = `${block}${separator}${indent}done: ${literal}${split.eol}`;
   } else {
-    // A flow mapping (`{title: x}`), or a `done` holding a block scalar, an alias, a list or a
-    // mapping: no single span of characters to replace, so the block is re-serialised (comments
+    // A flow mapping (`{title: x}`), or a `done` holding a block scalar, a tagged value, an alias,
+    // a list or a mapping: no single span of characters to replace, so the block is re-serialised (comments
     // inside it may move).
-    doc.set("done", done);
+    // A new node, not `doc.set`: that would keep a scalar's tag and change only its value.
+    if (pair) (pair as { value: unknown }).value = doc.createNode(done);
+    else doc.set("done", done);
     newBlock = doc.toString({ lineWidth: 0 }).replaceAll(/\r?\n/g, split.eol);
   }
 
   const check = parseDocument(newBlock).toJS() as Record<string, unknown> | null;
   if (check?.done !== done) {
-    throw new Error(`setting done in ${path} produced ${JSON.stringify(check?.done)}`);
+    throw malformed(
+      `rewriting it gave done: ${JSON.stringify(check?.done)}; the file is unchanged`,
+    );
   }
   if (newBlock === block) return;
   const newText = text.slice(0, split.blockStart) + newBlock + text.slice(split.blockEnd);

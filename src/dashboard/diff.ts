@@ -1,10 +1,12 @@
 /**
- * What a ticket changed, as a diff between the commit before its first attempt and the commit
- * after its last one. Git runs in the project's main checkout (every worktree shares its object
- * store, so the diff still shows after a worktree was removed); commit ids from the database are
- * checked to be hex before they reach git, and the output is read only up to a bound.
+ * What a ticket changed, as `cmcs diff` shows it: from the commit before its first attempt to the
+ * last commit of its attempts, plus what they left uncommitted in the working tree (auto-commit
+ * off, an attempt that did not end done). A span of commits only is read in the project's main
+ * checkout (every worktree shares its object store, so the diff still shows after a worktree was
+ * removed); a working-tree overlay is read in the target. Commit ids from the database are checked
+ * to be hex before they reach git, and the output is read only up to a bound.
  */
-import type { AttemptRow } from "../core/db/types.ts";
+import { isEmptySpec, type TicketDiffSpec, withTicketDiff } from "../core/review/ticket_diff.ts";
 import type { Project } from "../core/project.ts";
 
 /** The most diff bytes read for one ticket. */
@@ -20,8 +22,12 @@ export interface DiffLine {
 }
 
 export interface TicketDiff {
-  base: string;
-  head: string;
+  /** The commit before the ticket; null in a repository that had none. */
+  base: string | null;
+  /** The last commit of its attempts; null when none committed. */
+  head: string | null;
+  /** Paths shown from the working tree, not from a commit. */
+  uncommitted: string[];
   lines: DiffLine[];
   added: number;
   removed: number;
@@ -34,25 +40,19 @@ export interface TicketDiff {
 const COMMIT = /^[0-9a-f]{7,64}$/i;
 
 /**
- * The commits bounding a ticket's work across its attempts (first `commit_before`, last
- * `commit_after`), or null when either is unknown or they are equal (nothing committed).
+ * The diff of a ticket's span (see {@link TicketDiffSpec}) in `target`, bounded and split into
+ * typed lines; null when the span shows nothing (no commit, nothing left uncommitted).
  */
-export function diffRange(
-  attempts: Pick<AttemptRow, "commit_before" | "commit_after">[],
-): { base: string; head: string } | null {
-  const base = attempts.find((a) => a.commit_before)?.commit_before;
-  const head = attempts.findLast((a) => a.commit_after)?.commit_after;
-  if (!base || !head || base === head || !COMMIT.test(base) || !COMMIT.test(head)) return null;
-  return { base, head };
-}
-
-/** The diff `base..head` in the project's repository, bounded and split into typed lines. */
 export async function ticketDiff(
   project: Project,
-  range: { base: string; head: string },
-): Promise<TicketDiff> {
+  target: string,
+  spec: TicketDiffSpec,
+): Promise<TicketDiff | null> {
+  if (isEmptySpec(spec)) return null;
   const result: TicketDiff = {
-    ...range,
+    base: spec.from,
+    head: spec.to,
+    uncommitted: spec.overlay,
     lines: [],
     added: 0,
     removed: 0,
@@ -60,28 +60,35 @@ export async function ticketDiff(
     error: null,
   };
   if (!project.isGit) return { ...result, error: "the project is not a git repository" };
-  if (!COMMIT.test(range.base) || !COMMIT.test(range.head)) {
+  if ([spec.from, spec.to].some((id) => id !== null && !COMMIT.test(id))) {
     return { ...result, error: "not a commit id" };
   }
-  const out = await boundedGit(project.root, [
-    "-c",
-    "core.quotePath=false",
-    "diff",
-    "--no-color",
-    "--no-ext-diff",
-    "--no-textconv",
-    "--find-renames",
-    range.base,
-    range.head,
-    "--",
-  ], MAX_DIFF_BYTES);
-  if (out.code !== 0 && !out.truncated) {
+  const cwd = spec.overlay.length > 0 ? target : project.root;
+  const out = await withTicketDiff(cwd, spec, (revisions, env) =>
+    boundedGit(
+      cwd,
+      [
+        "-c",
+        "core.quotePath=false",
+        "diff",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--find-renames",
+        ...revisions,
+        "--",
+      ],
+      env,
+      MAX_DIFF_BYTES,
+    ));
+  const truncated = "truncated" in out && out.truncated;
+  if (out.code !== 0 && !truncated) {
     return { ...result, error: out.stderr.trim().split("\n")[0] || `git exited ${out.code}` };
   }
   let text = out.stdout;
-  if (out.truncated) text = text.slice(0, text.lastIndexOf("\n") + 1);
+  if (truncated) text = text.slice(0, text.lastIndexOf("\n") + 1);
   const lines = classify(text);
-  result.truncated = out.truncated || lines.length > MAX_DIFF_LINES;
+  result.truncated = truncated || lines.length > MAX_DIFF_LINES;
   result.lines = lines.slice(0, MAX_DIFF_LINES);
   for (const line of lines) {
     if (line.kind === "add") result.added++;
@@ -118,6 +125,7 @@ export function classify(text: string): DiffLine[] {
 async function boundedGit(
   cwd: string,
   args: string[],
+  env: Record<string, string>,
   maxBytes: number,
 ): Promise<{ code: number; stdout: string; stderr: string; truncated: boolean }> {
   let child: Deno.ChildProcess;
@@ -125,6 +133,7 @@ async function boundedGit(
     child = new Deno.Command("git", {
       args,
       cwd,
+      env,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -65,6 +65,7 @@ export function statusTone(status: string | null | undefined): string {
     case "completed":
     case "done":
     case "committed":
+    case "accepted":
       return "ok";
     case "stopped":
     case "interrupted":
@@ -73,6 +74,7 @@ export function statusTone(status: string | null | undefined): string {
     case "warning":
     case "retry":
     case "stop_requested":
+    case "sent_back":
       return "warn";
     case "failed":
     case "worker_failed":
@@ -83,6 +85,7 @@ export function statusTone(status: string | null | undefined): string {
     case "timeout_idle":
     case "spawn_error":
     case "ticket_error":
+    case "commit_failed":
       return "bad";
     default:
       return "muted";

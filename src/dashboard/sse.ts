@@ -6,11 +6,12 @@
  */
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
+import { latestAttempt, runAttempt } from "../core/db/attempts.ts";
+import { feedEventsAfter, latestEventId } from "../core/db/event_feed.ts";
 import { getRun } from "../core/db/runs.ts";
 import type { AttemptRow, RunRow } from "../core/db/types.ts";
 import type { DashboardContext } from "./context.ts";
 import { attemptFile, LogFollower } from "./logs.ts";
-import { eventsAfter, latestAttempt, latestEventId } from "./queries.ts";
 import type { LogAttempt, LogBatch } from "./views.ts";
 
 /** Events sent per database read at most. */
@@ -36,7 +37,7 @@ export function eventStream(c: Context, ctx: DashboardContext, runId?: number): 
       await stream.write(`retry: ${RETRY_MS}\n\n`);
       let quietSince = Date.now();
       while (!stop.signal.aborted) {
-        const events = eventsAfter(ctx.db, last, EVENT_BATCH, runId);
+        const events = feedEventsAfter(ctx.db, last, EVENT_BATCH, runId);
         for (const event of events) {
           await stream.writeSSE({ id: String(event.id), data: JSON.stringify(event) });
           last = event.id;
@@ -71,11 +72,7 @@ export function logStream(c: Context, ctx: DashboardContext, run: RunRow): Respo
       let current: AttemptRow | undefined;
       let follower: LogFollower | null = null;
       if (position) {
-        const attempt = ctx.db.get<AttemptRow>(
-          "SELECT * FROM attempts WHERE id = ? AND run_id = ?",
-          position.attemptId,
-          run.id,
-        );
+        const attempt = runAttempt(ctx.db, run.id, position.attemptId);
         if (attempt) {
           current = attempt;
           follower = await followerFor(ctx, attempt, position.offset);

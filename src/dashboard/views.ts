@@ -2,13 +2,11 @@
  * Shapes the dashboard sends to the browser (JSON API, server-sent events, island props). Field
  * names are snake_case like the CLI's `--json` output.
  */
-import type { EventRow } from "../core/db/types.ts";
+import type { FeedEvent } from "../core/db/event_feed.ts";
 import type { RunSummary } from "../core/db/status_query.ts";
 
 /** An event row with the target of its run, so a feed can name it without another lookup. */
-export interface EventView extends EventRow {
-  target: string;
-}
+export type EventView = FeedEvent;
 
 /** A running run as the overview shows it: the status summary plus what its worker is doing. */
 export interface ActiveRunView extends RunSummary {

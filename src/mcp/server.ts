@@ -77,7 +77,8 @@ export function createServer(opts: ServeOptions): Server {
       instructions:
         "cmcs runs ticket files (.cmcs/tickets/TICKET-NNN.md) through OpenAI Codex workers. " +
         "Write tickets with ticket_new, check them with ticket_validate, start them with run, " +
-        "block with wait, review with result and diff, send one back with resume.",
+        "block with wait, review with result and diff, then accept a done ticket with accept " +
+        "or send it back with resume.",
     },
   );
   const byName = new Map(TOOLS.map((tool) => [tool.name, tool]));

@@ -53,15 +53,13 @@ const ticket = z.string().min(1).describe("a ticket: TICKET-002, 2 or the file n
 const loose = <T extends z.ZodRawShape>(shape: T) => z.looseObject(shape);
 
 /**
- * A run as `status` and `wait` give it. Only the id and status are required: the other fields
- * follow the commands' JSON, which leaves some out when they are empty.
+ * A run as `status` and `wait` give it. Only the id and status are required: `status --json`
+ * leaves empty fields out and names the running ticket `ticket`, `wait --json` has the whole run
+ * summary (`current_ticket`, null fields included).
  */
 const runSummary = loose({
   id: z.number().nullable(),
-  target: z.string().optional(),
   status: z.string(),
-  current_ticket: z.string().nullable().optional(),
-  message: z.string().nullable().optional(),
 });
 
 /** The tool `accept` calls once `cmcs accept` exists; until then it says so. */
@@ -82,34 +80,15 @@ function pick(value: Json, keys: string[]): Json {
   return Object.fromEntries(keys.filter((k) => k in value).map((k) => [k, value[k]]));
 }
 
-/** A run summary as the `status` and `wait` texts show it: no pids, only the token total. */
+/**
+ * A run summary of `wait --json` as its text shows it: no pids, only the token total. (`status
+ * --json` is lean already and is returned whole.)
+ */
 function leanRun(run: Json): Json {
   return {
     ...pick(run, ["id", "target", "status", "current_ticket", "tickets", "duration_s"]),
     tokens: { total: (run.tokens as Json | undefined)?.total ?? 0 },
     ...pick(run, ["started_at", "message"]),
-  };
-}
-
-/** As many files, attempts, warnings and message lines as `cmcs result`'s text shows at most. */
-function leanPacket(p: Json): Json {
-  const attempts = (p.attempts as Json[]).slice(-4).map((a) => ({
-    ...pick(a, ["run_id", "kind", "model", "outcome", "duration_s"]),
-    tokens: { total: (a.tokens as Json | null)?.total ?? 0 },
-  }));
-  const message = p.final_message as string | null;
-  const lines = message?.replace(/\s+$/, "").split("\n") ?? [];
-  return {
-    ...pick(p, ["target", "ticket", "title", "run", "outcome", "message", "resets_at"]),
-    ...pick(p, ["model", "reasoning_effort", "duration_s"]),
-    tokens: { total: (p.tokens as Json).total },
-    attempts,
-    ...pick(p, ["files_summary"]),
-    files_changed: (p.files_changed as Json[]).slice(0, 15),
-    final_message: message === null ? null : lines.slice(0, 12).join("\n"),
-    ...(lines.length > 12 ? pick(p, ["final_message_file"]) : {}),
-    warnings: (p.warnings as string[]).slice(0, 3),
-    ...pick(p, ["commands"]),
   };
 }
 
@@ -240,37 +219,38 @@ export const TOOLS: Tool[] = [
     name: "status",
     description:
       "Runs, newest first, with ticket counts, duration and tokens; the reason of each " +
-      "target's latest failure (cmcs status).",
+      "target's latest failure; the review queue: tickets awaiting review or sent back (cmcs status).",
     input: z.strictObject({
       path: z.string().min(1).optional().describe("only runs of this repository or worktree"),
       active: z.boolean().optional().describe("only running runs"),
       latest: z.boolean().optional().describe("only the latest run of each target"),
-      limit: z.number().int().min(1).optional().describe("at most this many runs (default 20)"),
+      limit: z.number().int().min(1).optional().describe(
+        "at most this many runs (default: every running run and the 10 newest)",
+      ),
     }),
     output: loose({ runs: z.array(runSummary) }),
     readOnly: true,
-    lean: (d: Json) => ({ runs: (d.runs as Json[]).map(leanRun) }),
     call: async (a, ctx) => {
       const { statusReport } = await import("../commands/status.ts");
       const target = a.path === undefined ? undefined : await ctx.confine(a.path as string);
       return await statusReport(target, {
         active: a.active as boolean,
         latest: a.latest as boolean,
-        limit: (a.limit as number | undefined) ?? 20,
+        limit: a.limit as number | undefined,
       });
     },
   },
   {
     name: "result",
-    description: "The review packet of one ticket: outcome, attempts, tokens, files changed, the " +
-      "worker's final message and what to do next (cmcs result).",
+    description:
+      "The review packet of one ticket: outcome, review state, attempts, tokens, files " +
+      "changed, the worker's final message and what to do next (cmcs result).",
     input: z.strictObject({
       path,
       ticket: ticket.optional().describe("the ticket (default: the one of the latest attempt)"),
     }),
     output: loose({ ticket: z.string(), outcome: z.string().nullable().optional() }),
     readOnly: true,
-    lean: leanPacket,
     call: async (a, ctx) => {
       const { resultReport } = await import("../commands/result.ts");
       return await resultReport(await ctx.confine(a.path as string ?? "."), a.ticket as string);

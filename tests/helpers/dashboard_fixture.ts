@@ -13,7 +13,7 @@ import type { RunStatus } from "../../src/core/db/types.ts";
 import { archiveWorktree, registerWorktree } from "../../src/core/db/worktrees.ts";
 import { processStartToken } from "../../src/core/process_identity.ts";
 import { type Project, projectAt } from "../../src/core/project.ts";
-import { createApp } from "../../src/dashboard/app.tsx";
+import { createApp } from "../../routes/_app.tsx";
 import type { DashboardOptions } from "../../src/dashboard/context.ts";
 import { gitIn, tempRepo } from "./repo.ts";
 

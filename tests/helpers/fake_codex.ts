@@ -15,7 +15,9 @@
  *   `huge-line MB` (one agent message of MB MiB on a single line), `slow-line SECONDS` (one line
  *   written a little at a time for SECONDS), `escape-stdout [no-token]` (leaves `sleep 300` in a
  *   session of its own holding the worker's stdout and stderr; `no-token` empties its
- *   environment; pid noted).
+ *   environment; pid noted), `final-message TEXT` (the final message). In the text of `write` and
+ *   `final-message`, `\xHH` is that character (`\x1b` ESC, `\x3b` a semicolon, which a directive
+ *   cannot hold otherwise).
  *
  * Environment of the worker: FAKE_CODEX_MODE, FAKE_CODEX_RECORD, FAKE_CODEX_STATE_DIR,
  * FAKE_CODEX_PIDS_FILE (see {@link fakeCodexEnv}). With `launcher` only the child (the "agent")

@@ -156,12 +156,20 @@ export function closeAttempt(db: Database, id: number, outcome: Outcome, message
 export function setAttemptChanges(
   db: Database,
   id: number,
-  changes: { commitAfter: string | null; files: FileChange[] },
+  changes: {
+    commitAfter: string | null;
+    files: FileChange[];
+    /** A new outcome decided by the commit (`commit_failed`), written in the same statement. */
+    outcome?: { outcome: Outcome; message: string };
+  },
 ): void {
   db.run(
-    "UPDATE attempts SET commit_after = ?, files_changed = ?, commit_pending = NULL WHERE id = ?",
+    `UPDATE attempts SET commit_after = ?, files_changed = ?, commit_pending = NULL,
+       outcome = COALESCE(?, outcome), message = COALESCE(?, message) WHERE id = ?`,
     changes.commitAfter,
     JSON.stringify(changes.files),
+    changes.outcome?.outcome ?? null,
+    changes.outcome?.message ?? null,
     id,
   );
 }
@@ -199,4 +207,55 @@ export function openAttempts(db: Database, runId: number): AttemptRow[] {
     "SELECT * FROM attempts WHERE run_id = ? AND outcome IS NULL ORDER BY id",
     runId,
   );
+}
+
+/** The newest attempt of a run (the one a live log follows), if any. */
+export function latestAttempt(db: Database, runId: number): AttemptRow | undefined {
+  return db.get<AttemptRow>(
+    "SELECT * FROM attempts WHERE run_id = ? ORDER BY id DESC LIMIT 1",
+    runId,
+  );
+}
+
+/** Attempt `id` when it belongs to run `runId`; undefined otherwise (an id from another run). */
+export function runAttempt(db: Database, runId: number, id: number): AttemptRow | undefined {
+  return db.get<AttemptRow>("SELECT * FROM attempts WHERE id = ? AND run_id = ?", id, runId);
+}
+
+/** Every attempt of `ticket` on `target`, across its runs, oldest first. */
+export function targetTicketAttempts(db: Database, target: string, ticket: string): AttemptRow[] {
+  return db.all<AttemptRow>(
+    `SELECT a.* FROM attempts a JOIN runs r ON r.id = a.run_id
+     WHERE r.worktree = ? AND a.ticket = ? ORDER BY a.id`,
+    target,
+    ticket,
+  );
+}
+
+/** The tickets that ever ran on `target`, the most recently attempted first. */
+export function ticketsRunOn(db: Database, target: string): string[] {
+  return db.all<{ ticket: string }>(
+    `SELECT a.ticket FROM attempts a JOIN runs r ON r.id = a.run_id
+     WHERE r.worktree = ? GROUP BY a.ticket ORDER BY MAX(a.id) DESC`,
+    target,
+  ).map((row) => row.ticket);
+}
+
+/** Token sums of every attempt of a run; a run without attempts sums to zeros. */
+export function runTokenSums(
+  db: Database,
+  runId: number,
+): { input: number; cached: number; output: number; reasoning: number } {
+  const row = db.get<{ input: number; cached: number; output: number; reasoning: number }>(
+    `SELECT COALESCE(SUM(input_tokens), 0) AS input, COALESCE(SUM(cached_input_tokens), 0) AS cached,
+       COALESCE(SUM(output_tokens), 0) AS output, COALESCE(SUM(reasoning_output_tokens), 0) AS reasoning
+     FROM attempts WHERE run_id = ?`,
+    runId,
+  );
+  return {
+    input: Number(row?.input ?? 0),
+    cached: Number(row?.cached ?? 0),
+    output: Number(row?.output ?? 0),
+    reasoning: Number(row?.reasoning ?? 0),
+  };
 }

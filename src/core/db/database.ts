@@ -1,6 +1,6 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
-import { UserError } from "../../cli/errors.ts";
+import { UserError } from "../errors.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 
 export type Row = Record<string, SQLInputValue>;
@@ -41,8 +41,13 @@ export class Database {
     this.#db = db;
   }
 
-  /** Opens (creating if needed) and migrates the database at `path`. */
+  /**
+   * Opens (creating if needed) and migrates the database at `path`. Whatever is wrong with the file
+   * — not a regular file (a symlink to `/dev/null`, a FIFO that would hang the open), read-only,
+   * damaged, missing one of cmcs's tables — is a {@link UserError} saying what to do.
+   */
   static open(path: string): Database {
+    _requireRegularFile(path);
     Deno.mkdirSync(dirname(path), { recursive: true });
     let db: DatabaseSync;
     try {
@@ -52,13 +57,19 @@ export class Database {
       db.exec("PRAGMA synchronous = NORMAL");
       db.exec("PRAGMA foreign_keys = ON");
     } catch (error) {
-      if (_isDamaged(error)) throw damagedDatabase(path, error as Error);
-      throw new UserError(`cannot open the cmcs database ${path}: ${(error as Error).message}`, {
-        hint: "check that the file is a SQLite database and is writable",
-      });
+      throw sqliteUserError(path, error) ??
+        new UserError(`cannot open the cmcs database ${path}: ${(error as Error).message}`, {
+          hint: "check that the file is a SQLite database and is writable",
+        });
     }
     const database = new Database(path, db);
-    database.#migrate();
+    try {
+      database.#migrate();
+      database.#requireTables();
+    } catch (error) {
+      database.close();
+      throw sqliteUserError(path, error) ?? error;
+    }
     return database;
   }
 
@@ -115,6 +126,18 @@ export class Database {
     });
   }
 
+  /**
+   * A database at the current schema version that lacks one of cmcs's tables (dropped by hand, or
+   * a file from another program) would fail in the middle of a command; say so at once.
+   */
+  #requireTables(): void {
+    for (const table of REQUIRED_TABLES) {
+      if (!this.#hasTable(table)) {
+        throw damagedDatabase(this.path, new Error(`it has no \`${table}\` table`));
+      }
+    }
+  }
+
   #hasTable(name: string): boolean {
     return this.get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?", name) !==
       undefined;
@@ -164,7 +187,8 @@ export class Database {
     if (error instanceof UserError) return error;
     if (_isDamaged(error)) return damagedDatabase(this.path, error as Error);
     const kind = _troubleOf(error);
-    return kind ? databaseTrouble(this.path, kind, (error as Error).message, tries) : error;
+    if (kind) return databaseTrouble(this.path, kind, (error as Error).message, tries);
+    return sqliteUserError(this.path, error) ?? error;
   }
 
   /** Runs a write statement in its own immediate transaction; returns the last insert id and changes. */
@@ -210,6 +234,68 @@ export class Database {
   close(): void {
     this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
+  }
+}
+
+/** The tables every command relies on (see schema.ts). */
+const REQUIRED_TABLES = ["worktrees", "runs", "attempts", "events"];
+
+/**
+ * Refuses a database path that exists but is not a regular file (symlinks followed): SQLite
+ * would hang opening a FIFO, and "open" `/dev/null` only to fail halfway through a write.
+ */
+function _requireRegularFile(path: string): void {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw new UserError(`cannot open the cmcs database ${path}: ${(error as Error).message}`, {
+      hint: "check the permissions of the file and of the .cmcs directory",
+    });
+  }
+  if (info.isFile) return;
+  throw new UserError(
+    `the cmcs database ${path} is not a regular file (${
+      info.isDirectory ? "a directory" : "a device, pipe or socket"
+    })`,
+    {
+      hint: `move it aside (mv ${path} ${path}.not-a-db) and run \`cmcs init\` for a new, ` +
+        "empty one; tickets and logs are kept",
+    },
+  );
+}
+
+/**
+ * The {@link UserError} for an SQLite failure that is the user's file or disk to mend — damaged,
+ * read-only, unreadable, disk full or failing — or null for anything else (a bug in cmcs, reported
+ * with its stack; a missing table is caught when the database is opened).
+ */
+export function sqliteUserError(path: string, error: unknown): UserError | null {
+  if (error instanceof UserError) return error;
+  if (_isDamaged(error)) return damagedDatabase(path, error as Error);
+  const message = (error as Error)?.message ?? String(error);
+  const code = (error as { errcode?: number })?.errcode;
+  if (code === undefined) return null;
+  switch (code & 0xff) {
+    case 8: // SQLITE_READONLY
+      return new UserError(`the cmcs database ${path} is read-only: ${message}`, {
+        hint: `let the user running cmcs write ${path} and its directory (ls -l ${
+          dirname(path)
+        }), or run cmcs as the owner`,
+      });
+    case 3: // SQLITE_PERM
+    case 14: // SQLITE_CANTOPEN
+      return new UserError(`cannot open the cmcs database ${path}: ${message}`, {
+        hint: `check the permissions of ${path} and of its directory`,
+      });
+    case 10: // SQLITE_IOERR
+    case 13: // SQLITE_FULL
+      return new UserError(`cannot write the cmcs database ${path}: ${message}`, {
+        hint: "check the disk: free space, and that the file system is writable",
+      });
+    default:
+      return null;
   }
 }
 
@@ -261,7 +347,10 @@ export function databaseTrouble(
     : kind === "readonly"
     ? `make ${path} and its folder writable, ${then}`
     : `check the disk holding ${path}, ${then}`;
-  return new UserError(`cannot write the cmcs database ${path}: ${message}`, { hint });
+  const what = kind === "readonly"
+    ? `the cmcs database ${path} is read-only`
+    : `cannot write the cmcs database ${path}`;
+  return new UserError(`${what}: ${message}`, { hint });
 }
 
 let busyTimeout: number | undefined;

@@ -41,3 +41,11 @@ export function runEvents(db: Database, runId: number): EventRow[] {
 export function eventsAfter(db: Database, afterId: number, limit = 500): EventRow[] {
   return db.all<EventRow>("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", afterId, limit);
 }
+
+/** The message of the run's latest `stop_requested` event: who asked (`cmcs stop`, the dashboard). */
+export function lastStopSource(db: Database, runId: number): string | null {
+  return db.get<{ message: string | null }>(
+    "SELECT message FROM events WHERE run_id = ? AND event = 'stop_requested' ORDER BY id DESC LIMIT 1",
+    runId,
+  )?.message ?? null;
+}

@@ -21,6 +21,21 @@ export function brokerAlive(run: RunRow): boolean {
   return isSameProcessAlive(run.broker_pid, run.broker_start);
 }
 
+/**
+ * The id AUTOINCREMENT would give (above every id ever used, deleted ones included), raised above
+ * `floor`. An explicit id above the sequence also moves the sequence on.
+ */
+function _nextRunId(db: Database, floor: number): number {
+  const hasSequence = db.get(
+    "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'",
+  ) !== undefined;
+  const seq = hasSequence
+    ? db.get<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'runs'")?.seq ?? 0
+    : 0;
+  const max = db.get<{ id: number | null }>("SELECT MAX(id) AS id FROM runs")?.id ?? 0;
+  return Math.max(floor, Number(seq), Number(max)) + 1;
+}
+
 export class TargetBusyError extends Error {
   constructor(readonly run: RunRow) {
     super(`run ${run.id} is already running on ${run.worktree} (broker pid ${run.broker_pid})`);
@@ -31,12 +46,17 @@ export class TargetBusyError extends Error {
  * Creates a `running` run for `target` owned by this broker, atomically refusing when another
  * live broker already runs that target (one run per target). A `running` run whose broker is gone
  * is not a lock holder; it is left for {@link recoverOrphans}.
+ *
+ * The new id is above `idsAbove` (the highest run id that already has a log directory): a
+ * database replaced by a new one (`cmcs init` after moving a damaged one aside) or restored from
+ * an older copy would otherwise count from where it stood and hand out ids whose logs exist.
  */
 export function createRun(
   db: Database,
   target: string,
   broker: { pid: number; start: string | null },
   options: Record<string, unknown> = {},
+  idsAbove = 0,
 ): RunRow {
   return db.transaction(() => {
     for (
@@ -48,8 +68,9 @@ export function createRun(
       if (brokerAlive(other)) throw new TargetBusyError(other);
     }
     const id = db.run(
-      `INSERT INTO runs (worktree, started_at, status, broker_pid, broker_start, options)
-       VALUES (?, ?, 'running', ?, ?, ?)`,
+      `INSERT INTO runs (id, worktree, started_at, status, broker_pid, broker_start, options)
+       VALUES (?, ?, ?, 'running', ?, ?, ?)`,
+      idsAbove > 0 ? _nextRunId(db, idsAbove) : null,
       target,
       nowIso(),
       broker.pid,
@@ -100,5 +121,44 @@ export function requestStop(db: Database, id: number): void {
     "UPDATE runs SET stop_requested_at = COALESCE(stop_requested_at, ?) WHERE id = ?",
     nowIso(),
     id,
+  );
+}
+
+/** The `running` runs of `target`, newest first (a dead broker's run stays `running` until recovery). */
+export function runningRunsOf(db: Database, target: string): RunRow[] {
+  return db.all<RunRow>(
+    "SELECT * FROM runs WHERE worktree = ? AND status = 'running' ORDER BY id DESC",
+    target,
+  );
+}
+
+/** The newest run of `target` that the broker with pid `pid` created, if it created one yet. */
+export function latestRunOfBroker(
+  db: Database,
+  target: string,
+  pid: number,
+): Pick<RunRow, "id" | "status"> | undefined {
+  return db.get<Pick<RunRow, "id" | "status">>(
+    "SELECT id, status FROM runs WHERE worktree = ? AND broker_pid = ? ORDER BY id DESC LIMIT 1",
+    target,
+    pid,
+  );
+}
+
+/** When the oldest `running` run started; null when nothing runs. */
+export function oldestRunningStart(db: Database): string | null {
+  return db.get<{ started: string | null }>(
+    "SELECT MIN(started_at) AS started FROM runs WHERE status = 'running'",
+  )?.started ?? null;
+}
+
+/** How many runs of `target` are newer than run `id` (its offset in the target's history). */
+export function newerRunCount(db: Database, target: string, id: number): number {
+  return Number(
+    db.get<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM runs WHERE worktree = ? AND id > ?",
+      target,
+      id,
+    )?.n ?? 0,
   );
 }

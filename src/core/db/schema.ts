@@ -209,6 +209,24 @@ export const MIGRATIONS: Migration[] = [
          WHERE outcome IS NULL OR commit_pending IS NOT NULL`,
     ],
   },
+  {
+    version: 4,
+    description:
+      "the review queue: the orchestrator's decision (accepted, sent back) on a ticket's attempt",
+    statements: () => [
+      `CREATE TABLE reviews (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  target TEXT NOT NULL,
+  ticket TEXT NOT NULL,
+  attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+  decision TEXT NOT NULL CHECK (decision IN ('accepted', 'sent_back')),
+  decided_at TEXT NOT NULL,
+  run_id INTEGER REFERENCES runs(id),
+  message TEXT
+)`,
+      "CREATE INDEX reviews_by_ticket ON reviews(target, ticket, id)",
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

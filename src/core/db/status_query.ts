@@ -1,6 +1,7 @@
 import type { Database, Param } from "./database.ts";
 import type { RunStatus } from "./types.ts";
 import { secondsBetween } from "../time.ts";
+import { sumTokens, type TokenColumns, type TokenTotals } from "../tokens.ts";
 
 /**
  * One run with its ticket counts and token totals, as `status --json`, `wait` and the dashboard
@@ -27,14 +28,8 @@ export interface RunSummary {
     /** Distinct tickets whose latest attempt ended with any other outcome. */
     failed: number;
   };
-  tokens: {
-    input: number;
-    cached_input: number;
-    output: number;
-    reasoning: number;
-    /** input + output (cached input is part of input, reasoning part of output). */
-    total: number;
-  };
+  /** Every attempt of the run added up (see {@link sumTokens}). */
+  tokens: TokenTotals;
   message: string | null;
   broker_pid: number | null;
   worker_pid: number | null;
@@ -67,10 +62,6 @@ interface SummaryRow {
   started: number | null;
   done: number | null;
   failed: number | null;
-  input: number | null;
-  cached_input: number | null;
-  output: number | null;
-  reasoning: number | null;
 }
 
 function whereClause(
@@ -94,10 +85,11 @@ function whereClause(
 }
 
 /**
- * A page of runs, newest first, with their ticket counts and token sums. One statement: the page
- * of runs is chosen first (by id, through the runs indexes), and only that page's attempts are
- * aggregated, looked up through `attempts_by_run` (`CROSS JOIN` keeps SQLite from scanning every
- * attempt instead), so the cost does not grow with the size of the history.
+ * A page of runs, newest first, with their ticket counts and token sums. The page of runs is
+ * chosen first (by id, through the runs indexes), and only that page's attempts are read, looked
+ * up through `attempts_by_run` (`CROSS JOIN` keeps SQLite from scanning every attempt instead), so
+ * the cost does not grow with the size of the history. Tokens are added up by {@link sumTokens},
+ * the one function every token total comes from.
  * A ticket retried within a run counts once, by its latest attempt; an attempt still open (no
  * outcome) counts as started but neither done nor failed.
  */
@@ -118,26 +110,40 @@ export function queryRunSummaries(db: Database, filter: RunFilter): RunSummary[]
          SUM(a.outcome IS NOT NULL AND a.outcome <> 'done') AS failed
        FROM latest l JOIN attempts a ON a.id = l.id
        GROUP BY l.run_id
-     ),
-     tokens AS (
-       SELECT a.run_id, SUM(a.input_tokens) AS input, SUM(a.cached_input_tokens) AS cached_input,
-         SUM(a.output_tokens) AS output, SUM(a.reasoning_output_tokens) AS reasoning
-       FROM page p CROSS JOIN attempts a ON a.run_id = p.id
-       GROUP BY a.run_id
      )
      SELECT p.id, p.worktree, w.branch, p.status, p.started_at, p.finished_at, p.current_ticket,
-       p.message, p.broker_pid, p.worker_pid, c.started, c.done, c.failed,
-       t.input, t.cached_input, t.output, t.reasoning
+       p.message, p.broker_pid, p.worker_pid, c.started, c.done, c.failed
      FROM page p
      LEFT JOIN counts c ON c.run_id = p.id
-     LEFT JOIN tokens t ON t.run_id = p.id
      LEFT JOIN worktrees w ON w.path = p.worktree
      ORDER BY p.id DESC`,
     ...where.params,
     filter.limit,
     filter.offset ?? 0,
   );
-  return rows.map(toSummary);
+  const usage = runUsage(db, rows.map((row) => Number(row.id)));
+  return rows.map((row) => toSummary(row, usage.get(Number(row.id)) ?? []));
+}
+
+/** The usage columns of every attempt of `runIds`, by run, through `attempts_by_run`. */
+function runUsage(db: Database, runIds: number[]): Map<number, TokenColumns[]> {
+  const byRun = new Map<number, TokenColumns[]>();
+  // SQLite allows 32766 parameters; a page is far smaller, but a huge --limit must not fail.
+  for (let i = 0; i < runIds.length; i += 500) {
+    const ids = runIds.slice(i, i + 500);
+    const rows = db.all<TokenColumns & { run_id: number }>(
+      `SELECT run_id, input_tokens, cached_input_tokens, output_tokens, reasoning_output_tokens
+       FROM attempts WHERE run_id IN (${ids.map(() => "?").join(", ")})`,
+      ...ids,
+    );
+    for (const row of rows) {
+      const id = Number(row.run_id);
+      const list = byRun.get(id);
+      if (list) list.push(row);
+      else byRun.set(id, [row]);
+    }
+  }
+  return byRun;
 }
 
 /** How many runs match `filter` (ignoring limit and offset): the dashboard's page count. */
@@ -148,9 +154,7 @@ export function countRuns(db: Database, filter: Omit<RunFilter, "limit" | "offse
   );
 }
 
-function toSummary(row: SummaryRow): RunSummary {
-  const input = Number(row.input ?? 0);
-  const output = Number(row.output ?? 0);
+function toSummary(row: SummaryRow, usage: TokenColumns[]): RunSummary {
   const running = row.status === "running";
   return {
     id: Number(row.id),
@@ -168,13 +172,7 @@ function toSummary(row: SummaryRow): RunSummary {
       done: Number(row.done ?? 0),
       failed: Number(row.failed ?? 0),
     },
-    tokens: {
-      input,
-      cached_input: Number(row.cached_input ?? 0),
-      output,
-      reasoning: Number(row.reasoning ?? 0),
-      total: input + output,
-    },
+    tokens: sumTokens(usage),
     message: row.message,
     broker_pid: row.broker_pid === null ? null : Number(row.broker_pid),
     worker_pid: row.worker_pid === null ? null : Number(row.worker_pid),

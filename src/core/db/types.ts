@@ -24,7 +24,8 @@ export type Outcome =
   | "timeout_idle"
   | "stopped"
   | "spawn_error"
-  | "ticket_error";
+  | "ticket_error"
+  | "commit_failed";
 
 export const OUTCOMES: readonly Outcome[] = [
   "done",
@@ -38,6 +39,7 @@ export const OUTCOMES: readonly Outcome[] = [
   "stopped",
   "spawn_error",
   "ticket_error",
+  "commit_failed",
 ];
 
 /** Why an attempt was made: the first try, a fallback-model retry, a transient-error retry, a resume. */
@@ -152,7 +154,9 @@ export type EventName =
   | "retry"
   | "stop_requested"
   | "committed"
-  | "hook";
+  | "hook"
+  | "accepted"
+  | "sent_back";
 
 export interface EventRow {
   id: number;

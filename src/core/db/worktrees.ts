@@ -51,3 +51,43 @@ export function archiveWorktree(db: Database, path: string): void {
     path,
   );
 }
+
+/** Ports held by active worktree records. */
+export function activePorts(db: Database): number[] {
+  return db.all<{ port: number }>(
+    "SELECT port FROM worktrees WHERE status = 'active' AND port IS NOT NULL",
+  ).map((row) => Number(row.port));
+}
+
+/** True when `path` is a registered worktree or the target of a recorded run. */
+export function isRecordedTarget(db: Database, path: string): boolean {
+  return db.get("SELECT 1 AS x FROM worktrees WHERE path = ?", path) !== undefined ||
+    db.get("SELECT 1 AS x FROM runs WHERE worktree = ? LIMIT 1", path) !== undefined;
+}
+
+/**
+ * Deletes (or, with `dryRun`, only lists) archived worktree records that no run refers to, in one
+ * transaction. `kept` counts the archived records left because runs still name them.
+ */
+export function purgeArchivedWorktrees(
+  db: Database,
+  dryRun: boolean,
+): { purged: string[]; kept: number } {
+  return db.transaction(() => {
+    const purged = db.all<{ path: string }>(
+      `SELECT path FROM worktrees w WHERE status = 'archived'
+         AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.worktree = w.path) ORDER BY path`,
+    ).map((row) => row.path);
+    const kept = Number(
+      db.get<{ n: number }>("SELECT COUNT(*) AS n FROM worktrees WHERE status = 'archived'")?.n ??
+        0,
+    ) - purged.length;
+    if (!dryRun) {
+      db.run(
+        `DELETE FROM worktrees WHERE status = 'archived'
+           AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.worktree = worktrees.path)`,
+      );
+    }
+    return { purged, kept };
+  });
+}

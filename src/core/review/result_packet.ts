@@ -1,26 +1,21 @@
 import { join } from "node:path";
 import type { Database } from "../db/database.ts";
 import { getRun } from "../db/runs.ts";
+import { queryRunSummaries } from "../db/status_query.ts";
 import type { AttemptRow, FileChange, Outcome, RunStatus } from "../db/types.ts";
 import { ATTEMPT_FILES } from "../runner/execute_worker.ts";
-import { secondsBetween } from "../time.ts";
-import { isEmptySpec, ticketDiffSpec, ticketNumstat } from "./ticket_diff.ts";
+import { attemptTokens, sumTokens, type TokenTotals } from "../tokens.ts";
+import { ticketReviewRows } from "../db/reviews.ts";
+import { type ReviewState, reviewState } from "./review_state.ts";
 import {
   latestThreadAttempt,
   parseFiles,
   parseWarnings,
   type TicketHistory,
+  ticketWork,
 } from "./ticket_history.ts";
 
-/** Token counts as `result --json` and `status --json` show them. */
-export interface TokenTotals {
-  input: number;
-  cached_input: number;
-  output: number;
-  reasoning: number;
-  /** input + output (cached input is part of input, reasoning part of output). */
-  total: number;
-}
+export type { TokenTotals };
 
 export interface PacketAttempt {
   attempt_id: number;
@@ -54,6 +49,10 @@ export interface ResultPacket {
   target: string;
   ticket: string;
   title: string | null;
+  /** Where the ticket stands in the review queue (see {@link ReviewState}). */
+  review: ReviewState | null;
+  /** When the latest attempt's work was accepted, if it was. */
+  accepted_at: string | null;
   /** The run of the latest attempt. */
   run: { id: number; status: RunStatus | null; tokens: TokenTotals };
   /** The latest attempt's outcome; null while it runs. */
@@ -79,13 +78,12 @@ export interface ResultPacket {
   final_message: string | null;
   final_message_file: string | null;
   warnings: string[];
-  commands: { diff: string; logs: string; resume: string | null };
+  commands: { diff: string; logs: string; resume: string | null; accept: string | null };
 }
 
 /**
- * Builds the review packet of a ticket's history. Files come from git over the same span
- * `cmcs diff` shows (so they agree), or from the attempts' own records when git cannot tell (not a
- * repository, commits gone). `pathArg` is how commands in the packet name the target.
+ * Builds the review packet of a ticket's history, as {@link ticketWork} judges it (the dashboard
+ * shows the same). `pathArg` is how commands in the packet name the target.
  */
 export async function buildResultPacket(input: {
   db: Database;
@@ -96,52 +94,46 @@ export async function buildResultPacket(input: {
   pathArg: string;
 }): Promise<ResultPacket> {
   const { db, target, history, pathArg } = input;
-  const attempts = history.attempts;
+  const [reviewRow] = ticketReviewRows(db, { target, tickets: [history.ticket] });
+  const work = await ticketWork({
+    target,
+    isGit: input.isGit,
+    history,
+    review: reviewRow ? reviewState(reviewRow) : null,
+  });
+  const review = work.review;
+  const attempts = work.attempts;
   const last = attempts[attempts.length - 1];
   const runRow = getRun(db, last.run_id);
-
-  let files: FileChange[] | null = null;
-  let spec = {
-    from: attempts[0].commit_before,
-    to: null as string | null,
-    overlay: [] as string[],
-  };
-  if (input.isGit) {
-    spec = await ticketDiffSpec(target, history);
-    files = isEmptySpec(spec) ? [] : await ticketNumstat(target, spec);
-  }
-  files ??= mergeRecordedFiles(attempts);
-
-  const warnings = [...new Set(attempts.flatMap((a) => parseWarnings(a.warnings)))];
+  const files = work.files;
   const finalAttempt = attempts.findLast((a) => a.final_message) ?? null;
   const threadAttempt = latestThreadAttempt(history);
-  const packetAttempts = attempts.map((a) => packetAttempt(a, input.logsDir));
   const ticketArg = shellWord(history.ticket);
   const path = shellWord(pathArg);
 
   return {
     target,
     ticket: history.ticket,
-    title: last.title ?? attempts.findLast((a) => a.title)?.title ?? null,
+    title: work.title,
+    review,
+    accepted_at: review === "accepted" ? reviewRow.decided_at : null,
     run: {
       id: last.run_id,
       status: runRow?.status ?? null,
       tokens: runTokens(db, last.run_id),
     },
-    outcome: last.outcome,
+    outcome: work.outcome,
     message: last.message,
     resets_at: last.resets_at,
     model: last.model,
     reasoning_effort: last.reasoning_effort,
     thread_id: threadAttempt?.thread_id ?? null,
-    duration_s: round(
-      attempts.reduce((sum, a) => sum + (a.duration_s ?? secondsBetween(a.started_at, null)), 0),
-    ),
-    tokens: sumTokens(packetAttempts.map((a) => a.tokens)),
-    attempts: packetAttempts,
-    commit_before: spec.from,
-    commit_after: spec.to,
-    uncommitted: spec.overlay,
+    duration_s: work.duration_s,
+    tokens: work.tokens,
+    attempts: attempts.map((a) => packetAttempt(a, input.logsDir)),
+    commit_before: work.span.from,
+    commit_after: work.span.to,
+    uncommitted: work.span.overlay,
     files_changed: files,
     files_summary: {
       files: files.length,
@@ -152,11 +144,12 @@ export async function buildResultPacket(input: {
     final_message_file: finalAttempt?.log_dir
       ? join(input.logsDir, finalAttempt.log_dir, ATTEMPT_FILES.lastMessage)
       : null,
-    warnings,
+    warnings: work.warnings,
     commands: {
       diff: `cmcs diff ${path} ${ticketArg}`,
       logs: `cmcs logs ${path} --ticket ${ticketArg} --run ${last.run_id}`,
       resume: threadAttempt ? `cmcs resume ${path} ${ticketArg} -m "<feedback>"` : null,
+      accept: review === "awaiting_review" ? `cmcs accept ${path} ${ticketArg}` : null,
     },
   };
 }
@@ -186,66 +179,9 @@ function packetAttempt(a: AttemptRow, logsDir: string): PacketAttempt {
   };
 }
 
-/** An attempt's usage, or null when it recorded none. */
-export function attemptTokens(a: AttemptRow): TokenTotals | null {
-  if (
-    a.input_tokens === null && a.output_tokens === null && a.cached_input_tokens === null &&
-    a.reasoning_output_tokens === null
-  ) return null;
-  const input = a.input_tokens ?? 0;
-  const output = a.output_tokens ?? 0;
-  return {
-    input,
-    cached_input: a.cached_input_tokens ?? 0,
-    output,
-    reasoning: a.reasoning_output_tokens ?? 0,
-    total: input + output,
-  };
-}
-
-function sumTokens(list: (TokenTotals | null)[]): TokenTotals {
-  const total: TokenTotals = { input: 0, cached_input: 0, output: 0, reasoning: 0, total: 0 };
-  for (const t of list) {
-    if (!t) continue;
-    total.input += t.input;
-    total.cached_input += t.cached_input;
-    total.output += t.output;
-    total.reasoning += t.reasoning;
-    total.total += t.total;
-  }
-  return total;
-}
-
-/** Token sums of every attempt of a run (the same numbers `cmcs status` shows for it). */
+/** Token sums of every attempt of a run: exactly the numbers `cmcs status` shows for it. */
 export function runTokens(db: Database, runId: number): TokenTotals {
-  const row = db.get<{ input: number; cached: number; output: number; reasoning: number }>(
-    `SELECT COALESCE(SUM(input_tokens), 0) AS input, COALESCE(SUM(cached_input_tokens), 0) AS cached,
-       COALESCE(SUM(output_tokens), 0) AS output, COALESCE(SUM(reasoning_output_tokens), 0) AS reasoning
-     FROM attempts WHERE run_id = ?`,
-    runId,
-  );
-  const input = Number(row?.input ?? 0);
-  const output = Number(row?.output ?? 0);
-  return {
-    input,
-    cached_input: Number(row?.cached ?? 0),
-    output,
-    reasoning: Number(row?.reasoning ?? 0),
-    total: input + output,
-  };
-}
-
-/** The attempts' recorded files, later records of a path replacing earlier ones. */
-function mergeRecordedFiles(attempts: AttemptRow[]): FileChange[] {
-  const byPath = new Map<string, FileChange>();
-  for (const a of attempts) {
-    for (const change of parseFiles(a.files_changed)) byPath.set(change.path, change);
-  }
-  return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-function round(seconds: number): number {
-  return Math.round(seconds * 1000) / 1000;
+  return queryRunSummaries(db, { id: runId, limit: 1 })[0]?.tokens ?? sumTokens([]);
 }
 
 /** `word` as one shell word: unchanged when it is plain, single-quoted otherwise. */

@@ -3,7 +3,7 @@ import type { FileChange } from "../db/types.ts";
 import { emptyTree, git, parseNumstat } from "../git.ts";
 import { uncommittedPaths } from "../git_changes.ts";
 import type { TicketHistory } from "./ticket_history.ts";
-import { uncommittedAttemptPaths } from "./ticket_history.ts";
+import { isCurrentHistory, uncommittedAttemptPaths } from "./ticket_history.ts";
 import { childOutput } from "../child_output.ts";
 
 /**
@@ -19,7 +19,8 @@ export interface TicketDiffSpec {
   /**
    * Paths the ticket's attempts changed without committing that are still uncommitted now (auto-commit
    * off, an attempt that did not end done). Paths committed since then are not overlaid: their
-   * working-tree content may hold later work.
+   * working-tree content may hold later work; for the same reason a history that a later attempt
+   * of the ticket continued (an older run's view of it) has no overlay.
    */
   overlay: string[];
 }
@@ -29,16 +30,24 @@ export async function ticketDiffSpec(
   target: string,
   history: TicketHistory,
 ): Promise<TicketDiffSpec> {
-  const first = history.attempts.find((a) => a.commit_before) ?? history.attempts[0];
-  const from = first.commit_before;
-  const to = history.attempts.findLast((a) => a.commit_after)?.commit_after ?? null;
-  const changed = uncommittedAttemptPaths(history);
+  const { from, to } = commitSpan(history);
+  const changed = isCurrentHistory(history) ? uncommittedAttemptPaths(history) : [];
   let overlay: string[] = [];
   if (changed.length > 0) {
     const dirty = new Set(await uncommittedPaths(target));
     overlay = changed.filter((path) => dirty.has(path));
   }
   return { from, to, overlay };
+}
+
+/**
+ * The commits of a ticket's span without looking at any working tree (one that is gone, or not
+ * the ticket's): the commit before its first attempt … the last commit an attempt recorded.
+ */
+export function commitSpan(history: TicketHistory): TicketDiffSpec {
+  const first = history.attempts.find((a) => a.commit_before) ?? history.attempts[0];
+  const to = history.attempts.findLast((a) => a.commit_after)?.commit_after ?? null;
+  return { from: first.commit_before, to, overlay: [] };
 }
 
 /** True when the span shows nothing: no commit and no uncommitted change left. */
@@ -49,8 +58,11 @@ export function isEmptySpec(spec: TicketDiffSpec): boolean {
 export interface GitDiffOptions {
   /** Extra `git diff` arguments: `--stat`, `--numstat -z`, `--color=always`… */
   args: string[];
-  /** `inherit` streams git's output to cmcs's stdout; `piped` returns it. */
-  stdout: "inherit" | "piped";
+  /**
+   * `piped` returns git's output; a stream receives it as it comes (a diff can be large) and is
+   * closed at the end.
+   */
+  stdout: "piped" | WritableStream<Uint8Array>;
 }
 
 /**
@@ -64,10 +76,26 @@ export async function runTicketDiff(
   spec: TicketDiffSpec,
   opts: GitDiffOptions,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  return await withTicketDiff(
+    target,
+    spec,
+    (revisions, env) => gitDiff(target, [...opts.args, ...revisions], env, opts.stdout),
+  );
+}
+
+/**
+ * Prepares what `git diff` needs to show `spec` in `target` and hands it to `diff`: the revision
+ * arguments (`<from> <to>`, or `--cached <from>` over a throwaway index holding the overlay) and
+ * the environment naming that index. The index is removed afterwards. Lets a caller that bounds
+ * git's output (the dashboard) show exactly what `cmcs diff` shows.
+ */
+export async function withTicketDiff<T extends { code: number; stderr: string }>(
+  target: string,
+  spec: TicketDiffSpec,
+  diff: (revisions: string[], env: Record<string, string>) => Promise<T>,
+): Promise<T | { code: number; stdout: string; stderr: string }> {
   const from = spec.from ?? (await emptyTree(target));
-  if (spec.overlay.length === 0) {
-    return await gitDiff(target, [...opts.args, from, spec.to ?? from], {}, opts.stdout);
-  }
+  if (spec.overlay.length === 0) return await diff([from, spec.to ?? from], {});
   const tempDir = await Deno.makeTempDir({ prefix: "cmcs-diff-" });
   try {
     const env = { GIT_INDEX_FILE: join(tempDir, "index") };
@@ -76,7 +104,7 @@ export async function runTicketDiff(
     if (read.code !== 0) return { code: read.code, stdout: "", stderr: read.stderr };
     const added = await addPaths(target, spec.overlay, env);
     if (added.code !== 0) return added;
-    return await gitDiff(target, [...opts.args, "--cached", from], env, opts.stdout);
+    return await diff(["--cached", from], env);
   } finally {
     await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }
@@ -98,22 +126,31 @@ async function gitDiff(
   target: string,
   args: string[],
   env: Record<string, string>,
-  stdout: "inherit" | "piped",
+  stdout: "piped" | WritableStream<Uint8Array>,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command("git", {
+  const child = new Deno.Command("git", {
     args: ["--no-pager", "diff", ...args],
     cwd: target,
     env,
     stdin: "null",
-    stdout,
+    stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
   const decoder = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: stdout === "piped" ? decoder.decode(out.stdout) : "",
-    stderr: decoder.decode(out.stderr),
-  };
+  if (stdout === "piped") {
+    const out = await childOutput(child);
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
+  }
+  const [, stderr, status] = await Promise.all([
+    child.stdout.pipeTo(stdout),
+    new Response(child.stderr).text(),
+    child.status,
+  ]);
+  return { code: status.code, stdout: "", stderr };
 }
 
 async function addPaths(

@@ -7,11 +7,12 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import permissionFlags from "../../../permissions.txt" with { type: "text" };
-import { UserError } from "../../cli/errors.ts";
+import { UserError } from "../errors.ts";
 import { tail } from "../hooks.ts";
 import { Database } from "../db/database.ts";
+import { latestRunOfBroker } from "../db/runs.ts";
 import type { RunStatus } from "../db/types.ts";
-import { queuedByPid } from "../worktrees/queue.ts";
+import { queuedByPid } from "../db/worktree_queue.ts";
 
 /** cmcs's own permission flags: the one list in permissions.txt, compiled into the program. */
 export const PERMISSION_FLAGS: readonly string[] = permissionFlags.trim().split(/\s+/);
@@ -138,11 +139,7 @@ function _accounted(
       db = Database.open(t.dbPath);
       dbs.set(t.dbPath, db);
     }
-    const run = db.get<{ id: number; status: RunStatus }>(
-      "SELECT id, status FROM runs WHERE worktree = ? AND broker_pid = ? ORDER BY id DESC LIMIT 1",
-      t.target,
-      pid,
-    );
+    const run = latestRunOfBroker(db, t.target, pid);
     if (run) {
       runs.push({ run_id: run.id, target: t.target, label: t.label, status: run.status });
       continue;

@@ -6,8 +6,7 @@
  */
 import type { Config } from "../config.ts";
 import { Database } from "../db/database.ts";
-import { brokerAlive, TargetBusyError } from "../db/runs.ts";
-import type { RunRow } from "../db/types.ts";
+import { brokerAlive, runningRunsOf, TargetBusyError } from "../db/runs.ts";
 import { registerWorktree } from "../db/worktrees.ts";
 import { currentBranch } from "../git.ts";
 import { HookRunner } from "../hooks.ts";
@@ -19,7 +18,7 @@ import {
   liveQueueMark,
   markQueued,
   stillQueuedBy,
-} from "../worktrees/queue.ts";
+} from "../db/worktree_queue.ts";
 import type { ProgressSink } from "./progress.ts";
 import { runTarget, type TargetRunResult } from "./run_target.ts";
 import type { StopController } from "./stop_control.ts";
@@ -103,10 +102,7 @@ export class Limiter {
  * Null when it is free.
  */
 export function busyReason(db: Database, target: string, label: string): string | null {
-  const running = db.all<RunRow>(
-    "SELECT * FROM runs WHERE worktree = ? AND status = 'running' ORDER BY id DESC",
-    target,
-  ).find((run) => brokerAlive(run));
+  const running = runningRunsOf(db, target).find((run) => brokerAlive(run));
   if (running) {
     return `${label}: run ${running.id} is already running there (broker pid ${running.broker_pid})`;
   }

@@ -1,8 +1,9 @@
 import { join } from "node:path";
-import { UserError } from "../../cli/errors.ts";
+import { UserError } from "../errors.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
 import { recordEvent } from "../db/events.ts";
+import { recordReview, ticketReviewRows } from "../db/reviews.ts";
 import type { AttemptRow, RunRow, RunStatus } from "../db/types.ts";
 import type { Project } from "../project.ts";
 import { explainFailure } from "../outcome.ts";
@@ -38,8 +39,9 @@ export interface ResumePlan {
 
 /**
  * Finds the ticket file `ref` names in `ticketsDir` and the Codex thread to continue. Errors, all
- * before anything is changed: no such ticket, a malformed one, or no thread recorded for it (it
- * never ran on this target, or its worker never started a conversation).
+ * before anything is changed: no such ticket, a reference naming several, a malformed one, or no
+ * thread recorded for it (it never ran on this target, or its worker never started a
+ * conversation).
  */
 export async function planResume(
   db: Database,
@@ -126,6 +128,7 @@ export async function resumeTicket(opts: ResumeOptions): Promise<ResumeResult> {
   let final: RunRow;
   try {
     recordEvent(db, { runId: run.id, event: "run_started", message: target });
+    recordSentBack(db, target, ticket.id, run.id, opts.feedback);
     opts.progress({ kind: "run_started", runId: run.id, target, pending: 1 });
     await setTicketDone(ticket.path, false);
     const ctx: AttemptContext = {
@@ -168,6 +171,31 @@ export async function resumeTicket(opts: ResumeOptions): Promise<ResumeResult> {
     outcome: result!.outcome,
     threadGone,
   };
+}
+
+/**
+ * The review queue's "sent back": recorded against the ticket's latest attempt once the resume's
+ * run exists (a refused resume sends nothing back), with the feedback's first line. The ticket
+ * waits for review again when a new attempt ends `done`.
+ */
+function recordSentBack(
+  db: Database,
+  target: string,
+  ticket: string,
+  runId: number,
+  feedback: string,
+): void {
+  const [latest] = ticketReviewRows(db, { target, tickets: [ticket] });
+  if (!latest) return;
+  const line = feedback.trim().split("\n")[0];
+  recordReview(db, {
+    target,
+    ticket,
+    attemptId: latest.attempt_id,
+    decision: "sent_back",
+    runId,
+    message: line.length > 200 ? `${line.slice(0, 199)}…` : line,
+  });
 }
 
 async function attemptWithRetries(

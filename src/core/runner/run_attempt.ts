@@ -24,6 +24,7 @@ import {
 } from "../git_changes.ts";
 import { withoutBrokerFiles } from "../broker_files.ts";
 import { headCommit } from "../git.ts";
+import { withoutBrokerOutputs } from "../broker_outputs.ts";
 import { classifyFailure } from "../outcome.ts";
 import type { Project } from "../project.ts";
 import { parseTicket, setTicketDone, type Ticket } from "../tickets.ts";
@@ -32,6 +33,7 @@ import { crashPoint } from "./crash_point.ts";
 import { ATTEMPT_FILES, executeWorker } from "./execute_worker.ts";
 import type { ProgressSink } from "./progress.ts";
 import type { StopController } from "./stop_control.ts";
+import { sumTokens } from "../tokens.ts";
 
 export interface AttemptContext {
   db: Database;
@@ -218,7 +220,14 @@ export async function runAttempt(
   });
 
   let commit: string | null = null;
-  if (planned) commit = await recordChanges(ctx, opened.id, ticket, planned, commitBefore);
+  if (planned) {
+    const recorded = await recordChanges(ctx, opened.id, ticket, planned, commitBefore);
+    commit = recorded.commit;
+    if (recorded.failure) {
+      outcome = "commit_failed";
+      message = recorded.failure;
+    }
+  }
 
   const attempt = getAttempt(db, opened.id)!;
   const warnings: string[] = attempt.warnings ? JSON.parse(attempt.warnings) : [];
@@ -242,7 +251,7 @@ export async function runAttempt(
     outcome,
     message,
     durationS: attempt.duration_s ?? 0,
-    tokens: stream.usage ? stream.usage.input_tokens + stream.usage.output_tokens : null,
+    tokens: stream.usage ? sumTokens([stream.usage]).total : null,
     commit,
     warnings,
   });
@@ -321,7 +330,10 @@ async function planChanges(
   dirtyBefore: Map<string, string>,
 ): Promise<PlannedChanges> {
   const { target, runId } = ctx;
-  const changes = withoutBrokerFiles(await attemptChanges(target, dirtyBefore), target, ticket);
+  const changes = await withoutBrokerOutputs(
+    target,
+    withoutBrokerFiles(await attemptChanges(target, dirtyBefore), target, ticket),
+  );
   const autoCommit = ticket.auto_commit ?? ctx.config.codex.auto_commit;
   if (outcome !== "done" || !autoCommit || changes.paths.length === 0) {
     return { changes, intent: null };
@@ -360,8 +372,11 @@ async function planChanges(
 
 /**
  * Makes the planned auto-commit and records the files the attempt changed (which also marks the
- * commit no longer pending). A failing commit is a warning on the attempt, not a failure. Returns
- * the new commit, if any.
+ * commit no longer pending). A commit that fails (a hook refused it, hung past `git.timeout_s`, a
+ * stop ended it) turns a `done` attempt into `commit_failed`, recorded in the same write, and
+ * re-opens the ticket first: a `done: true` ticket whose work is uncommitted would otherwise be
+ * skipped by every later run. Its files stay in the working tree and the next attempt at the
+ * ticket commits them with its own. Returns the new commit and the failure, if any.
  */
 async function recordChanges(
   ctx: AttemptContext,
@@ -369,16 +384,24 @@ async function recordChanges(
   ticket: Ticket,
   planned: PlannedChanges,
   commitBefore: string | null,
-): Promise<string | null> {
+): Promise<{ commit: string | null; failure: string | null }> {
   const { db, target, runId } = ctx;
   const { changes, intent } = planned;
   let commit: string | null = null;
+  let failure: string | null = null;
   if (intent) {
+    // A hook that hangs is ended after git.timeout_s; a stop gives the commit stop_grace_s more.
+    const bound = {
+      timeoutS: ctx.config.git.timeout_s,
+      signal: ctx.stop.signal,
+      patienceS: ctx.config.codex.stop_grace_s,
+    };
     crashPoint("before-commit");
-    const result = await commitPaths(target, intent.paths, intent.message);
+    const result = await commitPaths(target, intent.paths, intent.message, bound);
     crashPoint("after-commit");
     if (result.error) {
-      warn(ctx, attemptId, ticket, `auto-commit failed, changes left uncommitted: ${result.error}`);
+      failure = `auto-commit failed, changes left uncommitted: ${result.error}`;
+      await reopenClaimedTicket(ctx, attemptId, ticket, "commit_failed");
     }
     commit = result.commit;
     if (commit) {
@@ -402,11 +425,16 @@ async function recordChanges(
     setAttemptChanges(db, attemptId, {
       commitAfter: currentHead,
       files: mergeChanges(committed, files),
+      outcome: failure ? { outcome: "commit_failed", message: failure } : undefined,
     });
-    return null;
+    return { commit: null, failure };
   }
-  setAttemptChanges(db, attemptId, { commitAfter: commit, files });
-  return commit;
+  setAttemptChanges(db, attemptId, {
+    commitAfter: commit,
+    files,
+    outcome: failure ? { outcome: "commit_failed", message: failure } : undefined,
+  });
+  return { commit, failure };
 }
 
 function mergeChanges(a: FileChange[], b: FileChange[]): FileChange[] {

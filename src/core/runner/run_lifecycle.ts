@@ -1,16 +1,21 @@
 import type { Database } from "../db/database.ts";
-import { recordEvent } from "../db/events.ts";
+import { lastStopSource, recordEvent } from "../db/events.ts";
 import { unsettledAttempts } from "../db/attempts.ts";
 import { createRun, finishRun, getRun } from "../db/runs.ts";
 import type { Outcome, RunRow, RunStatus } from "../db/types.ts";
 import type { ProgressSink } from "./progress.ts";
 import { StopController } from "./stop_control.ts";
+import { highestLoggedRunId } from "../log_dirs.ts";
+import { stoppedBy } from "../stop_run.ts";
+import type { Project } from "../project.ts";
 
 /** How often a running broker looks for a `cmcs stop` recorded in the database. */
 const STOP_POLL_MS = 250;
 
 export interface RunLifecycleOptions {
   db: Database;
+  /** Where the run's logs go: a new run's id is above every id that has a log directory there. */
+  project: Pick<Project, "logsDir">;
   target: string;
   broker: { pid: number; start: string | null };
   /** The broker-wide stop (signals): it stops this run too. */
@@ -59,7 +64,13 @@ export function startRun(
   runOptions: Record<string, unknown> = {},
 ): RunLifecycle {
   const { db, target } = opts;
-  const run = createRun(db, target, opts.broker, runOptions);
+  const run = createRun(
+    db,
+    target,
+    opts.broker,
+    runOptions,
+    highestLoggedRunId(opts.project.logsDir),
+  );
   const stop = new StopController();
   const offBroker = opts.stop.onStop(() =>
     stop.request(opts.stop.reason ?? "stopped", opts.stop.message ?? "stopped")
@@ -67,7 +78,7 @@ export function startRun(
   const checkStop = () => {
     const current = getRun(db, run.id);
     if (current?.stop_requested_at || (current && current.status !== "running")) {
-      stop.request("stopped", "stopped by `cmcs stop`");
+      stop.request("stopped", stoppedBy(lastStopSource(db, run.id) ?? "cmcs stop"));
     }
   };
   const poll = setInterval(checkStop, STOP_POLL_MS);

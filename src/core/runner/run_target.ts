@@ -8,8 +8,9 @@ import type { Project } from "../project.ts";
 import {
   discoverTickets,
   previousProgress,
-  type TicketEntry,
+  type Ticket,
   ticketProblemLine,
+  ticketQueue,
 } from "../tickets.ts";
 import { buildPrompt } from "./prompt.ts";
 import type { ProgressSink } from "./progress.ts";
@@ -64,15 +65,11 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
         break;
       }
       const entries = await discoverTickets(opts.ticketsDir);
-      announceSkipped(opts, run.id, entries, announced);
-      const next = nextRunnable(entries);
+      const queue = ticketQueue(entries);
+      announceSkipped(opts, run.id, queue.skipped, announced);
+      const next = queue.next;
       if (first) {
-        opts.progress({
-          kind: "run_started",
-          runId: run.id,
-          target,
-          pending: countPending(entries),
-        });
+        opts.progress({ kind: "run_started", runId: run.id, target, pending: queue.pending });
         first = false;
       }
       if (next === null) {
@@ -133,42 +130,28 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
   return { run: getRun(db, run.id)!, status, message, tickets };
 }
 
-/** Index of the first entry a run must act on: a malformed ticket, or an open Codex ticket. */
-export function nextRunnable(entries: TicketEntry[]): number | null {
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i];
-    if (!entry.ok) return i;
-    if (!entry.ticket.done && entry.ticket.agent === "codex") return i;
-  }
-  return null;
-}
-
-function countPending(entries: TicketEntry[]): number {
-  return entries.filter((e) => !e.ok || (!e.ticket.done && e.ticket.agent === "codex")).length;
-}
-
+/** Records each ticket for another agent once per run, as the queue lists it (dry run alike). */
 function announceSkipped(
   opts: TargetRunOptions,
   runId: number,
-  entries: TicketEntry[],
+  skipped: Ticket[],
   announced: Set<string>,
 ) {
-  for (const entry of entries) {
-    if (!entry.ok || entry.ticket.done || entry.ticket.agent === "codex") continue;
-    if (announced.has(entry.ticket.file)) continue;
-    announced.add(entry.ticket.file);
+  for (const ticket of skipped) {
+    if (announced.has(ticket.file)) continue;
+    announced.add(ticket.file);
     recordEvent(opts.db, {
       runId,
       event: "skipped",
-      ticket: entry.ticket.file,
-      message: `agent: ${entry.ticket.agent}`,
+      ticket: ticket.file,
+      message: `agent: ${ticket.agent}`,
     });
     opts.progress({
       kind: "skipped",
       runId,
       target: opts.target,
-      ticket: entry.ticket.id,
-      agent: entry.ticket.agent,
+      ticket: ticket.id,
+      agent: ticket.agent,
     });
   }
 }

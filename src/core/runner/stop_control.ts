@@ -12,6 +12,7 @@ export class StopController {
   #reason: StopReason | null = null;
   #message: string | null = null;
   #listeners = new Set<() => void>();
+  #abort = new AbortController();
 
   get reason(): StopReason | null {
     return this.#reason;
@@ -25,11 +26,17 @@ export class StopController {
     return this.#reason !== null;
   }
 
+  /** Aborted when a stop is requested: hands the stop to a step such as a commit's git calls. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
   /** Requests a stop; the first reason wins. */
   request(reason: StopReason, message: string): void {
     if (this.#reason) return;
     this.#reason = reason;
     this.#message = message;
+    this.#abort.abort();
     for (const listener of [...this.#listeners]) listener();
   }
 

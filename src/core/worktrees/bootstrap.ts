@@ -4,7 +4,7 @@
  * tickets picked with `worktree create --tickets`.
  */
 import { dirname, join, relative } from "node:path";
-import { UserError } from "../../cli/errors.ts";
+import { UserError } from "../errors.ts";
 import { git } from "../git.ts";
 import { exists } from "../project.ts";
 import { compareTicketNames } from "../tickets.ts";

@@ -6,7 +6,7 @@
  * even `--force` keeps what it discards under a ref of cmcs's own (see save_ref.ts).
  */
 import { dirname, join } from "node:path";
-import { UserError } from "../../cli/errors.ts";
+import { UserError } from "../errors.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
 import { TargetBusyError } from "../db/runs.ts";
@@ -29,7 +29,7 @@ import {
   targetLabel,
   worktreesRoot,
 } from "./paths.ts";
-import { liveQueueMark } from "./queue.ts";
+import { liveQueueMark } from "../db/worktree_queue.ts";
 import { type LossQuery, unreachableCommits } from "./reachability.ts";
 import { type SavedWork, saveWork } from "./save_ref.ts";
 
@@ -47,6 +47,8 @@ export interface ArchiveReport {
   command: string;
   ok: boolean;
   exit_code: number | null;
+  /** How it ended, in words: `exit 0`, `exit 4`, `timed out after 1800s`. */
+  outcome: string;
   log: string;
   output_tail: string;
 }
@@ -168,22 +170,28 @@ async function _cleanupHeld(
 
   _stopIfInterrupted(opts, label);
   if (config.worktrees.archive && present) {
-    report.archive = await _runArchive(project, config.worktrees.archive, real, row, opts.signal);
+    using stopped = _watchHold(db, hold);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, stopped.signal]) : stopped.signal;
+    report.archive = await _runArchive(project, config, real, row, signal);
+    // Interrupted or stopped: not even --force removes anything the user did not get to look at.
+    _stopIfInterrupted(opts, label);
+    _stopIfHoldLost(db, hold, label);
     if (!report.archive.ok) {
       if (!opts.force) {
-        report.refused = `the archive command failed (${report.archive.log})`;
+        report.refused =
+          `the archive command failed (${report.archive.outcome}; ${report.archive.log})`;
         return report;
       }
-      report.warnings.push(`the archive command failed; removed anyway (--force)`);
+      report.warnings.push(
+        `the archive command failed (${report.archive.outcome}); removed anyway (--force)`,
+      );
     }
   }
 
   // The last look before anything is removed: the lock must still be ours, and what the archive
   // command (or a person) changed meanwhile counts.
   _stopIfInterrupted(opts, label);
-  if (!holdIntact(db, hold)) {
-    throw new UserError(`the cleanup of ${label} was stopped (\`cmcs stop\`); nothing was removed`);
-  }
+  _stopIfHoldLost(db, hold, label);
   loss = await _assess(project, row, present, real, label);
   Object.assign(report, { uncommitted: loss.uncommitted, unreachable_commits: loss.commits });
   if (loss.reasons.length > 0) {
@@ -223,6 +231,28 @@ async function _cleanupHeld(
   }
   archiveWorktree(db, path);
   return report;
+}
+
+/**
+ * Aborted when the hold is stopped (`cmcs stop` on the target) while the archive command runs, so
+ * the command is ended at once and the cleanup gives up, instead of `stop` waiting on a holder
+ * that cannot look until its command ends.
+ */
+function _watchHold(db: Database, hold: RunRow): { signal: AbortSignal } & Disposable {
+  const controller = new AbortController();
+  const timer = setInterval(() => {
+    if (!holdIntact(db, hold)) controller.abort();
+  }, HOLD_POLL_MS);
+  return { signal: controller.signal, [Symbol.dispose]: () => clearInterval(timer) };
+}
+
+/** How often a cleanup busy in its archive command looks for a stop. */
+const HOLD_POLL_MS = 200;
+
+function _stopIfHoldLost(db: Database, hold: RunRow, label: string): void {
+  if (!holdIntact(db, hold)) {
+    throw new UserError(`the cleanup of ${label} was stopped (\`cmcs stop\`); nothing was removed`);
+  }
 }
 
 function _stopIfInterrupted(opts: CleanupOptions, label: string): void {
@@ -376,15 +406,18 @@ function _findRecord(project: Project, db: Database, branch: string): WorktreeRo
 
 async function _runArchive(
   project: Project,
-  command: string,
+  config: Config,
   path: string,
   row: WorktreeRow,
   signal?: AbortSignal,
 ): Promise<ArchiveReport> {
+  const command = config.worktrees.archive!;
+  const timeoutS = config.worktrees.timeout_s;
   const result = await runShellCommand({
     command,
     cwd: path,
     env: worktreeEnv(project, path, row.branch, row.port),
+    timeoutS,
     signal,
   });
   const logDir = branchLogDir(project, row.branch);
@@ -392,12 +425,13 @@ async function _runArchive(
   const log = join(logDir, "archive.log");
   await Deno.writeTextFile(
     log,
-    `$ ${command}\n# in ${path}; ${describeShellResult(result)}\n${result.output}`,
+    `$ ${command}\n# in ${path}; ${describeShellResult(result, timeoutS)}\n${result.output}`,
   );
   return {
     command,
     ok: result.code === 0,
     exit_code: result.code,
+    outcome: describeShellResult(result, timeoutS),
     log,
     output_tail: tail(result.output, 40),
   };

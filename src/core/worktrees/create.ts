@@ -5,7 +5,7 @@
  * unknown ref, branch checked out elsewhere, no ticket matching) leaves nothing behind.
  */
 import { join, relative } from "node:path";
-import { UserError } from "../../cli/errors.ts";
+import { UserError } from "../errors.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
 import { registerWorktree } from "../db/worktrees.ts";
@@ -25,6 +25,8 @@ export interface CreateOptions {
   from?: string;
   /** Glob of ticket file names to copy from the main checkout's tickets dir. */
   tickets?: string;
+  /** Ends the setup command (Ctrl-C): it then fails as `ended by a stop`. */
+  signal?: AbortSignal;
 }
 
 export interface SetupReport {
@@ -32,6 +34,8 @@ export interface SetupReport {
   ok: boolean;
   exit_code: number | null;
   signal: string | null;
+  /** How it ended, in words: `exit 0`, `exit 7`, `timed out after 1800s`, `killed by SIGKILL`. */
+  outcome: string;
   duration_s: number;
   /** Absolute path of the file holding the whole output. */
   log: string;
@@ -142,7 +146,8 @@ export async function createWorktree(
   const add = existing
     ? ["worktree", "add", path, branch]
     : ["worktree", "add", "-b", branch, path, startRef];
-  const added = await git(root, add);
+  // A post-checkout hook runs inside `git worktree add`: bounded like every git step with hooks.
+  const added = await git(root, add, undefined, { timeoutS: config.git.timeout_s });
   if (added.code !== 0) {
     const said = added.stderr || added.stdout;
     throw new UserError(
@@ -183,7 +188,7 @@ export async function createWorktree(
   }
 
   const setup = config.worktrees.setup
-    ? await _runSetup(project, config.worktrees.setup, realPath, branch, port)
+    ? await _runSetup(project, config, realPath, branch, port, opts.signal)
     : null;
 
   return {
@@ -218,22 +223,27 @@ export function worktreeEnv(
 
 async function _runSetup(
   project: Project,
-  command: string,
+  config: Config,
   path: string,
   branch: string,
   port: number,
+  signal: AbortSignal | undefined,
 ): Promise<SetupReport> {
+  const command = config.worktrees.setup!;
+  const timeoutS = config.worktrees.timeout_s;
   const result = await runShellCommand({
     command,
     cwd: path,
     env: worktreeEnv(project, path, branch, port),
+    timeoutS,
+    signal,
   });
   const logDir = branchLogDir(project, branch);
   await Deno.mkdir(logDir, { recursive: true });
   const log = join(logDir, "setup.log");
   await Deno.writeTextFile(
     log,
-    `$ ${command}\n# in ${path}; ${describeShellResult(result)} after ${
+    `$ ${command}\n# in ${path}; ${describeShellResult(result, timeoutS)} after ${
       result.durationS.toFixed(1)
     }s\n${result.output}`,
   );
@@ -242,6 +252,7 @@ async function _runSetup(
     ok: result.code === 0,
     exit_code: result.code,
     signal: result.signal ?? result.spawnError,
+    outcome: describeShellResult(result, timeoutS),
     duration_s: Math.round(result.durationS * 1000) / 1000,
     log,
     output_tail: tail(result.output, 40),

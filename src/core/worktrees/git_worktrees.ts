@@ -1,5 +1,5 @@
 /** What git knows about a repository's worktrees and branches, asked through the `git` executable. */
-import { UserError } from "../../cli/errors.ts";
+import { UserError } from "../errors.ts";
 import { git, gitOk } from "../git.ts";
 
 export interface GitWorktree {

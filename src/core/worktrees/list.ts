@@ -16,7 +16,7 @@ import { discoverTickets, resolveTicketsDir } from "../tickets.ts";
 import { discoverWorktrees } from "./discover.ts";
 import { aheadBehind } from "./git_worktrees.ts";
 import { targetLabel } from "./paths.ts";
-import { liveQueueMark } from "./queue.ts";
+import { liveQueueMark } from "../db/worktree_queue.ts";
 
 export type WorktreeState = "active" | "missing" | "archived";
 

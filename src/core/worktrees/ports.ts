@@ -1,14 +1,11 @@
 /** Per-worktree ports (`CMCS_PORT`), handed out from `worktrees.port_range`. */
-import { UserError } from "../../cli/errors.ts";
+import { UserError } from "../errors.ts";
 import type { Database } from "../db/database.ts";
+import { activePorts } from "../db/worktrees.ts";
 
 /** Ports held by active worktree records. */
 export function portsInUse(db: Database): Set<number> {
-  return new Set(
-    db.all<{ port: number }>(
-      "SELECT port FROM worktrees WHERE status = 'active' AND port IS NOT NULL",
-    ).map((row) => Number(row.port)),
-  );
+  return new Set(activePorts(db));
 }
 
 /** True when nothing listens on `port` on the loopback interface right now. */

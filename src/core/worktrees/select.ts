@@ -4,10 +4,9 @@ import { Database } from "../db/database.ts";
 import { latestRun } from "../db/runs.ts";
 import { listWorktrees } from "../db/worktrees.ts";
 import { isDirectory, type Project, requireProject } from "../project.ts";
-import { nextRunnable } from "../runner/run_target.ts";
-import { discoverTickets, resolveTicketsDir } from "../tickets.ts";
+import { discoverTickets, resolveTicketsDir, ticketQueue } from "../tickets.ts";
 import { discoverWorktrees } from "./discover.ts";
-import { liveQueueMark } from "./queue.ts";
+import { liveQueueMark } from "../db/worktree_queue.ts";
 
 /**
  * Active registered targets of the project `cwd` belongs to (existing git worktrees are
@@ -43,7 +42,7 @@ export function runnableTargets(cwd: string): Promise<string[]> {
     config ??= (await loadConfig(project)).config;
     try {
       const dir = resolveTicketsDir(path, config.tickets.dir);
-      return nextRunnable(await discoverTickets(dir)) !== null;
+      return ticketQueue(await discoverTickets(dir)).next !== null;
     } catch {
       return false;
     }

@@ -1,24 +1,26 @@
 /**
  * The dashboard as a Hono app. `createApp(...).fetch` is a plain `Request → Response` function:
- * the command serves it with `Deno.serve`, and the tests call it directly without a port.
+ * the command serves it with `Deno.serve`, and the tests call it directly without a port. It
+ * wires every route, so it sits with them at the top of the dashboard's layers (the leading `_`
+ * says it is not a page); src/dashboard/ below it never imports routes/ or islands/.
  */
 import { Hono } from "hono";
-import { registerOverview } from "../../routes/overview.tsx";
-import { registerRunPage } from "../../routes/run.tsx";
-import { registerStopForm } from "../../routes/stop.tsx";
-import { registerTargetPage } from "../../routes/target.tsx";
-import { registerEventsApi } from "../../routes/api/events.ts";
-import { registerLogsApi } from "../../routes/api/logs.ts";
-import { registerRunsApi } from "../../routes/api/runs.ts";
-import { registerTargetsApi } from "../../routes/api/targets.ts";
-import { UserError } from "../cli/errors.ts";
-import { type Asset, ISLANDS_JS, STYLE_CSS } from "./assets.ts";
-import { dashboardContext, type DashboardOptions } from "./context.ts";
-import { renderPage } from "./layout.tsx";
-import { HttpError } from "./params.ts";
-import { security } from "./security.ts";
+import { registerOverview } from "./overview.tsx";
+import { registerRunPage } from "./run.tsx";
+import { registerStopForm } from "./stop.tsx";
+import { registerTargetPage } from "./target.tsx";
+import { registerEventsApi } from "./api/events.ts";
+import { registerLogsApi } from "./api/logs.ts";
+import { registerRunsApi } from "./api/runs.ts";
+import { registerTargetsApi } from "./api/targets.ts";
+import { UserError } from "../src/core/errors.ts";
+import { type Asset, ISLANDS_JS, STYLE_CSS } from "../src/dashboard/assets.ts";
+import { dashboardContext, type DashboardOptions } from "../src/dashboard/context.ts";
+import { renderPage } from "../src/dashboard/layout.tsx";
+import { HttpError } from "../src/dashboard/params.ts";
+import { security } from "../src/dashboard/security.ts";
 
-export type { DashboardOptions } from "./context.ts";
+export type { DashboardOptions } from "../src/dashboard/context.ts";
 
 /**
  * Builds the dashboard for one project: pages (`/`, `/runs/:id`, `/targets?path=`), the JSON API

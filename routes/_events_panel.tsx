@@ -1,10 +1,10 @@
 /** The events list the overview and a run page share: one page of events and its pager. */
-import type { Database } from "../core/db/database.ts";
-import { Pager } from "./components.tsx";
-import { Island } from "./island.tsx";
-import { paging } from "./params.ts";
-import { countEvents, eventPage } from "./queries.ts";
-import type { EventView } from "./views.ts";
+import type { Database } from "../src/core/db/database.ts";
+import { countEvents, eventPage } from "../src/core/db/event_feed.ts";
+import { Pager } from "../src/dashboard/components.tsx";
+import { Island } from "../islands/island.tsx";
+import { paging } from "../src/dashboard/params.ts";
+import type { EventView } from "../src/dashboard/views.ts";
 
 /** One page of events, newest first, as {@link EventsPanel} shows it. */
 export interface EventsPanelData {

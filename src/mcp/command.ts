@@ -1,4 +1,4 @@
-import { setColor } from "../cli/output.ts";
+import { printError, setColor } from "../cli/output.ts";
 import { UserError } from "../cli/errors.ts";
 import { type Project, requireProject, resolveTarget } from "../core/project.ts";
 
@@ -41,7 +41,7 @@ export async function mcp(opts: McpOptions): Promise<number> {
     }
     return target;
   };
-  const { serveStdio } = await import("../mcp/server.ts");
-  await serveStdio({ confine, log: (line) => console.error(line) });
+  const { serveStdio } = await import("./server.ts");
+  await serveStdio({ confine, log: (line) => printError(line) });
   return 0;
 }

@@ -4,7 +4,7 @@
  * target's run exists, so a target of a live broker is queued or has a run: `wait` and
  * `run --detach` can tell a target that is about to run from one that is idle.
  */
-import type { Database } from "../db/database.ts";
+import type { Database } from "./database.ts";
 import { isSameProcessAlive } from "../process_identity.ts";
 import { nowIso } from "../time.ts";
 

@@ -1,7 +1,7 @@
-import { formatDuration, formatTable, formatTokens, paint, statusColor } from "../../cli/output.ts";
-import type { FileChange } from "../db/types.ts";
-import { explainFailure, resetNote } from "../outcome.ts";
-import type { ResultPacket, TokenTotals } from "./result_packet.ts";
+import type { FileChange } from "../core/db/types.ts";
+import { explainFailure, resetNote } from "../core/outcome.ts";
+import type { ResultPacket, TokenTotals } from "../core/review/result_packet.ts";
+import { formatDuration, formatTable, formatTokens, paint, statusColor } from "./output.ts";
 
 /** The text packet aims at this many lines, however many files or message lines there are. */
 export const RESULT_MAX_LINES = 32;
@@ -32,6 +32,7 @@ export function renderResultPacket(p: ResultPacket): string[] {
     const why = explainFailure(p.outcome, message, p.resets_at);
     if (why) head.push(`why       ${why}`);
   }
+  if (p.review !== null) head.push(`review    ${reviewLine(p)}`);
   const model = `model ${p.model ?? "codex default"}${
     p.reasoning_effort ? `, effort ${p.reasoning_effort}` : ""
   }`;
@@ -54,7 +55,8 @@ export function renderResultPacket(p: ResultPacket): string[] {
   if (p.warnings.length > MAX_WARNINGS) {
     warnings.push(`          … ${p.warnings.length - MAX_WARNINGS} more warnings (see --json)`);
   }
-  const next = [p.commands.diff, p.commands.logs, p.commands.resume].filter((c) => c !== null)
+  const next = [p.commands.diff, p.commands.logs, p.commands.resume, p.commands.accept]
+    .filter((c) => c !== null)
     .map((c, i) => `${i === 0 ? "next      " : "          "}${c}`);
 
   // Share what is left of the line budget between the file list and the final message.
@@ -84,6 +86,17 @@ export function renderResultPacket(p: ResultPacket): string[] {
   }
   lines.push(...warnings, ...next);
   return lines;
+}
+
+function reviewLine(p: ResultPacket): string {
+  switch (p.review) {
+    case "awaiting_review":
+      return "awaiting review";
+    case "accepted":
+      return `accepted ${p.accepted_at ?? ""}`.trimEnd();
+    default:
+      return "sent back (a new attempt has not ended done yet)";
+  }
 }
 
 function attemptLines(p: ResultPacket): string[] {

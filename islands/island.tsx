@@ -1,8 +1,9 @@
 import { type ComponentProps, type ComponentType, h } from "preact";
-import { type IslandName, ISLANDS } from "../../islands/registry.ts";
+import { type IslandName, ISLANDS } from "./registry.ts";
 
 /**
- * Renders island `name` on the server inside the element the browser bundle hydrates. The props
+ * Server side only (the browser bundle starts at client.ts and never loads this file). Renders
+ * island `name` on the server inside the element the browser bundle hydrates. The props
  * travel as JSON in a `data-props` attribute, which JSX escapes like any attribute, so no data
  * ever needs an inline script.
  */
