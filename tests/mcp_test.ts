@@ -139,7 +139,12 @@ Deno.test("a bad argument is a tool error naming it and the server keeps serving
   toolError(await mcp.call("result", { ticket: "TICKET-009" }), /no ticket has run on \. yet/);
   toolError(await mcp.call("diff", { max_chars: 10 }), /argument "max_chars"/);
   toolError(await mcp.call("resume", { ticket: "TICKET-001", feedback: " " }), /feedback is empty/);
-  toolError(await mcp.call("accept", { tickets: ["TICKET-001"] }), /not available/);
+  toolError(await mcp.call("accept", { tickets: [] }), /argument "tickets"/);
+  toolError(
+    await mcp.call("accept", { tickets: ["1"], ticket: "1" }),
+    /accept has no argument "ticket"/,
+  );
+  toolError(await mcp.call("accept", { tickets: ["TICKET-001"] }), /no ticket has run on \. yet/);
   toolError(await mcp.call("stop", { target: "." }), /nothing is running on \./);
   toolError(await mcp.call("logs", { lines: 0 }), /argument "lines"/);
   // Still answering after a dozen mistakes.
@@ -186,6 +191,14 @@ Deno.test("run starts a background run, wait reports progress until it ends, the
   includes(text(result), "a.txt");
 
   toolError(await mcp.call("result", { ticket: "TICKET-009" }), /TICKET-009/);
+
+  const accepted = await mcp.call("accept", { tickets: ["1"] });
+  const taken = ok(accepted).tickets as { ticket: string; already: boolean }[];
+  assert.deepEqual(taken.map((t) => [t.ticket, t.already]), [["TICKET-001", false]]);
+  assert.deepEqual(text(accepted), `accepted TICKET-001 "Write a file" (run ${run.run_id})`);
+  const review = ok(await mcp.call("status")).review as { accepted: number };
+  assert.deepEqual(review.accepted, 1);
+  toolError(await mcp.call("accept", { tickets: ["TICKET-009"] }), /TICKET-009/);
 
   const diff = await mcp.call("diff");
   includes(ok(diff).diff as string, "+hello");
@@ -252,6 +265,10 @@ Deno.test("resume sends a ticket back in a background run that wait sees end don
   ok(await mcp.call("run"));
   const first = ok(await mcp.call("wait"));
   assert.deepEqual((first.runs as { status: string }[])[0].status, "failed");
+  toolError(
+    await mcp.call("accept", { tickets: ["TICKET-001"] }),
+    /TICKET-001 is not done: .*; nothing was accepted/,
+  );
 
   const resumed = await mcp.call("resume", { ticket: "TICKET-001", feedback: "Finish it." });
   const data = ok(resumed);

@@ -7,7 +7,6 @@
  * input schema is strict, so a misspelt argument is an error naming it rather than ignored.
  */
 import { z } from "zod";
-import { UserError } from "../cli/errors.ts";
 import type { Report } from "../cli/report.ts";
 
 /** What a tool gets besides its arguments. */
@@ -61,13 +60,6 @@ const runSummary = loose({
   id: z.number().nullable(),
   status: z.string(),
 });
-
-/** The tool `accept` calls once `cmcs accept` exists; until then it says so. */
-function notAvailable(command: string): never {
-  throw new UserError(`${command} is not available in this version of cmcs yet`, {
-    hint: "review with `result` and `diff`, then merge the worktree's branch with git",
-  });
-}
 
 async function confineAll(ctx: ToolContext, paths: string[] | undefined): Promise<string[]> {
   return await Promise.all((paths ?? []).map((p) => ctx.confine(p)));
@@ -311,19 +303,21 @@ export const TOOLS: Tool[] = [
   },
   {
     name: "accept",
-    description: "Accept reviewed tickets of a worktree (cmcs accept). Not available in this " +
-      "version yet: the call says so.",
+    description: "Accept tickets whose latest attempt ended done: their work is taken and they " +
+      "leave the review queue (cmcs accept). All or nothing: a ticket that is not done is " +
+      "refused, and then none is accepted.",
     input: z.strictObject({
       path,
       tickets: z.array(ticket).min(1).describe("the tickets to accept"),
     }),
-    output: loose({}),
+    output: loose({
+      target: z.string(),
+      tickets: z.array(loose({ ticket: z.string(), run_id: z.number(), already: z.boolean() })),
+    }),
     readOnly: false,
-    // TODO(accept): `return await acceptReport(await ctx.confine(path), tickets)` once
-    // src/core/review/accept.ts and `cmcs accept` are merged.
     call: async (a, ctx) => {
-      await ctx.confine(a.path as string ?? ".");
-      return notAvailable("cmcs accept");
+      const { acceptReport } = await import("../commands/accept.ts");
+      return await acceptReport(await ctx.confine(a.path as string ?? "."), a.tickets as string[]);
     },
   },
   {
