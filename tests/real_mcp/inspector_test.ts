@@ -7,7 +7,12 @@ import assert from "node:assert/strict";
 import { cmcsEntry, PERMISSION_FLAGS } from "../helpers/cli.ts";
 import { directive } from "../helpers/fake_codex.ts";
 import { type TestProject, testProject } from "../helpers/project.ts";
-import { ensureInspector, INSPECTOR_VERSION, type InspectorInstall, run } from "./setup.ts";
+import {
+  ensureInspector,
+  INSPECTOR_VERSION,
+  type InspectorInstall,
+  runWithTimeout,
+} from "./setup.ts";
 
 const INSTALL: InspectorInstall = await ensureInspector();
 if (!INSTALL.ok) {
@@ -33,7 +38,7 @@ async function inspect(
   p: TestProject,
   args: string[],
 ): Promise<Record<string, unknown>> {
-  const out = await run(
+  const out = await runWithTimeout(
     install.bin,
     [
       "--cli",
