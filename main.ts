@@ -350,6 +350,19 @@ export function buildProgram(): Command {
     );
 
   program
+    .command("mcp")
+    .description(
+      "serve cmcs's commands as tools to an MCP client (Claude Code, Codex, …) over stdin/stdout, " +
+        "for this repository only, until stdin closes",
+    )
+    .option("--repo <path>", "the repository to serve (default: the current directory's)")
+    .addHelpText(
+      "after",
+      example("cmcs mcp", "cmcs mcp --repo ~/src/app", "codex mcp add cmcs -- cmcs mcp"),
+    )
+    .action((opts) => invoke(async () => (await import("./src/mcp/command.ts")).mcp(opts)));
+
+  program
     .command("dashboard")
     .description("serve the live web dashboard of this project (127.0.0.1:4173) until Ctrl-C")
     .option(

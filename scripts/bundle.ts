@@ -151,9 +151,11 @@ export function lazyRequire(bundleText: string): string {
  * Every module the bundled text would still load at run time other than Deno's `node:` built-ins:
  * static `import … from`/`export … from`, side-effect imports, `import(…)` and the bundler's
  * `__require(…)`. A non-literal `import(expr)` is reported as `import(<expr>)`. An empty list means
- * the file is self-contained.
+ * the file is self-contained. Lines that are only a comment are not code (zod's sources mention
+ * "an inline `import()`" in one).
  */
 export function foreignImports(bundleText: string): string[] {
+  bundleText = bundleText.replace(/^[ \t]*\/\/.*$/gm, "");
   const found = new Set<string>();
   const literal = /^\s*(["'`])([^"'`]+)\1\s*$/;
   const patterns = [

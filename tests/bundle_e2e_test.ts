@@ -380,6 +380,14 @@ Deno.test("foreignImports() finds every module a bundle would still load", () =>
   ]);
 });
 
+Deno.test("foreignImports() passes over a comment line that mentions import() (zod has one)", () => {
+  const text = [
+    "      // annotated so the .d.cts emits an indexed access rather than an inline `import()` of an ESM path",
+    'const c = await import("./lazy.js"); // and import("./commented.js") after code still counts',
+  ].join("\n");
+  assert.deepEqual(foreignImports(text), ["./commented.js", "./lazy.js"]);
+});
+
 Deno.test("parseBundleArgs() takes --output and --build and refuses anything else", () => {
   assert.deepEqual(parseBundleArgs(["--output", "x.js", "--build", "1.0.0+a"]), {
     output: "x.js",

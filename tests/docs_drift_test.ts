@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { buildProgram } from "../main.ts";
 import { configKeys } from "../src/core/config.ts";
 import { PROJECT_DIR } from "./helpers/cli.ts";
-import { checkDocText, documentedConfigKeys } from "./helpers/docs_drift.ts";
+import { checkDocText, documentedConfigKeys, documentedMcpTools } from "./helpers/docs_drift.ts";
+import { TOOLS } from "../src/mcp/tools.ts";
 
 async function markdownFiles(): Promise<string[]> {
   const files = ["README.md", "CLAUDE-SNIPPET.md"];
@@ -55,4 +56,19 @@ Deno.test("docs/configuration.md lists exactly the config keys of the schema", a
 Deno.test("the config-key check notices a key missing from the docs", () => {
   const text = "## Keys\n\n| key | type |\n| --- | --- |\n| `codex.model` | string |\n";
   assert.deepEqual(documentedConfigKeys(text), ["codex.model"]);
+});
+
+Deno.test("docs/mcp.md lists exactly the MCP tools and each tool's arguments", async () => {
+  const documented = documentedMcpTools(
+    await Deno.readTextFile(join(PROJECT_DIR, "docs/mcp.md")),
+  );
+  const served = Object.fromEntries(TOOLS.map((t) => [t.name, Object.keys(t.input.shape)]));
+  assert.deepEqual(documented, served);
+});
+
+Deno.test("the MCP docs check notices an argument renamed in the code", () => {
+  const text = "### `logs`\n\n| argument | type |\n| --- | --- |\n| `lines` | integer |\n" +
+    "\n## Other\n\n| `not_an_argument` | x |\n";
+  assert.deepEqual(documentedMcpTools(text), { logs: ["lines"] });
+  assert.notDeepEqual(documentedMcpTools(text), { logs: ["count"] });
 });

@@ -20,6 +20,7 @@ import {
   type RecordedRequest,
   type Reply,
   startMockAnthropicServer,
+  textOf,
 } from "./real_claude/mock_anthropic_server.ts";
 import {
   claudeHome,
@@ -349,5 +350,95 @@ realClaudeTest(
       /`run_in_background` runs the command detached.*re-invokes you when it exits/,
     );
     assert.match(description, /default 600000, max 7200000/);
+  },
+);
+
+/** The name Claude Code gives a tool of the plugin's MCP server. */
+const MCP = (tool: string) => `mcp__plugin_cmcs_cmcs__${tool}`;
+
+/**
+ * Every tool result of a request's conversation, in order: its text, or the names of the tools
+ * a ToolSearch result loaded (`tool_reference` blocks). Claude Code may put a system message
+ * after the last result, so they are read from the whole conversation.
+ */
+function conversationResults(
+  request: RecordedRequest,
+): { id: string; text: string; isError: boolean }[] {
+  const messages = (request.body?.messages ?? []) as { role: string; content: unknown }[];
+  return messages.filter((m) => m.role === "user" && Array.isArray(m.content)).flatMap((m) =>
+    (m.content as Record<string, unknown>[]).filter((b) => b.type === "tool_result").map((b) => ({
+      id: String(b.tool_use_id),
+      text: Array.isArray(b.content)
+        ? (b.content as Record<string, unknown>[]).map((c) =>
+          c.type === "tool_reference" ? String(c.tool_name) : textOf([c]).join("")
+        ).join("\n")
+        : textOf(b.content).join("\n"),
+      isError: b.is_error === true,
+    }))
+  );
+}
+
+realClaudeTest(
+  "the plugin's MCP server gives Claude typed tools: ticket_new, run, wait and result, found through ToolSearch",
+  async (bin) => {
+    await using p = await testProject();
+    const search: Block = {
+      type: "tool_use",
+      name: "ToolSearch",
+      input: { query: `select:${["ticket_new", "run", "wait", "result"].map(MCP).join(",")}` },
+    };
+    const call = (tool: string, input: Record<string, unknown>): Block => ({
+      type: "tool_use",
+      name: MCP(tool),
+      input,
+    });
+    const steps: Block[] = [
+      search,
+      call("ticket_new", { title: "Write a note", body: "## Goal\n\nA note.\n" }),
+      call("run", {}),
+      call("wait", { timeout_s: 600 }),
+      call("result", { ticket: "TICKET-001" }),
+      { type: "text", text: "TICKET-001 is done." },
+    ];
+    // The server may still be connecting when the session starts: ToolSearch then says so, and
+    // the script searches again (a step of the conversation, not a timed wait).
+    await using server = startMockAnthropicServer((request) => {
+      if (!request.tools.includes("Bash")) return { blocks: [{ type: "text", text: "ok" }] };
+      const results = conversationResults(request);
+      const retries = results.filter((r) => /still connecting/.test(r.text)).length;
+      if (/still connecting/.test(results.at(-1)?.text ?? "") && retries < 100) {
+        return { blocks: [search] };
+      }
+      const step = steps[stepOf(request) - retries];
+      return { blocks: [step ?? { type: "text", text: "(script ended)" }] };
+    });
+    await using home = await claudeHome(server.baseUrl);
+
+    const session = await claudeSession(bin, p.path, "Dispatch a ticket.", {
+      ...home.env,
+      ...p.env,
+    }, ["--plugin-dir", PLUGIN_DIR, "--allowedTools", "mcp__plugin_cmcs_cmcs"]);
+    assert.equal(session.code, 0, session.output);
+
+    const last = server.requests.filter((r) => r.tools.includes("Bash")).at(-1)!;
+    const results = conversationResults(last).filter((r) => !/still connecting/.test(r.text));
+    console.log(
+      "| MCP call | chars returned |\n| --- | --- |\n" +
+        ["ToolSearch", "ticket_new", "run", "wait", "result"].map((name, i) =>
+          `| ${name} | ${results[i]?.text.length} |`
+        ).join("\n"),
+    );
+    assert.equal(results.length, 5, JSON.stringify(results));
+    assert.deepEqual(results[0].text.split("\n"), ["ticket_new", "run", "wait", "result"].map(MCP));
+    assert.ok(results.every((r) => !r.isError), JSON.stringify(results));
+    // Claude Code shows the model the structured content, not the text.
+    const [made, started, waited, packet] = results.slice(1).map((r) => JSON.parse(r.text));
+    assert.match(made.path, /\.cmcs\/tickets\/TICKET-001\.md$/);
+    assert.equal(started.runs[0].run_id, 1);
+    assert.equal(waited.runs[0].status, "completed");
+    assert.deepEqual(waited.next, ["cmcs result . TICKET-001"]);
+    assert.equal(packet.ticket, "TICKET-001");
+    assert.equal(packet.outcome, "done");
+    assert.equal(runs(p)[0].status, "completed");
   },
 );

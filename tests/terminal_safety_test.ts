@@ -114,7 +114,7 @@ Deno.test("the sanitiser removes OSC, CSI, C1 and bidi overrides but keeps text,
 Deno.test("commands print only through the output layer that removes escapes", async () => {
   const root = new URL("../src/", import.meta.url);
   const offenders: string[] = [];
-  for (const dir of ["commands", "cli"]) {
+  for (const dir of ["commands", "cli", "mcp"]) {
     for await (const entry of Deno.readDir(new URL(`${dir}/`, root))) {
       if (!entry.name.endsWith(".ts") || `${dir}/${entry.name}` === "cli/output.ts") continue;
       const text = await Deno.readTextFile(new URL(`${dir}/${entry.name}`, root));

@@ -1,6 +1,6 @@
-import { print, printJson } from "../cli/output.ts";
+import { printReport, type Report } from "../cli/report.ts";
 import { requireProject, resolveTarget } from "../core/project.ts";
-import { acceptTickets } from "../core/review/accept.ts";
+import { type AcceptResult, acceptTickets } from "../core/review/accept.ts";
 
 export interface AcceptOptions {
   json?: boolean;
@@ -12,20 +12,19 @@ export interface AcceptOptions {
  * is accepted) or names no ticket that ran there.
  */
 export async function accept(path: string, refs: string[], opts: AcceptOptions): Promise<number> {
+  return printReport(await acceptReport(path, refs), opts.json);
+}
+
+/** Accepts the tickets (see {@link accept}) and reports them as `cmcs accept` prints them. */
+export async function acceptReport(path: string, refs: string[]): Promise<Report<AcceptResult>> {
   const target = await resolveTarget(path);
   const project = await requireProject(target);
   const result = await acceptTickets(project, target, refs);
-  if (opts.json) {
-    printJson(result);
-    return 0;
-  }
-  for (const t of result.tickets) {
+  const text = result.tickets.map((t) => {
     const title = t.title ? ` "${t.title}"` : "";
-    print(
-      t.already
-        ? `${t.ticket}${title} was already accepted (${t.accepted_at}); nothing changed`
-        : `accepted ${t.ticket}${title} (run ${t.run_id})`,
-    );
-  }
-  return 0;
+    return t.already
+      ? `${t.ticket}${title} was already accepted (${t.accepted_at}); nothing changed`
+      : `accepted ${t.ticket}${title} (run ${t.run_id})`;
+  });
+  return { code: 0, data: result, text };
 }

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { UsageError, UserError } from "../cli/errors.ts";
-import { print, printError, printJson, printJsonLine } from "../cli/output.ts";
+import { print, printError, printJsonLine } from "../cli/output.ts";
+import { printReport, type Report } from "../cli/report.ts";
 import { attemptLogJson, rawLogLines } from "../core/attempt_log.ts";
 import { createJsonlRenderer, renderJsonl } from "../core/codex_render.ts";
 import { runAttempts } from "../core/db/attempts.ts";
@@ -37,34 +38,58 @@ export async function logs(path: string, opts: LogsOptions): Promise<number> {
       "follow with --follow (add --raw for JSONL), or take a snapshot with --json",
     );
   }
+  if (!opts.follow) {
+    const report = await logsReport(path, opts);
+    // With --raw, stdout stays pure JSONL (each line still parseable, its control characters
+    // escaped): the header and trailer lines go to stderr.
+    if (opts.raw && !opts.json) {
+      for (const line of report.errText ?? []) printError(line);
+      for (const line of report.text) printJsonLine(line);
+      return report.code;
+    }
+    return printReport(report, opts.json);
+  }
   const opened = await openTarget(path);
   try {
     await recoverOrphans(opened.db);
     const run = resolveRun(opened, opts.run);
-    if (opts.follow) await untilFirstAttempt(opened, run);
+    await untilFirstAttempt(opened, run);
+    return await follow(opened, run, pickAttempt(opened, run, opts.ticket), opts);
+  } finally {
+    opened.db.close();
+  }
+}
+
+/**
+ * The last `opts.lines` lines of an attempt's log (see {@link logs}), in both forms. With `raw`,
+ * the header and trailer are `errText` and `text` is only the JSONL lines.
+ */
+export async function logsReport(
+  path: string,
+  opts: Omit<LogsOptions, "follow">,
+): Promise<Report<ReturnType<typeof attemptLogJson>>> {
+  const opened = await openTarget(path);
+  try {
+    await recoverOrphans(opened.db);
+    const run = resolveRun(opened, opts.run);
     const attempt = pickAttempt(opened, run, opts.ticket);
-    if (opts.follow) return await follow(opened, run, attempt, opts);
     const file = join(opened.project.logsDir, attempt.log_dir ?? "", ATTEMPT_FILES.jsonl);
     const text = await readTail(file, TAIL_BYTES);
     const lines = opts.raw ? rawLogLines(text) : renderJsonl(text);
     const shown = lines.slice(-opts.lines);
-    if (opts.json) {
-      printJson(
-        attemptLogJson(attempt, file, { lines: shown, truncated: lines.length > shown.length }),
-      );
-      return 0;
-    }
-    const note = noteWriter(opts);
-    note(header(attempt));
+    const data = attemptLogJson(attempt, file, {
+      lines: shown,
+      truncated: lines.length > shown.length,
+    });
+    const notes = [header(attempt)];
     if (text === "" && !(await exists(file))) {
-      note(`-- no log file: ${file} is gone (\`cmcs clean\` removes old logs)`);
+      notes.push(`-- no log file: ${file} is gone (\`cmcs clean\` removes old logs)`);
     }
-    const out = lineWriter(opts);
-    for (const line of shown) out(line);
-    if (attempt.outcome && attempt.outcome !== "done" && attempt.message) {
-      note(`-- ${attempt.outcome}: ${attempt.message}`);
-    }
-    return 0;
+    const trailer = attempt.outcome && attempt.outcome !== "done" && attempt.message
+      ? [`-- ${attempt.outcome}: ${attempt.message}`]
+      : [];
+    if (opts.raw) return { code: 0, data, text: shown, errText: [...notes, ...trailer] };
+    return { code: 0, data, text: [...notes, ...shown, ...trailer] };
   } finally {
     opened.db.close();
   }

@@ -1,8 +1,8 @@
 import { relative } from "node:path";
-import { print, printJson } from "../cli/output.ts";
+import { printReport, type Report } from "../cli/report.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { buildResultPacket } from "../core/review/result_packet.ts";
-import { resultJson } from "../core/review/result_json.ts";
+import { type ResultJson, resultJson } from "../core/review/result_json.ts";
 import { renderResultPacket } from "../cli/result_text.ts";
 import { resolveReviewTicket, ticketHistory } from "../core/review/ticket_history.ts";
 import { openTarget } from "../core/run_lookup.ts";
@@ -21,6 +21,14 @@ export async function result(
   ticketRef: string | undefined,
   opts: ResultOptions,
 ): Promise<number> {
+  return printReport(await resultReport(path, ticketRef), opts.json);
+}
+
+/** One ticket's review packet, as `cmcs result` prints it in JSON and in text. */
+export async function resultReport(
+  path: string,
+  ticketRef: string | undefined,
+): Promise<Report<ResultJson>> {
   const opened = await openTarget(path);
   try {
     await recoverOrphans(opened.db);
@@ -35,9 +43,11 @@ export async function result(
       history,
       pathArg: commandPath(target),
     });
-    if (opts.json) printJson(resultJson(packet, opened.project.logsDir));
-    else for (const line of renderResultPacket(packet)) print(line);
-    return 0;
+    return {
+      code: 0,
+      data: resultJson(packet, opened.project.logsDir),
+      text: renderResultPacket(packet),
+    };
   } finally {
     opened.db.close();
   }

@@ -2,6 +2,8 @@ import { basename, relative } from "node:path";
 import { EXIT, UsageError, UserError } from "../cli/errors.ts";
 import { readAtMost } from "../core/bounded_read.ts";
 import { print, printError, printJson } from "../cli/output.ts";
+import type { Report } from "../cli/report.ts";
+import { busyReason } from "../core/runner/parallel.ts";
 import { progressPrinter } from "../cli/progress_printer.ts";
 import { loadConfig } from "../core/config.ts";
 import { Database } from "../core/db/database.ts";
@@ -142,6 +144,95 @@ export async function resume(
   }
 }
 
+/** What a background resume started: its run, in the shape `cmcs run --detach --json` prints. */
+export interface DetachedResume {
+  run_id: number | null;
+  target: string;
+  ticket: string;
+  thread_id: string;
+  broker_pid: number;
+  log: string;
+}
+
+/**
+ * `cmcs resume` in a background broker, for callers that must not block for a whole Codex turn
+ * (the MCP server): everything a resume checks first (feedback not empty, the ticket exists and
+ * has a Codex thread, no live run on the target) is checked here, so a mistake is an error now
+ * and not a line in a log. The feedback goes to a file in the logs directory, handed over with
+ * `--file` and removed once the broker has created its run, when the call returns.
+ */
+export async function resumeDetachedReport(
+  path: string,
+  ticketRef: string,
+  feedback: string,
+): Promise<Report<DetachedResume>> {
+  if (feedback.trim() === "") {
+    throw new UsageError("the feedback is empty", "say what the worker should change");
+  }
+  if (new TextEncoder().encode(feedback).length > MAX_FEEDBACK_BYTES) {
+    throw new UsageError(
+      `the feedback is larger than ${MAX_FEEDBACK_BYTES / 1024 / 1024} MiB`,
+      "say what the worker should change in fewer words; it goes whole into the worker's prompt",
+    );
+  }
+  const target = await resolveTarget(path);
+  const project = await requireProject(target);
+  const { config } = await loadConfig(project);
+  const label = relative(project.root, target) || ".";
+  const db = Database.open(project.dbPath);
+  let plan;
+  try {
+    await recoverOrphans(db);
+    plan = await planResume(db, target, resolveTicketsDir(target, config.tickets.dir), ticketRef);
+    const reason = busyReason(db, target, label);
+    if (reason) {
+      throw new UserError(reason, {
+        hint: `wait for it with \`cmcs wait ${label}\` or stop it with \`cmcs stop ${label}\``,
+      });
+    }
+  } finally {
+    db.close();
+  }
+  await Deno.mkdir(project.logsDir, { recursive: true });
+  const file = await Deno.makeTempFile({
+    dir: project.logsDir,
+    prefix: `resume-${plan.ticket.id}-`,
+    suffix: ".md",
+  });
+  await Deno.writeTextFile(file, feedback);
+  const { startDetachedBroker } = await import("../core/runner/detach.ts");
+  let started;
+  try {
+    started = await startDetachedBroker({
+      cwd: Deno.cwd(),
+      logsDir: project.logsDir,
+      targets: [{ target, label, dbPath: project.dbPath }],
+      args: ["resume", target, plan.ticket.id, "--file", file],
+    });
+  } finally {
+    // The broker reads the feedback before it creates its run, so once the run exists (or the
+    // broker is gone) the file has served; the attempt's prompt keeps the feedback.
+    await Deno.remove(file).catch(() => {});
+  }
+  const run = started.runs[0];
+  const pathArg = shellWord(commandPath(target));
+  return {
+    code: EXIT.ok,
+    data: {
+      run_id: run.run_id,
+      target,
+      ticket: plan.ticket.id,
+      thread_id: plan.threadId,
+      broker_pid: started.pid,
+      log: started.log,
+    },
+    text: [
+      `run ${run.run_id} resumes ${plan.ticket.id} on ${label} (thread ${plan.threadId})`,
+      `in the background (broker pid ${started.pid}, log ${started.log})`,
+      `wait with \`cmcs wait ${pathArg}\``,
+    ],
+  };
+}
 /** The most feedback read: it goes whole into the worker's prompt, like a ticket (same limit). */
 const MAX_FEEDBACK_BYTES = 8 * 1024 * 1024;
 

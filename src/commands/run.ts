@@ -1,6 +1,7 @@
 import { relative } from "node:path";
 import { EXIT, UsageError, UserError } from "../cli/errors.ts";
 import { formatTable, print, printError, printJson } from "../cli/output.ts";
+import { printReport, type Report } from "../cli/report.ts";
 import { lineDisplay, liveView } from "../cli/live_view.ts";
 import { loadConfig } from "../core/config.ts";
 import { Database } from "../core/db/database.ts";
@@ -56,7 +57,7 @@ export async function run(paths: string[], opts: RunOptions): Promise<number> {
     else print("nothing to run: no registered target has a ticket to run");
     return EXIT.ok;
   }
-  if (opts.detach) return await detach(targets, opts);
+  if (opts.detach) return printReport(await detach(targets, opts), opts.json);
 
   const stop = new StopController();
   let interrupted = false;
@@ -144,32 +145,71 @@ async function refuseBusy(targets: PreparedTarget[], skip: boolean): Promise<Pre
   return free;
 }
 
-/** `run --detach`: hands the targets to a background broker and prints its runs. */
-async function detach(targets: PreparedTarget[], opts: RunOptions): Promise<number> {
+/** The runs `cmcs run --detach` started, as its JSON document. */
+export interface DetachedRuns {
+  broker_pid: number | null;
+  log: string | null;
+  runs: { run_id: number | null; target: string; status: string }[];
+}
+
+/**
+ * `cmcs run --detach [paths... | --all]` without printing: checks the targets (tickets directory,
+ * no live run), starts one background broker for them and reports its runs.
+ */
+export async function runDetachedReport(
+  paths: string[],
+  opts: { all?: boolean },
+): Promise<Report<DetachedRuns>> {
+  if (opts.all && paths.length > 0) {
+    throw new UsageError(
+      "give target paths or --all, not both",
+      "`cmcs run --all` runs every registered target that has a ticket to run",
+    );
+  }
+  const { runnableTargets } = await import("../core/worktrees/select.ts");
+  const targets = await refuseBusy(
+    await prepareTargets(
+      opts.all ? await runnableTargets(Deno.cwd()) : paths.length > 0 ? paths : ["."],
+    ),
+    Boolean(opts.all),
+  );
+  if (targets.length === 0) {
+    return {
+      code: EXIT.ok,
+      data: { broker_pid: null, log: null, runs: [] },
+      text: ["nothing to run: no registered target has a ticket to run"],
+    };
+  }
+  return await detach(targets, opts);
+}
+
+/** `run --detach`: hands the targets to a background broker and reports its runs. */
+async function detach(
+  targets: PreparedTarget[],
+  opts: { all?: boolean },
+): Promise<Report<DetachedRuns>> {
   const { startDetachedBroker } = await import("../core/runner/detach.ts");
   const started = await startDetachedBroker({
     cwd: Deno.cwd(),
     logsDir: targets[0].project.logsDir,
     targets: targets.map((t) => ({ target: t.target, label: t.label, dbPath: t.project.dbPath })),
   });
-  if (opts.json) {
-    printJson({
+  const text = started.runs.map((r) =>
+    r.run_id === null ? `queued ${r.label}` : `run ${r.run_id} started on ${r.label}`
+  );
+  text.push(`in the background (broker pid ${started.pid}, log ${started.log})`);
+  text.push(
+    `wait with \`cmcs wait ${opts.all ? "--all" : started.runs.map((r) => r.label).join(" ")}\``,
+  );
+  return {
+    code: EXIT.ok,
+    data: {
       broker_pid: started.pid,
       log: started.log,
       runs: started.runs.map((r) => ({ run_id: r.run_id, target: r.target, status: r.status })),
-    });
-  } else {
-    for (const r of started.runs) {
-      print(
-        r.run_id === null ? `queued ${r.label}` : `run ${r.run_id} started on ${r.label}`,
-      );
-    }
-    print(`in the background (broker pid ${started.pid}, log ${started.log})`);
-    print(
-      `wait with \`cmcs wait ${opts.all ? "--all" : started.runs.map((r) => r.label).join(" ")}\``,
-    );
-  }
-  return EXIT.ok;
+    },
+    text,
+  };
 }
 
 async function prepareTargets(paths: string[]): Promise<PreparedTarget[]> {

@@ -17,11 +17,10 @@ import {
   formatTable,
   formatTokens,
   paint,
-  print,
   printError,
-  printJson,
   statusColor,
 } from "../cli/output.ts";
+import { printReport, type Report } from "../cli/report.ts";
 
 export interface StatusOptions {
   active?: boolean;
@@ -63,6 +62,20 @@ export interface StatusJsonTicket {
   run_id: number;
 }
 
+/** What `cmcs status --json` prints. */
+export interface StatusJson {
+  /** The main checkout's root; each run's `target` is relative to it. */
+  project: string;
+  runs: StatusJsonRun[];
+  /** Runs the filter matched beyond those listed; left out when 0. */
+  not_shown?: number;
+  review: {
+    awaiting_review: StatusJsonTicket[];
+    sent_back: StatusJsonTicket[];
+    accepted: number;
+  };
+}
+
 /**
  * `cmcs status [path]`: runs newest first with their ticket counts, duration and tokens. With a
  * path, only that target's runs (the database is the main checkout's even when the path is a
@@ -70,6 +83,17 @@ export interface StatusJsonTicket {
  * running really is.
  */
 export async function status(path: string | undefined, opts: StatusOptions): Promise<number> {
+  return printReport(await statusReport(path, opts), opts.json);
+}
+
+/**
+ * The runs `cmcs status` lists and its review queue, as its JSON document and its text lines.
+ * Notes about runs found interrupted go to stderr as they are found.
+ */
+export async function statusReport(
+  path: string | undefined,
+  opts: Omit<StatusOptions, "json">,
+): Promise<Report<StatusJson>> {
   const target = path === undefined ? undefined : await resolveTarget(path);
   // Read-only and run on every prompt: no git process when the target is a main checkout.
   const project = await requireProject(target ?? Deno.cwd(), { quick: true });
@@ -93,31 +117,29 @@ export async function status(path: string | undefined, opts: StatusOptions): Pro
   const awaiting = queue.filter((t) => t.state === "awaiting_review");
   const awaitingIn = (run: RunSummary) => awaiting.filter((t) => t.run_id === run.id).length;
 
-  if (opts.json) {
-    const label = (t: QueuedTicket): StatusJsonTicket => ({
-      target: displayTarget(project.root, t.target),
-      ticket: t.ticket,
-      run_id: t.run_id,
-    });
-    printJson({
-      project: project.root,
-      runs: runs.map((run) => statusJsonRun(project.root, run, awaitingIn(run))),
-      ...(more > 0 ? { not_shown: more } : {}),
-      review: {
-        awaiting_review: awaiting.map(label),
-        sent_back: queue.filter((t) => t.state === "sent_back").map(label),
-        accepted: queueCounts(queue).accepted,
-      },
-    });
-    return 0;
-  }
+  const label = (t: QueuedTicket): StatusJsonTicket => ({
+    target: displayTarget(project.root, t.target),
+    ticket: t.ticket,
+    run_id: t.run_id,
+  });
+  const data: StatusJson = {
+    project: project.root,
+    runs: runs.map((run) => statusJsonRun(project.root, run, awaitingIn(run))),
+    ...(more > 0 ? { not_shown: more } : {}),
+    review: {
+      awaiting_review: awaiting.map(label),
+      sent_back: queue.filter((t) => t.state === "sent_back").map(label),
+      accepted: queueCounts(queue).accepted,
+    },
+  };
+  const text: string[] = [];
   if (runs.length === 0) {
     const scope = target === undefined ? "" : ` for ${displayTarget(project.root, target)}`;
-    print(opts.active ? `no running runs${scope}` : `no runs yet${scope}`);
-    print("hint: start one with `cmcs run`");
-    return 0;
+    text.push(opts.active ? `no running runs${scope}` : `no runs yet${scope}`);
+    text.push("hint: start one with `cmcs run`");
+    return { code: 0, data, text };
   }
-  print(formatTable(
+  text.push(formatTable(
     [
       "ID",
       "STATUS",
@@ -145,12 +167,12 @@ export async function status(path: string | undefined, opts: StatusOptions): Pro
       run.started_at.replace(/\.\d+Z$/, "Z"),
     ]),
   ));
-  if (more > 0) print(`… ${more} older run(s) not shown (use --limit)`);
+  if (more > 0) text.push(`… ${more} older run(s) not shown (use --limit)`);
   for (const run of latestFailures(runs)) {
-    print(`run ${run.id} ${run.status}: ${cutLine(run.message ?? "")}`);
+    text.push(`run ${run.id} ${run.status}: ${cutLine(run.message ?? "")}`);
   }
-  for (const line of reviewLines(queue)) print(line);
-  return 0;
+  text.push(...reviewLines(queue));
+  return { code: 0, data, text };
 }
 
 /**

@@ -1,12 +1,12 @@
 import { UserError } from "../cli/errors.ts";
-import { print, printJson } from "../cli/output.ts";
+import { printReport, type Report } from "../cli/report.ts";
 import type { Database } from "../core/db/database.ts";
 import { getRun, runningRunsOf } from "../core/db/runs.ts";
 import type { RunRow } from "../core/db/types.ts";
 import { loadConfig } from "../core/config.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { openTargetOrRun } from "../core/run_lookup.ts";
-import { NoSuchRunError, RunNotRunningError, stopRun } from "../core/stop_run.ts";
+import { NoSuchRunError, RunNotRunningError, type StopResult, stopRun } from "../core/stop_run.ts";
 import { dequeue } from "../core/db/worktree_queue.ts";
 
 /**
@@ -18,6 +18,18 @@ import { dequeue } from "../core/db/worktree_queue.ts";
  * waiting for a `run.max_parallel` slot is taken out of its broker's queue instead.
  */
 export async function stop(arg: string, opts: { json?: boolean }): Promise<number> {
+  return printReport(await stopReport(arg), opts.json);
+}
+
+/** What `cmcs stop --json` prints: the run's state afterwards, or `dequeued` for a queued target. */
+export type StopReport = Omit<StopResult, "run_id" | "target" | "status"> & {
+  run_id: number | null;
+  target: string | null;
+  status: StopResult["status"] | "dequeued";
+};
+
+/** Stops the run `arg` names (see {@link stop}) and reports what the database says. */
+export async function stopReport(arg: string): Promise<Report<StopReport>> {
   const opened = await openTargetOrRun(arg);
   const { db } = opened;
   try {
@@ -26,8 +38,9 @@ export async function stop(arg: string, opts: { json?: boolean }): Promise<numbe
     if (!found && opened.runId === null && opened.target !== null) {
       const mark = dequeue(db, opened.target);
       if (mark) {
-        if (opts.json) {
-          printJson({
+        return {
+          code: 0,
+          data: {
             run_id: null,
             target: opened.target,
             status: "dequeued",
@@ -36,41 +49,33 @@ export async function stop(arg: string, opts: { json?: boolean }): Promise<numbe
             message: `waiting for a run.max_parallel slot in broker pid ${mark.broker_pid}`,
             broker_pid: mark.broker_pid,
             broker_alive: true,
-          });
-        } else {
-          print(
+          },
+          text: [
             `took ${opened.label} out of the queue: broker pid ${mark.broker_pid} will not start it`,
-          );
-        }
-        return 0;
+          ],
+        };
       }
     }
     const run = requireRunning(found, opened.runId, opened.label);
     const { config } = await loadConfig(opened.project);
     const result = await stopRun(db, opened.project, run.id, config.codex.stop_grace_s);
     const { ticket, forced } = result;
-    if (opts.json) {
-      printJson(result);
-    } else if (result.status === "stopped") {
-      print(
-        `stopped run ${run.id}${ticket ? ` (${ticket} was running)` : ""}${
-          forced ? "; the broker did not respond, so cmcs ended the worker itself" : ""
-        }`,
-      );
+    let line: string;
+    if (result.status === "stopped") {
+      line = `stopped run ${run.id}${ticket ? ` (${ticket} was running)` : ""}${
+        forced ? "; the broker did not respond, so cmcs ended the worker itself" : ""
+      }`;
     } else if (result.status === "running") {
-      print(
+      line =
         `stop requested for run ${run.id}, but its broker (pid ${result.broker_pid}) is still running${
           forced ? "; cmcs ended the worker itself" : ""
-        }; the run stays running until the broker ends it (see \`cmcs status\`)`,
-      );
+        }; the run stays running until the broker ends it (see \`cmcs status\`)`;
     } else {
-      print(
-        `run ${run.id} ended as ${result.status} before the stop took effect${
-          result.message ? `: ${result.message}` : ""
-        }`,
-      );
+      line = `run ${run.id} ended as ${result.status} before the stop took effect${
+        result.message ? `: ${result.message}` : ""
+      }`;
     }
-    return result.status === "stopped" ? 0 : 1;
+    return { code: result.status === "stopped" ? 0 : 1, data: result, text: [line] };
   } finally {
     db.close();
   }

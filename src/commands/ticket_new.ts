@@ -1,6 +1,7 @@
 import { basename, join, relative, sep } from "node:path";
 import { UsageError, UserError } from "../cli/errors.ts";
-import { print, printError, printJson } from "../cli/output.ts";
+import { printError } from "../cli/output.ts";
+import { printReport, type Report } from "../cli/report.ts";
 import { loadConfig } from "../core/config.ts";
 import { type Project, requireProject, resolveTarget } from "../core/project.ts";
 import { gitWorktrees } from "../core/worktrees/git_worktrees.ts";
@@ -21,15 +22,33 @@ import {
  * is created exclusively: two concurrent calls get two numbers, and an existing ticket is never
  * overwritten. An empty title, model or unknown effort is a usage error.
  */
-export async function ticketNew(
+export async function ticketNew(path: string, opts: TicketNewOptions): Promise<number> {
+  return printReport(await ticketNewReport(path, opts), opts.json);
+}
+
+export interface TicketNewOptions {
+  title: string;
+  model?: string;
+  effort?: "low" | "medium" | "high" | "xhigh";
+  /** Written after the template's front matter and title instead of its placeholder body. */
+  body?: string;
+  json?: boolean;
+}
+
+/** The ticket file `cmcs ticket new` wrote: its path, id and title. */
+export interface NewTicket {
+  path: string;
+  id: string;
+  file: string;
+  title: string;
+  skipped: string[];
+}
+
+/** Writes the next ticket (see {@link ticketNew}) and reports it in both forms. */
+export async function ticketNewReport(
   path: string,
-  opts: {
-    title: string;
-    model?: string;
-    effort?: "low" | "medium" | "high" | "xhigh";
-    json?: boolean;
-  },
-): Promise<number> {
+  opts: TicketNewOptions,
+): Promise<Report<NewTicket>> {
   const title = opts.title.replace(/\s+/g, " ").trim();
   if (title === "") {
     throw new UsageError("--title must not be empty", 'give the ticket a title: --title "…"');
@@ -58,7 +77,7 @@ export async function ticketNew(
   }
 
   const text = new TextEncoder().encode(
-    renderTicketTemplate({ title, model, effort: opts.effort }),
+    renderTicketTemplate({ title, model, effort: opts.effort, body: opts.body }),
   );
   const otherDirs = await _otherWorktreeTicketDirs(project, ticketsDir);
   for (let tries = 0; tries < 20; tries++) {
@@ -77,10 +96,11 @@ export async function ticketNew(
         } (another worktree of this repository)`,
       );
     }
-    if (opts.json) {
-      printJson({ path: next.path, id: ticketId(file), file, title, skipped: next.skipped });
-    } else print(next.path);
-    return 0;
+    return {
+      code: 0,
+      data: { path: next.path, id: ticketId(file), file, title, skipped: next.skipped },
+      text: [next.path],
+    };
   }
   throw new UserError(`could not pick a free ticket number in ${ticketsDir}`, {
     hint: "another process keeps creating tickets there; try again",

@@ -1,4 +1,5 @@
-import { formatTable, paint, print, printError, printJson } from "../cli/output.ts";
+import { formatTable, paint, printError } from "../cli/output.ts";
+import { printReport, type Report } from "../cli/report.ts";
 import { loadConfig } from "../core/config.ts";
 import { requireProject, resolveTarget } from "../core/project.ts";
 import { nearMissFields } from "../core/ticket_field_hints.ts";
@@ -16,6 +17,13 @@ import {
  * (a malformed ticket is never dispatched), 0 otherwise, including when there are no tickets.
  */
 export async function ticketValidate(path: string, opts: { json?: boolean }): Promise<number> {
+  return printReport(await ticketValidateReport(path), opts.json);
+}
+
+/** Every ticket of the target with its problems, as `cmcs ticket validate` prints them. */
+export async function ticketValidateReport(path: string): Promise<
+  Report<{ tickets_dir: string; tickets: ReturnType<typeof ticketJson>[]; problems: number }>
+> {
   const target = await resolveTarget(path);
   const project = await requireProject(target);
   const loaded = await loadConfig(project);
@@ -25,17 +33,13 @@ export async function ticketValidate(path: string, opts: { json?: boolean }): Pr
   const entries = await discoverTickets(ticketsDir);
   const problemCount = entries.reduce((n, e) => n + (e.ok ? 0 : e.problems.length), 0);
 
-  if (opts.json) {
-    printJson({
-      tickets_dir: ticketsDir,
-      tickets: entries.map(ticketJson),
-      problems: problemCount,
-    });
-    return problemCount > 0 ? 1 : 0;
-  }
+  const data = {
+    tickets_dir: ticketsDir,
+    tickets: entries.map(ticketJson),
+    problems: problemCount,
+  };
   if (entries.length === 0) {
-    print(`no tickets in ${ticketsDir}`);
-    return 0;
+    return { code: 0, data, text: [`no tickets in ${ticketsDir}`] };
   }
 
   const rows: string[][] = [];
@@ -59,7 +63,7 @@ export async function ticketValidate(path: string, opts: { json?: boolean }): Pr
       rows.push([entry.file, paint("red", where), problem.message]);
     }
   }
-  print(formatTable(["", "", ""], rows).split("\n").slice(1).join("\n"));
+  const text = [formatTable(["", "", ""], rows).split("\n").slice(1).join("\n")];
 
   const bad = entries.filter((e) => !e.ok).length;
   const done = entries.filter((e) => e.ok && e.ticket.done).length;
@@ -67,6 +71,6 @@ export async function ticketValidate(path: string, opts: { json?: boolean }): Pr
   const summary = `${count(entries.length, "ticket")} in ${ticketsDir}: ` +
     `${entries.length - bad} OK (${done} done)` +
     (bad > 0 ? `, ${bad} with ${count(problemCount, "problem")}` : "");
-  print(summary);
-  return bad > 0 ? 1 : 0;
+  text.push(summary);
+  return { code: bad > 0 ? 1 : 0, data, text };
 }

@@ -1,15 +1,8 @@
 import { relative } from "node:path";
 import { EXIT, UsageError, UserError } from "../cli/errors.ts";
-import {
-  formatDuration,
-  formatTokens,
-  paint,
-  print,
-  printError,
-  printJson,
-  statusColor,
-} from "../cli/output.ts";
-import { queryRunSummaries } from "../core/db/status_query.ts";
+import { formatDuration, formatTokens, paint, statusColor } from "../cli/output.ts";
+import { printReport, type Report } from "../cli/report.ts";
+import { queryRunSummaries, type RunSummary } from "../core/db/status_query.ts";
 import { getRun, latestRun } from "../core/db/runs.ts";
 import type { RunRow } from "../core/db/types.ts";
 import { runTicketOutcomes } from "../core/db/ticket_outcomes.ts";
@@ -25,6 +18,38 @@ export interface WaitOptions {
   all?: boolean;
 }
 
+/** What an in-process waiter (the MCP server) adds: progress while waiting, and cancellation. */
+export interface WaitHooks {
+  /** Called after every poll with how many of the targets waited for have ended. */
+  onPoll?: (progress: { ended: number; total: number; running: string[] }) => void;
+  /** Ends the wait early with an {@link WaitCancelled}; the runs are left running. */
+  signal?: AbortSignal;
+}
+
+/** The wait was cancelled by its caller; nothing was changed. */
+export class WaitCancelled extends Error {
+  constructor() {
+    super("the wait was cancelled; the runs keep running");
+    this.name = "WaitCancelled";
+  }
+}
+
+/** A run's summary; a queued or never-started target has `id: null` and no times. */
+export type WaitedRun = Omit<RunSummary, "id" | "status" | "started_at" | "broker_pid"> & {
+  id: number | null;
+  status: string;
+  started_at: string | null;
+  broker_pid: number | null;
+};
+
+/** What `cmcs wait --json` prints. */
+export interface WaitReport {
+  timed_out: boolean;
+  /** A queued or never-started target has a summary with `id: null`. */
+  runs: WaitedRun[];
+  next: string[];
+}
+
 /** A target waited for: its run, or none yet while it is queued by a live broker. */
 type Waited = OpenedTarget & { run: RunRow | null; queued: boolean; queuedAt: string | null };
 
@@ -36,6 +61,15 @@ const POLL_MS = 200;
  * or interrupted, 124 on timeout. A broker that died is noticed (its run becomes `interrupted`).
  */
 export async function wait(paths: string[], opts: WaitOptions): Promise<number> {
+  return printReport(await waitReport(paths, opts), opts.json);
+}
+
+/** Waits like {@link wait} and reports the runs in both forms; the report's code is wait's exit. */
+export async function waitReport(
+  paths: string[],
+  opts: WaitOptions,
+  hooks: WaitHooks = {},
+): Promise<Report<WaitReport>> {
   if (opts.all && paths.length > 0) throw new UsageError("give target paths or --all, not both");
   const targets: Waited[] = [];
   try {
@@ -82,20 +116,44 @@ export async function wait(paths: string[], opts: WaitOptions): Promise<number> 
       const done = opts.any ? ended.length > 0 : ended.length === targets.length;
       const timedOut = !done && Date.now() >= deadline;
       if (done || timedOut) return report(targets, timedOut, opts);
-      await new Promise((resolve) =>
-        setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now())))
-      );
+      hooks.onPoll?.({
+        ended: ended.length,
+        total: targets.length,
+        running: targets.filter((t) => t.run?.status === "running")
+          .map((t) =>
+            `run ${t.run!.id} (${t.label})${
+              t.run!.current_ticket ? ` on ${t.run!.current_ticket}` : ""
+            }`
+          ),
+      });
+      await pause(Math.min(POLL_MS, Math.max(0, deadline - Date.now())), hooks.signal);
     }
   } finally {
     for (const t of targets) t.db.close();
   }
 }
 
+/** Sleeps `ms`, or less when `signal` aborts (then throws {@link WaitCancelled}). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.reject(new WaitCancelled());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new WaitCancelled());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 function report(
   targets: Waited[],
   timedOut: boolean,
   opts: WaitOptions,
-): number {
+): Report<WaitReport> {
   const rows = targets.map((t) => {
     if (!t.run) {
       return {
@@ -122,38 +180,34 @@ function report(
     const here = relative(Deno.realPathSync("."), t.run.worktree) || ".";
     return { label, summary, next: nextCommands(t, here, summary.status) };
   });
-  if (opts.json) {
-    printJson({
-      timed_out: timedOut,
-      runs: rows.map((row) => row.summary),
-      next: rows.flatMap((row) => row.next ?? []),
-    });
-  } else {
-    for (const { label, summary: run } of rows) {
-      const head = `${run.id === null ? "no run" : `run ${run.id}`} (${label}) ${
-        paint(statusColor(run.status), run.status)
-      }`;
-      const facts = `${run.tickets.done} done, ${run.tickets.failed} failed, ${
-        formatDuration(run.duration_s)
-      }${run.tokens.total ? `, ${formatTokens(run.tokens.total)} tokens` : ""}`;
-      const tail = run.status === "running"
-        ? (run.current_ticket ? `; working on ${run.current_ticket}` : "")
-        : (run.message ? `: ${run.message}` : "");
-      print(`${head} (${facts})${tail}`);
-    }
-    // After every target's line, so an agent reading only the end of the output finds them.
-    for (const command of rows.flatMap((row) => row.next ?? [])) print(`next: ${command}`);
-    if (timedOut) {
-      printError(
-        `error: timed out after ${opts.timeout}s waiting for ${
-          rows.filter((r) => r.summary.status === "running" || r.summary.status === "queued").length
-        } run(s)`,
-      );
-    }
+  const text: string[] = [];
+  for (const { label, summary: run } of rows) {
+    const head = `${run.id === null ? "no run" : `run ${run.id}`} (${label}) ${
+      paint(statusColor(run.status), run.status)
+    }`;
+    const facts = `${run.tickets.done} done, ${run.tickets.failed} failed, ${
+      formatDuration(run.duration_s)
+    }${run.tokens.total ? `, ${formatTokens(run.tokens.total)} tokens` : ""}`;
+    const tail = run.status === "running"
+      ? (run.current_ticket ? `; working on ${run.current_ticket}` : "")
+      : (run.message ? `: ${run.message}` : "");
+    text.push(`${head} (${facts})${tail}`);
   }
-  if (timedOut) return EXIT.timeout;
+  const next = rows.flatMap((row) => row.next ?? []);
+  // After every target's line, so an agent reading only the end of the output finds them.
+  for (const command of next) text.push(`next: ${command}`);
+  const errText = timedOut
+    ? [
+      `error: timed out after ${opts.timeout}s waiting for ${
+        rows.filter((r) => r.summary.status === "running" || r.summary.status === "queued").length
+      } run(s)`,
+    ]
+    : [];
+  const data = { timed_out: timedOut, runs: rows.map((row) => row.summary), next };
+  if (timedOut) return { code: EXIT.timeout, data, text, errText };
   const ended = rows.filter((r) => r.summary.status !== "running" && r.summary.status !== "queued");
-  return ended.every((r) => r.summary.status === "completed") ? EXIT.ok : EXIT.failed;
+  const code = ended.every((r) => r.summary.status === "completed") ? EXIT.ok : EXIT.failed;
+  return { code, data, text, errText };
 }
 
 /** Tickets named with a `next: cmcs result …` line per target before pointing at `cmcs status`. */

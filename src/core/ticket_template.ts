@@ -9,7 +9,7 @@ import { stringify } from "yaml";
  * title (including newlines) become single spaces: a title is one line.
  */
 export function renderTicketTemplate(
-  opts: { title: string; model?: string | null; effort?: string | null },
+  opts: { title: string; model?: string | null; effort?: string | null; body?: string },
 ): string {
   const fields: Record<string, unknown> = {
     title: opts.title.replace(/\s+/g, " ").trim(),
@@ -19,6 +19,11 @@ export function renderTicketTemplate(
   if (opts.effort) fields.reasoning_effort = opts.effort;
   fields.done = false;
   const frontMatter = stringify(fields, { lineWidth: 0 });
+  // A body given whole (over MCP the orchestrator writes the ticket in one call) replaces the
+  // placeholder sections; it always ends with a newline, like a file written by hand.
+  if (opts.body !== undefined && opts.body.trim() !== "") {
+    return `---\n${frontMatter}---\n\n${opts.body.replace(/^\n+/, "").replace(/\s*$/, "\n")}`;
+  }
   return `---
 ${frontMatter}---
 

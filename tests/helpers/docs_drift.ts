@@ -104,3 +104,23 @@ export function documentedConfigKeys(text: string): string[] {
   const section = text.split(/^## /m).find((s) => s.startsWith("Keys")) ?? "";
   return [...section.matchAll(/^\|\s*`([a-z_]+\.[a-z_]+)`\s*\|/gm)].map((m) => m[1]);
 }
+
+/**
+ * The tools docs/mcp.md documents, each with the arguments of its table: a `### \`name\``
+ * heading, then rows whose first cell is an argument in backticks.
+ */
+export function documentedMcpTools(text: string): Record<string, string[]> {
+  const tools: Record<string, string[]> = {};
+  let current: string[] | null = null;
+  for (const line of text.split("\n")) {
+    const heading = line.match(/^###\s+`([a-z_]+)`\s*$/);
+    if (heading) {
+      current = tools[heading[1]] = [];
+      continue;
+    }
+    if (/^#{1,3}\s/.test(line)) current = null;
+    const row = line.match(/^\|\s*`([a-z_]+)`\s*\|/);
+    if (row && current) current.push(row[1]);
+  }
+  return tools;
+}

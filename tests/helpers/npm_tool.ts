@@ -3,7 +3,7 @@
  * installed from npm once into a cache directory and reused across runs. One installer for all
  * of them, so each suite only says which package, which version and how its `--version` reads.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 /** How long an npm install may take before it counts as failed (a hung registry connection). */
 const INSTALL_TIMEOUT_MS = 5 * 60_000;
@@ -20,8 +20,12 @@ export interface NpmTool {
   bin: string;
   /** The cache folder's name, e.g. `codex-0.171.0`. */
   folder: string;
-  /** The version the tool's `--version` output names, or null. */
-  versionOf(output: string): string | null;
+  /**
+   * The version the tool's `--version` output names, or null. Without it (a tool that has no
+   * `--version`, such as the MCP Inspector's CLI) the version is read from the installed
+   * package's own package.json.
+   */
+  versionOf?(output: string): string | null;
 }
 
 /**
@@ -152,6 +156,16 @@ async function _versionOf(tool: NpmTool, bin: string): Promise<string | null> {
     await Deno.stat(bin);
   } catch {
     return null;
+  }
+  if (!tool.versionOf) {
+    // bin is <dir>/node_modules/.bin/<name>; the package is <dir>/node_modules/<pkg>.
+    const manifest = join(dirname(bin), "..", tool.pkg, "package.json");
+    try {
+      const version = JSON.parse(await Deno.readTextFile(manifest)).version;
+      return typeof version === "string" ? version : null;
+    } catch {
+      return null;
+    }
   }
   const out = await runWithTimeout(bin, ["--version"], 30_000);
   if (out.error || out.code !== 0) return null;

@@ -25,7 +25,7 @@ export interface RecordedRequest {
   body: Record<string, unknown> | null;
   /** Every text of the system prompt and of the messages (text blocks, tool results), in order. */
   texts: string[];
-  /** The `tool_result` blocks of the last user message: what the tools returned for this call. */
+  /** The `tool_result` blocks after the last assistant turn: what the tools returned for it. */
   toolResults: { toolUseId: string; text: string; isError: boolean }[];
   /** Names of the tools the request offers. */
   tools: string[];
@@ -55,16 +55,19 @@ export function textOf(content: unknown): string[] {
 function record(index: number, path: string, body: Record<string, unknown> | null) {
   const messages = (body?.messages ?? []) as { role: string; content: unknown }[];
   const texts = [...textOf(body?.system), ...messages.flatMap((m) => textOf(m.content))];
-  const last = messages.at(-1);
-  const toolResults = Array.isArray(last?.content)
-    ? (last.content as Record<string, unknown>[]).filter((b) => b.type === "tool_result").map(
-      (b) => ({
-        toolUseId: String(b.tool_use_id),
-        text: textOf(b.content).join("\n"),
-        isError: b.is_error === true,
-      }),
+  // The results answer the last assistant turn; Claude Code may add a system message after them
+  // (an MCP server that connected, deferred tools that became available).
+  const lastAssistant = messages.findLastIndex((m) => m.role === "assistant");
+  const toolResults = messages.slice(lastAssistant + 1)
+    .filter((m) => m.role === "user" && Array.isArray(m.content))
+    .flatMap((m) =>
+      (m.content as Record<string, unknown>[]).filter((b) => b.type === "tool_result")
     )
-    : [];
+    .map((b) => ({
+      toolUseId: String(b.tool_use_id),
+      text: textOf(b.content).join("\n"),
+      isError: b.is_error === true,
+    }));
   const tools = ((body?.tools ?? []) as { name?: string }[]).map((t) => String(t.name));
   return { index, path, body, texts, toolResults, tools, reply: null } as RecordedRequest;
 }

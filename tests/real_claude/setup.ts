@@ -39,7 +39,14 @@ export interface ClaudeHome extends AsyncDisposable {
   env: Record<string, string>;
 }
 
-/** A throwaway Claude Code home that talks to the mock at `baseUrl` (`http://127.0.0.1:PORT`). */
+/**
+ * A throwaway Claude Code home that talks to the mock at `baseUrl` (`http://127.0.0.1:PORT`).
+ *
+ * Deno keeps its module cache under `$HOME` unless `DENO_DIR` says otherwise, so the home keeps
+ * pointing at this machine's cache: with an empty one, the plugin's MCP server (`cmcs mcp`, started
+ * with the session) fills it while holding its lock, and the session-start hook's `cmcs brief`
+ * waits past its 8 s and prints nothing. A user's cache is warm after the first session.
+ */
 export async function claudeHome(baseUrl: string): Promise<ClaudeHome> {
   const path = await Deno.realPath(await Deno.makeTempDir({ prefix: "cmcs-claude-home-" }));
   await Deno.mkdir(join(path, "tmp"));
@@ -47,6 +54,7 @@ export async function claudeHome(baseUrl: string): Promise<ClaudeHome> {
     path,
     env: {
       HOME: path,
+      DENO_DIR: await denoDir(),
       // Claude Code keeps background commands' output files under $TMPDIR/claude-<uid>/.
       TMPDIR: join(path, "tmp"),
       CLAUDE_CONFIG_DIR: join(path, ".claude"),
@@ -62,4 +70,16 @@ export async function claudeHome(baseUrl: string): Promise<ClaudeHome> {
       await Deno.remove(path, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** This machine's Deno cache, as `deno info` reports it. */
+async function denoDir(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return JSON.parse(new TextDecoder().decode(out.stdout)).denoDir;
 }

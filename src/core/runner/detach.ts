@@ -68,12 +68,14 @@ export async function startDetachedBroker(opts: {
   cwd: string;
   logsDir: string;
   targets: DetachTarget[];
+  /** The cmcs command the broker runs; `run <targets>` unless given (e.g. a `resume`). */
+  args?: string[];
   timeoutMs?: number;
 }): Promise<DetachedBroker> {
   await Deno.mkdir(opts.logsDir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const log = join(opts.logsDir, `broker-${stamp}.log`);
-  const self = selfCommand(["run", ...opts.targets.map((t) => t.target)]);
+  const self = selfCommand(opts.args ?? ["run", ...opts.targets.map((t) => t.target)]);
   const child = new Deno.Command("sh", {
     args: [
       "-c",
