@@ -26,6 +26,7 @@ import {
 } from "./git_changes.ts";
 import { withoutBrokerFiles } from "./broker_files.ts";
 import { parseTicket, setTicketDone } from "./tickets.ts";
+import { defaultConfig } from "./config_schema.ts";
 
 /** Settles every half-done attempt of `run`; returns one line per thing done, for the run's message. */
 export async function settleAttempts(
@@ -69,10 +70,13 @@ async function settleAttempt(db: Database, run: RunRow, attempt: AttemptRow): Pr
     let error: string | null = null;
     if (!commit) {
       const dirty = new Set((await treeState(target)).paths);
+      // Bounded like the broker's own commit (git.timeout_s's default): a hook that hangs must
+      // not hold the command that happens to run recovery.
       const result = await commitPaths(
         target,
         intent.paths.filter((path) => dirty.has(path)),
         intent.message,
+        { timeoutS: defaultConfig().git.timeout_s },
       );
       commit = result.commit;
       error = result.error ?? (commit ? null : "its files are no longer uncommitted");
