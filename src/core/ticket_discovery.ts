@@ -109,7 +109,9 @@ interface ParsedFile {
  * time in whole seconds (cut down, not rounded), and file systems stamp times from a clock that may
  * lag by a few milliseconds: a write after the read therefore lands in a later second than a
  * change time 1.5 s back, so an edit that keeps the size (even one that restores the modification
- * time) is still seen. A file on a clock running ahead of this machine's is simply read every time.
+ * time) is still seen. A file on a clock running ahead of this machine's is simply read every time;
+ * one on a clock lagging it by more than this (a remote file system) could hide an edit that keeps
+ * the size and restores the modification time within the same second.
  */
 const STILL_MS = 1500;
 
