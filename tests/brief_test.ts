@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { isSameProcessAlive } from "../src/core/process_identity.ts";
-import { cmcs, cmcsEntry, PERMISSION_FLAGS, PROJECT_DIR } from "./helpers/cli.ts";
+import { cmcs, PROJECT_DIR } from "./helpers/cli.ts";
 import { directive } from "./helpers/fake_codex.ts";
+import { brokerOnHangingTicket } from "./helpers/broker.ts";
 import { testProject } from "./helpers/project.ts";
 import { gitIn, tempDir, tempRepo } from "./helpers/repo.ts";
-import { attempts, runs, until } from "./helpers/runs.ts";
+import { runs, until } from "./helpers/runs.ts";
 
 Deno.test("brief prints nothing and exits 0 in a repository without .cmcs/", async () => {
   await using repo = await tempRepo();
@@ -70,55 +71,32 @@ Deno.test("brief from a subdirectory names targets by paths that work from there
 
 Deno.test("brief reports a run whose broker died without interrupting it or ending its worker", async () => {
   await using p = await testProject();
-  await p.ticket(
-    "TICKET-001.md",
-    { title: "Hangs", agent: "codex", done: false },
-    directive("hang"),
+  await using running = await brokerOnHangingTicket(p);
+  const { broker, attempt } = running;
+  const live = await p.cmcs(["brief"]);
+  assert.match(live.stdout, /1 running/);
+  assert.match(
+    live.stdout,
+    /running: run 1 at \. on TICKET-001 \(0 done, .*\); wait: `cmcs wait \.`/,
   );
-  const broker = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...PERMISSION_FLAGS, cmcsEntry(), "run"],
-    cwd: p.path,
-    env: { NO_COLOR: "1", ...p.env },
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-    detached: true,
-  }).spawn();
-  try {
-    const attempt = await until("the worker to start", () => {
-      const [first] = attempts(p);
-      return first?.worker_pid && first.thread_id ? first : undefined;
-    });
-    const live = await p.cmcs(["brief"]);
-    assert.match(live.stdout, /1 running/);
-    assert.match(
-      live.stdout,
-      /running: run 1 at \. on TICKET-001 \(0 done, .*\); wait: `cmcs wait \.`/,
-    );
 
-    broker.kill("SIGKILL");
-    await broker.status;
-    const orphaned = await p.cmcs(["brief"]);
-    assert.equal(orphaned.code, 0, orphaned.stderr);
-    assert.match(orphaned.stdout, /run 1 at \. on TICKET-001, but its broker is gone/);
-    assert.equal(runs(p)[0].status, "running", "the brief changed nothing in the database");
-    assert.ok(
-      isSameProcessAlive(attempt.worker_pid, attempt.worker_start),
-      "the brief ended no process",
-    );
+  broker.kill("SIGKILL");
+  await broker.status;
+  const orphaned = await p.cmcs(["brief"]);
+  assert.equal(orphaned.code, 0, orphaned.stderr);
+  assert.match(orphaned.stdout, /run 1 at \. on TICKET-001, but its broker is gone/);
+  assert.equal(runs(p)[0].status, "running", "the brief changed nothing in the database");
+  assert.ok(
+    isSameProcessAlive(attempt.worker_pid, attempt.worker_start),
+    "the brief ended no process",
+  );
 
-    const status = await p.cmcs(["status"]);
-    assert.equal(runs(p)[0].status, "interrupted", status.stderr);
-    await until(
-      "the orphaned worker to be ended by status",
-      () => !isSameProcessAlive(attempt.worker_pid, attempt.worker_start),
-    );
-  } finally {
-    try {
-      broker.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await broker.status;
-  }
+  const status = await p.cmcs(["status"]);
+  assert.equal(runs(p)[0].status, "interrupted", status.stderr);
+  await until(
+    "the orphaned worker to be ended by status",
+    () => !isSameProcessAlive(attempt.worker_pid, attempt.worker_start),
+  );
 });
 
 /** Runs the plugin's session-start hook as Claude Code does, from a copy of the plugin if given. */

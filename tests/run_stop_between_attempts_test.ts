@@ -24,9 +24,11 @@ db.exec("UPDATE runs SET stop_requested_at = '2026-01-01T00:00:00.000Z' WHERE st
   return stopper;
 }
 
-Deno.test("a stop recorded while an attempt ends keeps the fallback attempt from starting", async () => {
-  await using p = await testProject({ fallback_model: "fb" });
-  // The worker: the stand-in, then — before it exits — a `cmcs stop` as the database sees it.
+/**
+ * A `codex.command` that runs the stand-in worker and then, before it exits, records a
+ * `cmcs stop` as the database sees it (see {@link writeStopper}); its exit code is the worker's.
+ */
+async function codexThenStop(p: TestProject): Promise<string> {
   const wrapper = join(p.stateDir, "codex-then-stop");
   const stopper = await writeStopper(p);
   await Deno.writeTextFile(
@@ -39,6 +41,13 @@ exit $code
 `,
   );
   await Deno.chmod(wrapper, 0o755);
+  return wrapper;
+}
+
+Deno.test("a stop recorded while an attempt ends keeps the fallback attempt from starting", async () => {
+  await using p = await testProject({ fallback_model: "fb" });
+  // The worker: the stand-in, then — before it exits — a `cmcs stop` as the database sees it.
+  const wrapper = await codexThenStop(p);
   const config = join(p.path, ".cmcs", "config.yml");
   await Deno.writeTextFile(
     config,
@@ -115,18 +124,7 @@ Deno.test("a stop recorded while a resume's attempt ends keeps its transient-err
     ticket,
     (await Deno.readTextFile(ticket)).replace(directive("not-done"), directive("fail")),
   );
-  const wrapper = join(p.stateDir, "codex-then-stop");
-  const stopper = await writeStopper(p);
-  await Deno.writeTextFile(
-    wrapper,
-    `#!/usr/bin/env bash
-"${FAKE_CODEX}" "$@"
-code=$?
-"${Deno.execPath()}" run --quiet --allow-read --allow-write "${stopper}" || exit 99
-exit $code
-`,
-  );
-  await Deno.chmod(wrapper, 0o755);
+  const wrapper = await codexThenStop(p);
   await Deno.writeTextFile(
     join(p.path, ".cmcs", "config.yml"),
     stringify({
