@@ -3,9 +3,10 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { DatabaseSync } from "node:sqlite";
 import { Database } from "../src/core/db/database.ts";
-import { SCHEMA_VERSION } from "../src/core/db/schema.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "../src/core/db/schema.ts";
 import { createRun, finishRun, getRun } from "../src/core/db/runs.ts";
-import { runAttempts } from "../src/core/db/attempts.ts";
+import { runAttempts, ticketsRunOn } from "../src/core/db/attempts.ts";
+import { ticketReviewRows } from "../src/core/db/reviews.ts";
 import { recordEvent, runEvents } from "../src/core/db/events.ts";
 import { registerWorktree } from "../src/core/db/worktrees.ts";
 import { queryRunSummaries, type RunSummary } from "../src/core/db/status_query.ts";
@@ -98,7 +99,14 @@ Deno.test("Database.open() creates a fresh database at the current schema versio
     const tables = db.all<{ name: string }>(
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
     ).map((row) => row.name);
-    assert.deepEqual(tables, ["attempts", "events", "reviews", "runs", "worktrees"]);
+    assert.deepEqual(tables, [
+      "attempts",
+      "events",
+      "latest_attempts",
+      "reviews",
+      "runs",
+      "worktrees",
+    ]);
     registerWorktree(db, "/repo", "main");
     const run = createRun(db, "/repo", { pid: 1, start: null });
     assert.match(run.started_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -110,6 +118,63 @@ Deno.test("Database.open() creates a fresh database at the current schema versio
   assert.equal(again.version, SCHEMA_VERSION);
   assert.equal(again.all("SELECT * FROM runs").length, 1);
   again.close();
+});
+
+Deno.test("a database from before the latest-attempt table keeps its review queue: each ticket's newest attempt per target", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "cmcs.db");
+  // Schema 4 as the previous cmcs left it, with a ticket tried in two runs on one target and once
+  // on another, and a second ticket.
+  const raw = new DatabaseSync(path);
+  for (const migration of MIGRATIONS.filter((m) => m.version <= 4)) {
+    for (const sql of migration.statements(false)) raw.exec(sql);
+  }
+  raw.exec("PRAGMA user_version = 4");
+  raw.exec(
+    `INSERT INTO worktrees (path, branch, created_at) VALUES
+       ('/repo', 'main', '2026-01-01T00:00:00.000Z'), ('/wt', 'wt', '2026-01-01T00:00:00.000Z')`,
+  );
+  const run = (target: string) =>
+    Number(
+      raw.prepare(
+        "INSERT INTO runs (worktree, started_at, status) VALUES (?, '2026-01-01T00:00:00.000Z', 'completed')",
+      ).run(target).lastInsertRowid,
+    );
+  const attempt = (runId: number, ticket: string) =>
+    Number(
+      raw.prepare(
+        `INSERT INTO attempts (run_id, ticket, started_at, finished_at, outcome)
+         VALUES (?, ?, '2026-01-01T00:00:00.000Z', '2026-01-01T00:01:00.000Z', 'done')`,
+      ).run(runId, ticket).lastInsertRowid,
+    );
+  const first = attempt(run("/repo"), "TICKET-001");
+  const other = attempt(run("/wt"), "TICKET-001");
+  const second = attempt(run("/repo"), "TICKET-001");
+  const ticket2 = attempt(run("/repo"), "TICKET-002");
+  raw.close();
+  assert.ok(first < second);
+
+  const db = Database.open(path);
+  try {
+    const latest = () =>
+      ticketReviewRows(db).map((row) => [row.target, row.ticket, row.attempt_id]);
+    assert.deepEqual(latest(), [
+      ["/wt", "TICKET-001", other],
+      ["/repo", "TICKET-001", second],
+      ["/repo", "TICKET-002", ticket2],
+    ]);
+    assert.deepEqual(ticketsRunOn(db, "/repo"), ["TICKET-002", "TICKET-001"]);
+    // A new attempt after the upgrade moves its ticket to the end of the queue.
+    const next = createRun(db, "/wt", { pid: 1, start: null });
+    const newest = addAttempt(db, next.id, "TICKET-001", "done");
+    assert.deepEqual(latest(), [
+      ["/repo", "TICKET-001", second],
+      ["/repo", "TICKET-002", ticket2],
+      ["/wt", "TICKET-001", newest],
+    ]);
+  } finally {
+    db.close();
+  }
 });
 
 Deno.test("Database.open() refuses a database written by a newer cmcs", async () => {

@@ -237,8 +237,7 @@ export function targetTicketAttempts(db: Database, target: string, ticket: strin
 /** The tickets that ever ran on `target`, the most recently attempted first. */
 export function ticketsRunOn(db: Database, target: string): string[] {
   return db.all<{ ticket: string }>(
-    `SELECT a.ticket FROM attempts a JOIN runs r ON r.id = a.run_id
-     WHERE r.worktree = ? GROUP BY a.ticket ORDER BY MAX(a.id) DESC`,
+    "SELECT ticket FROM latest_attempts WHERE target = ? ORDER BY attempt_id DESC",
     target,
   ).map((row) => row.ticket);
 }

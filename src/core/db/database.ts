@@ -1,5 +1,5 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { dirname } from "node:path";
+import { dirname } from "../path.ts";
 import { UserError } from "../errors.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 
@@ -131,11 +131,12 @@ export class Database {
    * a file from another program) would fail in the middle of a command; say so at once.
    */
   #requireTables(): void {
-    for (const table of REQUIRED_TABLES) {
-      if (!this.#hasTable(table)) {
-        throw damagedDatabase(this.path, new Error(`it has no \`${table}\` table`));
-      }
-    }
+    const tables = new Set(
+      this.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .map((row) => row.name),
+    );
+    const missing = REQUIRED_TABLES.find((table) => !tables.has(table));
+    if (missing) throw damagedDatabase(this.path, new Error(`it has no \`${missing}\` table`));
   }
 
   #hasTable(name: string): boolean {
@@ -238,7 +239,14 @@ export class Database {
 }
 
 /** The tables every command relies on (see schema.ts). */
-const REQUIRED_TABLES = ["worktrees", "runs", "attempts", "events"];
+const REQUIRED_TABLES = [
+  "worktrees",
+  "runs",
+  "attempts",
+  "events",
+  "reviews",
+  "latest_attempts",
+];
 
 /**
  * Refuses a database path that exists but is not a regular file (symlinks followed): SQLite

@@ -27,8 +27,9 @@ export interface TicketReviewRow {
 
 /**
  * Every ticket that ran on `filter.target` (every target without it), optionally only `tickets`,
- * oldest latest attempt first. One statement; the review table is read through its
- * `(target, ticket, id)` index.
+ * oldest latest attempt first. One statement over `latest_attempts` (one row per ticket and
+ * target, kept by a trigger: schema.ts), so its cost follows the number of tickets, not of
+ * attempts; the review table is read through its `(target, ticket, id)` index.
  */
 export function ticketReviewRows(
   db: Database,
@@ -37,26 +38,22 @@ export function ticketReviewRows(
   const conditions: string[] = [];
   const params: Param[] = [];
   if (filter.target !== undefined) {
-    conditions.push("r.worktree = ?");
+    conditions.push("l.target = ?");
     params.push(filter.target);
   }
   if (filter.tickets !== undefined) {
     if (filter.tickets.length === 0) return [];
-    conditions.push(`a.ticket IN (${filter.tickets.map(() => "?").join(", ")})`);
+    conditions.push(`l.ticket IN (${filter.tickets.map(() => "?").join(", ")})`);
     params.push(...filter.tickets);
   }
   const where = conditions.length ? `WHERE ${conditions.join(" AND ")}` : "";
   return db.all<TicketReviewRow>(
-    `WITH latest AS (
-       SELECT r.worktree AS target, a.ticket, MAX(a.id) AS id
-       FROM attempts a JOIN runs r ON r.id = a.run_id ${where}
-       GROUP BY r.worktree, a.ticket
-     )
-     SELECT l.target, l.ticket, a.title, a.id AS attempt_id, a.run_id, a.outcome, a.finished_at,
+    `SELECT l.target, l.ticket, a.title, a.id AS attempt_id, a.run_id, a.outcome, a.finished_at,
        v.decision, v.attempt_id AS decided_attempt_id, v.decided_at
-     FROM latest l JOIN attempts a ON a.id = l.id
+     FROM latest_attempts l JOIN attempts a ON a.id = l.attempt_id
      LEFT JOIN reviews v ON v.id = (SELECT MAX(x.id) FROM reviews x
        WHERE x.target = l.target AND x.ticket = l.ticket)
+     ${where}
      ORDER BY a.id`,
     ...params,
   );

@@ -227,6 +227,32 @@ export const MIGRATIONS: Migration[] = [
       "CREATE INDEX reviews_by_ticket ON reviews(target, ticket, id)",
     ],
   },
+  {
+    version: 5,
+    description:
+      "each ticket's newest attempt per target, kept by the database itself, so the review " +
+      "queue that `status` and `brief` read on every prompt does not group every attempt ever made",
+    statements: () => [
+      `CREATE TABLE latest_attempts (
+  target TEXT NOT NULL,
+  ticket TEXT NOT NULL,
+  attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+  PRIMARY KEY (target, ticket)
+) WITHOUT ROWID`,
+      `INSERT INTO latest_attempts (target, ticket, attempt_id)
+         SELECT r.worktree, a.ticket, MAX(a.id) FROM attempts a JOIN runs r ON r.id = a.run_id
+         GROUP BY r.worktree, a.ticket`,
+      // A trigger, not the broker's insert: every writer (the broker, recovery, an older cmcs
+      // that knows nothing of this table cannot open a newer schema) keeps it, in the same
+      // transaction as the attempt. Attempts are never deleted and a run never changes target.
+      `CREATE TRIGGER attempts_keep_latest AFTER INSERT ON attempts BEGIN
+  INSERT INTO latest_attempts (target, ticket, attempt_id)
+    SELECT worktree, NEW.ticket, NEW.id FROM runs WHERE id = NEW.run_id
+    ON CONFLICT (target, ticket) DO UPDATE SET attempt_id = excluded.attempt_id
+      WHERE excluded.attempt_id > latest_attempts.attempt_id;
+END`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
