@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join } from "../core/path.ts";
 import { requireProject } from "../core/project.ts";
 import { Database } from "../core/db/database.ts";
 import { getRun, oldestRunningStart } from "../core/db/runs.ts";

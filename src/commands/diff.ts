@@ -3,7 +3,6 @@ import { diffPrinter } from "../cli/diff_printer.ts";
 import { printError } from "../cli/output.ts";
 import type { Report } from "../cli/report.ts";
 import { recoverOrphans } from "../core/recovery.ts";
-import { shellWord } from "../core/review/result_packet.ts";
 import {
   isEmptySpec,
   runTicketDiff,
@@ -12,7 +11,7 @@ import {
 } from "../core/review/ticket_diff.ts";
 import { resolveReviewTicket, ticketHistory } from "../core/review/ticket_history.ts";
 import { openTarget } from "../core/run_lookup.ts";
-import { commandPath } from "./result.ts";
+import { commandPath, shellWord } from "../core/command_words.ts";
 
 export interface DiffOptions {
   stat?: boolean;

@@ -1,5 +1,5 @@
 import { print } from "../cli/output.ts";
-import { basename, join } from "node:path";
+import { basename, join } from "../core/path.ts";
 import { exists, findProject, isDirectory } from "../core/project.ts";
 import { currentBranch, git } from "../core/git.ts";
 import { Database } from "../core/db/database.ts";

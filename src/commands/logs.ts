@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join } from "../core/path.ts";
 import { UsageError, UserError } from "../cli/errors.ts";
 import { print, printError, printJsonLine } from "../cli/output.ts";
 import { printReport, type Report } from "../cli/report.ts";

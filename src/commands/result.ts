@@ -1,4 +1,4 @@
-import { relative } from "node:path";
+import { commandPath } from "../core/command_words.ts";
 import { printReport, type Report } from "../cli/report.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import { buildResultPacket } from "../core/review/result_packet.ts";
@@ -51,9 +51,4 @@ export async function resultReport(
   } finally {
     opened.db.close();
   }
-}
-
-/** How a command printed for the user names `target`: relative to the current directory. */
-export function commandPath(target: string): string {
-  return relative(Deno.cwd(), target) || ".";
 }

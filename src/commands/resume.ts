@@ -1,4 +1,4 @@
-import { basename, relative } from "node:path";
+import { basename, relative } from "../core/path.ts";
 import { EXIT, UsageError, UserError } from "../cli/errors.ts";
 import { readAtMost } from "../core/bounded_read.ts";
 import { print, printError, printJson } from "../cli/output.ts";
@@ -15,11 +15,10 @@ import { processStartToken } from "../core/process_identity.ts";
 import { useProcReader } from "../core/proc_reader.ts";
 import { requireProject, resolveTarget } from "../core/project.ts";
 import { recoverOrphans } from "../core/recovery.ts";
-import { shellWord } from "../core/review/result_packet.ts";
 import { planResume, type ResumeResult, resumeTicket } from "../core/runner/resume_ticket.ts";
 import { StopController } from "../core/runner/stop_control.ts";
 import { resolveTicketsDir } from "../core/tickets.ts";
-import { commandPath } from "./result.ts";
+import { commandPath, shellWord } from "../core/command_words.ts";
 import { decodeUtf8 } from "../core/ticket_front_matter.ts";
 
 export interface ResumeOptions {

@@ -1,4 +1,4 @@
-import { relative, sep } from "node:path";
+import { relative, sep } from "../core/path.ts";
 import { requireProject, resolveTarget } from "../core/project.ts";
 import { Database } from "../core/db/database.ts";
 import {
@@ -8,9 +8,8 @@ import {
   type RunSummary,
 } from "../core/db/status_query.ts";
 import type { RunStatus } from "../core/db/types.ts";
-import { shellWord } from "../core/review/result_packet.ts";
 import { queueCounts, type QueuedTicket, reviewQueue } from "../core/review/review_queue.ts";
-import { commandPath } from "./result.ts";
+import { commandPath, shellWord } from "../core/command_words.ts";
 import { recoverOrphans } from "../core/recovery.ts";
 import {
   formatDuration,

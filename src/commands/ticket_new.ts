@@ -1,4 +1,4 @@
-import { basename, join, relative, sep } from "node:path";
+import { basename, join, relative, sep } from "../core/path.ts";
 import { UsageError, UserError } from "../cli/errors.ts";
 import { printError } from "../cli/output.ts";
 import { printReport, type Report } from "../cli/report.ts";

@@ -1,4 +1,4 @@
-import { relative } from "node:path";
+import { relative } from "../core/path.ts";
 import { EXIT, UsageError, UserError } from "../cli/errors.ts";
 import { formatDuration, formatTokens, paint, statusColor } from "../cli/output.ts";
 import { printReport, type Report } from "../cli/report.ts";

@@ -4,7 +4,7 @@
  * run in a session-start hook, so it only reads: the database is opened read-only, no orphan
  * recovery runs (that may signal processes) and nothing is created or migrated.
  */
-import { relative } from "node:path";
+import { relative } from "./path.ts";
 import { Database } from "./db/database.ts";
 import { runningRuns } from "./db/runs.ts";
 import { queryRunSummaries, type RunSummary } from "./db/status_query.ts";

@@ -1,4 +1,4 @@
-import { basename, dirname, relative, sep } from "node:path";
+import { basename, dirname, relative, sep } from "./path.ts";
 import { TICKET_FILE } from "./tickets.ts";
 
 /**

@@ -4,7 +4,7 @@
  * file, line and key — never a silent fallback to a default. A config written for the earlier cmcs
  * (`codex.args`, `worktrees.start_point`) still loads, translated, with warnings.
  */
-import { isAbsolute, relative } from "node:path";
+import { isAbsolute, relative } from "./path.ts";
 import {
   type Document,
   isAlias,

@@ -4,7 +4,7 @@
  * {@link runShellCommand}, so each gets the same treatment: `sh -c`, no stdin, output captured,
  * its whole process group ended on a timeout or a stop.
  */
-import { basename } from "node:path";
+import { basename } from "./path.ts";
 import type { HooksConfig } from "./config.ts";
 import type { Database } from "./db/database.ts";
 import { recordEvent } from "./db/events.ts";

@@ -1,4 +1,4 @@
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "./path.ts";
 import { UserError } from "./errors.ts";
 import { git } from "./git.ts";
 

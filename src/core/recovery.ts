@@ -3,7 +3,6 @@ import { finishRun, runningRuns, setRunMessage } from "./db/runs.ts";
 import { isHold, releaseHold } from "./db/target_hold.ts";
 import { openAttempts, unsettledAttempts } from "./db/attempts.ts";
 import { isSameProcessAlive, sameProcessesAlive } from "./process_identity.ts";
-import { killProcessTree } from "./process_tree.ts";
 
 /** Seconds a left-over worker gets between signals before it is killed outright. */
 const WORKER_GRACE_S = 3;
@@ -60,6 +59,8 @@ export async function recoverOrphans(db: Database): Promise<RecoveredRun[]> {
       // Even with the worker gone, commands it started may live on, found by the process token.
       if (!rootAlive && !attempt.process_token) continue;
       try {
+        // Imported here: orphans are rare, and `status` runs this on every prompt.
+        const { killProcessTree } = await import("./process_tree.ts");
         const { survivors } = await killProcessTree({
           pid: attempt.worker_pid,
           start: attempt.worker_start,

@@ -1,4 +1,4 @@
-import { relative } from "node:path";
+import { relative } from "./path.ts";
 import { UsageError, UserError } from "./errors.ts";
 import { Database } from "./db/database.ts";
 import { getRun, latestRun } from "./db/runs.ts";

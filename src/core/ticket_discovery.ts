@@ -2,7 +2,7 @@
  * Finding a target's tickets, ordering them, and looking one up. Discovery reads the directory
  * afresh on every call so tickets added or edited during a run are seen.
  */
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "./path.ts";
 import { UserError } from "./errors.ts";
 import { parseTicket, type TicketEntry, ticketId } from "./ticket_parse.ts";
 import { findTicketRef } from "./ticket_ref.ts";

@@ -3,7 +3,7 @@
  * the edit touches only the value's characters: comments, field order, quoting of other fields,
  * line ends, a BOM and the body stay byte-for-byte as they were.
  */
-import { basename } from "node:path";
+import { basename } from "./path.ts";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { UserError } from "./errors.ts";
 import { decodeUtf8, splitFrontMatter, stripBom } from "./ticket_front_matter.ts";

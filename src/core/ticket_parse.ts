@@ -2,7 +2,7 @@
  * Parsing one ticket file: strict, so that a ticket that would be misread (a wrong type, a typo in
  * `done`, a broken YAML block) is reported with its line and never dispatched.
  */
-import { basename } from "node:path";
+import { basename } from "./path.ts";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { decodeUtf8, splitFrontMatter, stripBom } from "./ticket_front_matter.ts";
 

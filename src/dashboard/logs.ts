@@ -4,7 +4,7 @@
  * escapes it (`..`, an absolute path, a symlink pointing elsewhere); reads are bounded tails, never
  * a whole file.
  */
-import { isAbsolute, relative, resolve, sep } from "node:path";
+import { isAbsolute, relative, resolve, sep } from "../core/path.ts";
 import { rawLogLines } from "../core/attempt_log.ts";
 import { createJsonlRenderer, renderJsonl } from "../core/codex_render.ts";
 import type { AttemptRow } from "../core/db/types.ts";

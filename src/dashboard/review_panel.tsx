@@ -2,10 +2,10 @@
  * The review queue on the overview: the tickets whose work awaits the orchestrator's decision,
  * and those sent back, each linked to the run that finished it, with the command that accepts it.
  */
-import { relative } from "node:path";
+import { relative } from "../core/path.ts";
 import type { QueuedTicket } from "../core/review/review_queue.ts";
 import type { ReviewState } from "../core/review/review_state.ts";
-import { shellWord } from "../core/review/result_packet.ts";
+import { shellWord } from "../core/command_words.ts";
 import { TargetLink, Time } from "./components.tsx";
 
 /** Rows shown per state; the heading counts them all. */

@@ -3,7 +3,7 @@
  * ended `done`. The one implementation behind `cmcs accept` (and any other front end, such as an
  * MCP server), so each gets the same checks, the same all-or-nothing write and the same result.
  */
-import { relative } from "node:path";
+import { relative } from "../path.ts";
 import { UserError } from "../errors.ts";
 import { Database } from "../db/database.ts";
 import { recordReview, type TicketReviewRow, ticketReviewRows } from "../db/reviews.ts";

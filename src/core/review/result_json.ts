@@ -1,4 +1,4 @@
-import { relative } from "node:path";
+import { relative } from "../path.ts";
 import type { FileChange, Outcome, RunStatus } from "../db/types.ts";
 import type { ResultPacket, TokenTotals } from "./result_packet.ts";
 import type { ReviewState } from "./review_state.ts";

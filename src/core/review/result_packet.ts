@@ -1,4 +1,5 @@
-import { join } from "node:path";
+import { shellWord } from "../command_words.ts";
+import { join } from "../path.ts";
 import type { Database } from "../db/database.ts";
 import { getRun } from "../db/runs.ts";
 import { queryRunSummaries } from "../db/status_query.ts";
@@ -182,10 +183,4 @@ function packetAttempt(a: AttemptRow, logsDir: string): PacketAttempt {
 /** Token sums of every attempt of a run: exactly the numbers `cmcs status` shows for it. */
 export function runTokens(db: Database, runId: number): TokenTotals {
   return queryRunSummaries(db, { id: runId, limit: 1 })[0]?.tokens ?? sumTokens([]);
-}
-
-/** `word` as one shell word: unchanged when it is plain, single-quoted otherwise. */
-export function shellWord(word: string): string {
-  if (/^[A-Za-z0-9_./@%+=:,-]+$/.test(word)) return word;
-  return `'${word.replaceAll("'", `'\\''`)}'`;
 }

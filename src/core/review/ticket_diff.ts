@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join } from "../path.ts";
 import type { FileChange } from "../db/types.ts";
 import { emptyTree, git, parseNumstat } from "../git.ts";
 import { uncommittedPaths } from "../git_changes.ts";

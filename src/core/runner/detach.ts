@@ -4,7 +4,7 @@
  * `.cmcs/logs/broker-<time>.log`. The caller returns as soon as the broker has created a run for
  * (or queued) every target, which it learns from the database, so it can print the run ids.
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { fileURLToPath } from "node:url";
 import permissionFlags from "../../../permissions.txt" with { type: "text" };
 import { UserError } from "../errors.ts";

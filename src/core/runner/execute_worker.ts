@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { CodexStream } from "../codex_events.ts";
 import { LineSplitter } from "../line_splitter.ts";
 import { killProcessTree } from "../process_tree.ts";

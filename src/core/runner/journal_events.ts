@@ -1,4 +1,4 @@
-import { basename } from "node:path";
+import { basename } from "../path.ts";
 import type { Database } from "../db/database.ts";
 import { type NewEvent, recordEvent } from "../db/events.ts";
 import type { Fact, FactSink } from "./journal.ts";

@@ -22,7 +22,7 @@ import {
 import type { ProgressSink } from "./progress.ts";
 import { runTarget, type TargetRunResult } from "./run_target.ts";
 import type { StopController } from "./stop_control.ts";
-import { basename } from "node:path";
+import { basename } from "../path.ts";
 
 export interface PlannedTarget {
   /** Absolute real path. */

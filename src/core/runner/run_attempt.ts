@@ -1,4 +1,4 @@
-import { join, relative } from "node:path";
+import { join, relative } from "../path.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
 import {

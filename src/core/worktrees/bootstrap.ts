@@ -3,7 +3,7 @@
  * still needs (`.env`, local config), chosen by `worktrees.copy` and `.worktreeinclude`, and the
  * tickets picked with `worktree create --tickets`.
  */
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative } from "../path.ts";
 import { UserError } from "../errors.ts";
 import { git } from "../git.ts";
 import { exists } from "../project.ts";

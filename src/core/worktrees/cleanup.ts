@@ -5,7 +5,7 @@
  * decided by reachability (see reachability.ts), not by comparing with a base branch by name, and
  * even `--force` keeps what it discards under a ref of cmcs's own (see save_ref.ts).
  */
-import { dirname, join } from "node:path";
+import { dirname, join } from "../path.ts";
 import { UserError } from "../errors.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";

@@ -4,7 +4,7 @@
  * Everything that can be checked is checked before git is touched, so a mistake (bad branch name,
  * unknown ref, branch checked out elsewhere, no ticket matching) leaves nothing behind.
  */
-import { join, relative } from "node:path";
+import { join, relative } from "../path.ts";
 import { UserError } from "../errors.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";

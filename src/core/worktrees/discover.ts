@@ -4,7 +4,7 @@
  * `run --all` and the dashboard see it. The earlier tool only looked at direct children of the
  * worktrees root and missed nested branch names.
  */
-import { basename } from "node:path";
+import { basename } from "../path.ts";
 import type { Database } from "../db/database.ts";
 import { getWorktree, registerWorktree } from "../db/worktrees.ts";
 import type { Project } from "../project.ts";

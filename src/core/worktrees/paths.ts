@@ -1,5 +1,5 @@
 /** Where cmcs puts worktrees, and the containment check every removal goes through. */
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "../path.ts";
 import { UserError } from "../errors.ts";
 import type { Config } from "../config.ts";
 import type { Project } from "../project.ts";

@@ -5,7 +5,7 @@
  * (untracked files included, ignored ones not) become one commit on top of HEAD, made through a
  * private index so the worktree's own index is never touched.
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { git, gitOk } from "../git.ts";
 
 /** The prefix under which forced cleanups keep what they would have destroyed. */
