@@ -75,6 +75,40 @@ Deno.test("result, diff, logs and resume all find TICKET-002 as ticket-2 or by i
   assert.match(byPath.stdout, /^TICKET-002 "Second": done$/m);
 });
 
+Deno.test("with TICKET-002 run and TICKET-002-fix written but never run, `2` is TICKET-002 for result, diff, logs and resume alike", async () => {
+  await using p = await testProject();
+  await p.ticket(
+    "TICKET-002.md",
+    { title: "Second" },
+    `Work.\n${directive("not-done-until-resume")}\n${directive("write", "b.txt", "two")}\n`,
+  );
+  await commitAll(p);
+  assert.equal((await p.cmcs(["run"])).code, 1, "TICKET-002 is not marked done in round one");
+  // Written for later, after the run: a ticket file with the same number that never ran.
+  await p.ticket("TICKET-002-fix.md", { title: "Fix", done: true });
+
+  const result = await p.cmcs(["result", ".", "2"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^TICKET-002 "Second": not_marked_done$/m);
+  const diff = await p.cmcs(["diff", ".", "2", "--stat"]);
+  assert.equal(diff.code, 0, diff.stderr);
+  assert.match(diff.stdout, /b\.txt/);
+  const logs = await p.cmcs(["logs", ".", "--ticket", "2"]);
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.match(logs.stdout, /^== run 1 · TICKET-002 · attempt 1/m);
+  const resumed = await p.cmcs(["resume", ".", "2", "-m", "Finish and mark it done."]);
+  assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+  assert.match(resumed.stdout, /^TICKET-002 {2}started "Second" \(resume attempt 1/m);
+
+  // The ticket that never ran is named in full, and has nothing to resume.
+  const never = await p.cmcs(["resume", ".", "TICKET-002-fix", "-m", "Go."]);
+  assert.equal(never.code, 1);
+  assert.match(
+    never.stderr,
+    /^error: TICKET-002-fix has no Codex thread to resume: it has not run on this target$/m,
+  );
+});
+
 Deno.test("with TICKET-002 and TICKET-002-fix, `2` is refused alike by result, diff, logs and resume", async () => {
   await using p = await testProject();
   await p.ticket("TICKET-002.md", { title: "Original" });

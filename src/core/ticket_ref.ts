@@ -2,7 +2,10 @@
  * The one reading of a ticket reference, for every command that takes one (`result`, `diff`,
  * `resume`, `logs --ticket`): a ticket named the same way names the same ticket everywhere.
  *
- * Rules, in order, against the ids a command can act on:
+ * Rules, in order, against the ids a command can act on: the tickets that ran on the target for
+ * `result`, `diff`, `accept` and `resume` (only those have a result or a Codex conversation; a
+ * ticket file that never ran is no candidate, so it cannot make a number ambiguous in one of them
+ * and not in another), the tickets of the run shown for `logs --ticket`:
  * 1. A path (`.cmcs/tickets/TICKET-002.md`) counts by its file name; a trailing `.md` is dropped.
  * 2. An id spelled exactly (`TICKET-002`, `TICKET-002-fix`) is that ticket, whatever else exists.
  * 3. An id spelled in other letter case (`ticket-002-fix`) is that ticket.

@@ -16,8 +16,11 @@ import {
   findTicket,
   setTicketDone,
   type Ticket,
+  type TicketEntry,
   ticketProblemLine,
 } from "../tickets.ts";
+import { ticketsRunOn } from "../db/attempts.ts";
+import { findTicketRef } from "../ticket_ref.ts";
 import { ATTEMPT_FILES } from "./execute_worker.ts";
 import type { ProgressSink } from "./progress.ts";
 import { buildResumePrompt } from "./prompt.ts";
@@ -37,10 +40,13 @@ export interface ResumePlan {
 }
 
 /**
- * Finds the ticket file `ref` names in `ticketsDir` and the Codex thread to continue. Errors, all
- * before anything is changed: no such ticket, a reference naming several, a malformed one, or no
- * thread recorded for it (it never ran on this target, or its worker never started a
- * conversation).
+ * Finds the ticket `ref` names and the Codex thread to continue. The reference is read among the
+ * tickets that ran on `target`, as `result`, `diff` and `accept` read it (src/core/ticket_ref.ts):
+ * only a ticket that ran has a conversation to continue, so a ticket file that never ran (a
+ * TICKET-002-fix written for later) cannot make `2` ambiguous here while `result . 2` finds
+ * TICKET-002. Errors, all before anything is changed: a reference naming no ticket that ran (said
+ * of the ticket file when one matches), naming several, a ticket file gone or malformed, or no
+ * thread recorded for it (its worker never started a conversation).
  */
 export async function planResume(
   db: Database,
@@ -49,10 +55,23 @@ export async function planResume(
   ref: string,
 ): Promise<ResumePlan> {
   const entries = await discoverTickets(ticketsDir);
-  const entry = findTicket(entries, ref);
+  const id = findTicketRef(ticketsRunOn(db, target), ref);
+  if (id === undefined) {
+    const file = findTicket(entries, ref);
+    if (!file) {
+      throw new UserError(`no ticket "${ref}" in ${ticketsDir}`, {
+        hint: "list the tickets with `cmcs ticket validate`",
+      });
+    }
+    throw new UserError(
+      `${entryId(file)} has no Codex thread to resume: it has not run on this target`,
+      { hint: "start a new attempt with `cmcs run`" },
+    );
+  }
+  const entry = entries.find((candidate) => entryId(candidate) === id);
   if (!entry) {
-    throw new UserError(`no ticket "${ref}" in ${ticketsDir}`, {
-      hint: "list the tickets with `cmcs ticket validate`",
+    throw new UserError(`${id} ran on this target but has no ticket file in ${ticketsDir}`, {
+      hint: `restore it (\`git log --oneline -- '${ticketsDir}/${id}.md'\` shows where it went)`,
     });
   }
   if (!entry.ok) {
@@ -65,9 +84,7 @@ export async function planResume(
   const source = history ? latestThreadAttempt(history) : null;
   if (!history || !source?.thread_id) {
     throw new UserError(
-      history
-        ? `${ticket.id} has no Codex thread to resume: none of its attempts started one`
-        : `${ticket.id} has no Codex thread to resume: it has not run on this target`,
+      `${ticket.id} has no Codex thread to resume: none of its attempts started one`,
       { hint: "start a new attempt with `cmcs run`" },
     );
   }
@@ -77,6 +94,10 @@ export async function planResume(
     threadId: source.thread_id,
     carryOver: uncommittedAttemptPaths(history),
   };
+}
+
+function entryId(entry: TicketEntry): string {
+  return entry.ok ? entry.ticket.id : entry.id;
 }
 
 export interface ResumeOptions {
