@@ -21,8 +21,10 @@ const USER_EDIT = "notes.txt";
  * A project with two tickets (the first writes {@link WORK}, and claims done early and then waits
  * for `release` to exist) and a user's uncommitted edit that must survive everything untouched.
  */
-async function crashProject(): Promise<{ p: TestProject; release: string }> {
-  const p = await testProject();
+async function crashProject(
+  extraConfig: Record<string, unknown> = {},
+): Promise<{ p: TestProject; release: string }> {
+  const p = await testProject({}, extraConfig);
   const release = join(p.stateDir, "release");
   await p.ticket(
     "TICKET-001.md",
@@ -179,6 +181,48 @@ Deno.test("a broker killed while git commits (from a pre-commit hook) leaves a c
   const [commit] = commits;
   assert.equal(attempt.commit_after, commit);
   assert.match(attempt.warnings ?? "", /died after committing/);
+  await assertNextRunFinishes(p, release);
+});
+
+Deno.test("recovery's commit of a dead broker's pending work is bounded by the project's git.timeout_s: a hanging hook leaves the ticket open, not the next command stuck", async () => {
+  const { p, release } = await crashProject({ git: { timeout_s: 1 } });
+  await using _ = p;
+  await Deno.writeTextFile(release, "");
+  const crashed = await p.cmcs(["run"], { env: { CMCS_TEST_CRASH_AT: "before-commit" } });
+  assert.equal(crashed.code, 137, crashed.stderr);
+  // Installed after the crash: the commit recovery makes is the one that meets it.
+  const pidFile = join(p.stateDir, "hook.pid");
+  const hook = join(p.path, ".git/hooks/pre-commit");
+  await Deno.writeTextFile(
+    hook,
+    `#!/bin/sh\ntrap '' TERM\necho $$ > '${pidFile}'\nexec sleep 100000\n`,
+  );
+  await Deno.chmod(hook, 0o755);
+
+  // Far below the default bound (600 s): only the project's 1 s lets status finish in time.
+  const status = await p.cmcs(["status"], { timeoutMs: 45_000 });
+  assert.equal(status.code, 0, status.stderr);
+  const attempt = await assertSettled(p);
+  assert.match(
+    attempt.warnings ?? "",
+    /committing now failed: .*did not finish within 1s/,
+    "the attempt says why its work is not committed",
+  );
+  assert.equal(
+    attempt.outcome,
+    "commit_failed",
+    "the attempt is not done: its work is uncommitted",
+  );
+  assert.match(status.stdout, /^run 1 interrupted: .*committing now failed/m);
+  assert.doesNotMatch(status.stdout, /awaiting review/, "nothing uncommitted awaits review");
+  assert.equal(await ticketCommits(p).then((c) => c.length), 0);
+  assert.equal(await ticketDone(p, "TICKET-001.md"), false, "the ticket is open again");
+  const hookPid = Number((await Deno.readTextFile(pidFile)).trim());
+  await until("the hook to be gone", () => livePids([hookPid]).length === 0, 10_000)
+    .catch(() => {});
+  assert.deepEqual(livePids([hookPid]), [], "the hanging hook was ended");
+
+  await Deno.remove(hook);
   await assertNextRunFinishes(p, release);
 });
 

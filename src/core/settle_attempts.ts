@@ -14,7 +14,7 @@
 import { addAttemptWarning, closeAttempt, setAttemptChanges } from "./db/attempts.ts";
 import type { Database } from "./db/database.ts";
 import { recordEvent } from "./db/events.ts";
-import type { AttemptRow, CommitIntent, RunRow } from "./db/types.ts";
+import type { AttemptRow, CommitIntent, Outcome, RunRow } from "./db/types.ts";
 import { git } from "./git.ts";
 import {
   attemptChanges,
@@ -27,6 +27,9 @@ import {
 import { withoutBrokerFiles } from "./broker_files.ts";
 import { parseTicket, setTicketDone } from "./tickets.ts";
 import { defaultConfig } from "./config_schema.ts";
+import { loadConfig } from "./config.ts";
+import { dirname } from "./path.ts";
+import { projectAt } from "./project.ts";
 
 /** Settles every half-done attempt of `run`; returns one line per thing done, for the run's message. */
 export async function settleAttempts(
@@ -63,6 +66,7 @@ async function settleAttempt(db: Database, run: RunRow, attempt: AttemptRow): Pr
     closeAttempt(db, attempt.id, "worker_failed", "interrupted: the broker died");
   }
   const intent = parseIntent(attempt.commit_pending);
+  let failed: { outcome: Outcome; message: string } | undefined;
   if (intent) {
     await indexUnlocked(target);
     const found = await findAttemptCommit(target, run.id, attempt.id, attempt.commit_before);
@@ -70,13 +74,13 @@ async function settleAttempt(db: Database, run: RunRow, attempt: AttemptRow): Pr
     let error: string | null = null;
     if (!commit) {
       const dirty = new Set((await treeState(target)).paths);
-      // Bounded like the broker's own commit (git.timeout_s's default): a hook that hangs must
-      // not hold the command that happens to run recovery.
+      // Bounded like the broker's own commit: a hook that hangs must not hold the command that
+      // happens to run recovery (`cmcs status` on the next prompt) past git.timeout_s.
       const result = await commitPaths(
         target,
         intent.paths.filter((path) => dirty.has(path)),
         intent.message,
-        { timeoutS: defaultConfig().git.timeout_s },
+        { timeoutS: await gitTimeoutS(db) },
       );
       commit = result.commit;
       error = result.error ?? (commit ? null : "its files are no longer uncommitted");
@@ -103,6 +107,12 @@ async function settleAttempt(db: Database, run: RunRow, attempt: AttemptRow): Pr
       return notes;
     }
     note(`the broker died before committing, and committing now failed: ${error}`);
+    // As when the broker's own commit fails: the attempt is no longer `done` (nothing awaits
+    // review), and the next attempt at the ticket takes its files as the ticket's work.
+    failed = {
+      outcome: "commit_failed",
+      message: `auto-commit failed, changes left uncommitted: ${error}`,
+    };
   }
   if (await reopenTicket(attempt)) {
     note(
@@ -110,8 +120,22 @@ async function settleAttempt(db: Database, run: RunRow, attempt: AttemptRow): Pr
         "set back to done: false, so the next run does it again (its files stay as they are)",
     );
   }
-  await recordWorkingTreeChanges(db, target, attempt);
+  await recordWorkingTreeChanges(db, target, attempt, failed);
   return notes;
+}
+
+/**
+ * The project's `git.timeout_s`, from the config beside the database. Recovery runs inside
+ * whatever command came next, whose own config may not have been read, and it must finish even
+ * when the file is broken: then (and without one) the default.
+ */
+async function gitTimeoutS(db: Database): Promise<number> {
+  try {
+    const { config } = await loadConfig(projectAt(dirname(dirname(db.path)), true));
+    return config.git.timeout_s;
+  } catch {
+    return defaultConfig().git.timeout_s;
+  }
 }
 
 /** Sets the attempt's ticket back to `done: false`; true when it was done and now is not. */
@@ -139,20 +163,25 @@ async function recordWorkingTreeChanges(
   db: Database,
   target: string,
   attempt: AttemptRow,
+  outcome?: { outcome: Outcome; message: string },
 ): Promise<void> {
-  if (!attempt.dirty_before || !attempt.ticket_path) return;
-  let before: Map<string, string>;
+  let before: Map<string, string> | null = null;
   try {
-    before = new Map(Object.entries(JSON.parse(attempt.dirty_before)));
-  } catch {
+    if (attempt.dirty_before && attempt.ticket_path) {
+      before = new Map(Object.entries(JSON.parse(attempt.dirty_before)));
+    }
+  } catch { /* unreadable: no files can be told apart from earlier edits */ }
+  if (!before) {
+    if (outcome) setAttemptChanges(db, attempt.id, { commitAfter: null, files: [], outcome });
     return;
   }
   const changes = withoutBrokerFiles(await attemptChanges(target, before), target, {
-    path: attempt.ticket_path,
+    path: attempt.ticket_path!,
   });
   setAttemptChanges(db, attempt.id, {
     commitAfter: null,
     files: await diffWorkingTree(target, attempt.commit_before, changes.paths),
+    outcome,
   });
 }
 
