@@ -33,7 +33,7 @@ export function registerOverview(app: Hono, ctx: DashboardContext): void {
       runId: null,
     });
     const worktrees = listWorktrees(ctx.db, { includeArchived: true });
-    const queue = await reviewQueue(ctx.db);
+    const queue = reviewQueue(ctx.db);
     const counts = queueCounts(queue);
     return c.html(renderPage(
       { title: "Overview", project: ctx.project.root, token: ctx.token },

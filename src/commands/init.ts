@@ -23,25 +23,25 @@ export async function init(): Promise<number> {
 
   const dirs = [project.cmcsDir, join(project.cmcsDir, "tickets"), project.logsDir];
   for (const dir of dirs) {
-    if (await exists(dir) && !(await isDirectory(dir))) {
+    if (exists(dir) && !isDirectory(dir)) {
       throw new UserError(`${dir} exists and is not a directory`, {
         hint: "move or remove it, then run `cmcs init` again",
       });
     }
   }
   for (const dir of dirs) {
-    if (await isDirectory(dir)) continue;
+    if (isDirectory(dir)) continue;
     await Deno.mkdir(dir, { recursive: true });
     created.push(`created ${dir}/`);
   }
 
   const gitignore = join(project.cmcsDir, ".gitignore");
-  if (!(await exists(gitignore))) {
+  if (!exists(gitignore)) {
     await Deno.writeTextFile(gitignore, CMCS_GITIGNORE);
     created.push(`created ${gitignore} (keeps the database and logs out of git)`);
   }
 
-  const hadDb = await exists(project.dbPath);
+  const hadDb = exists(project.dbPath);
   const db = Database.open(project.dbPath);
   try {
     if (!hadDb) created.push(`created ${project.dbPath}`);

@@ -82,7 +82,7 @@ export async function logsReport(
       truncated: lines.length > shown.length,
     });
     const notes = [header(attempt)];
-    if (text === "" && !(await exists(file))) {
+    if (text === "" && !exists(file)) {
       notes.push(`-- no log file: ${file} is gone (\`cmcs clean\` removes old logs)`);
     }
     const trailer = attempt.outcome && attempt.outcome !== "done" && attempt.message

@@ -109,7 +109,7 @@ export async function statusReport(
     const filter = { target, active: opts.active, latest: opts.latest };
     runs = listRuns(db, filter, opts.limit);
     more = countRuns(db, filter) - runs.length;
-    queue = await reviewQueue(db, { target });
+    queue = reviewQueue(db, { target });
   } finally {
     db.close();
   }

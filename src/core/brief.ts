@@ -78,7 +78,7 @@ export async function readBrief(dir: string): Promise<Brief | null> {
   } catch {
     return null;
   }
-  if (!(await isDirectory(project.cmcsDir))) return null;
+  if (!isDirectory(project.cmcsDir)) return null;
   const brief: Brief = { project: project.root, active: [], finished: [], failed: [] };
   const db = Database.openReadOnly(project.dbPath);
   if (!db) return brief;
@@ -86,13 +86,13 @@ export async function readBrief(dir: string): Promise<Brief | null> {
     const here = await Deno.realPath(dir);
     const latest: RunSummary[] = [];
     for (const run of queryRunSummaries(db, { latest: true, limit: MAX_TARGETS })) {
-      if (await isDirectory(run.target)) latest.push(run);
+      if (isDirectory(run.target)) latest.push(run);
     }
     const pathOf = (target: string) => relative(here, target) || ".";
     const alive = brokersAlive(db);
     const outcomes = runTicketOutcomes(db, latest.map((run) => run.id));
     const latestIds = new Set(latest.map((run) => run.id));
-    for (const t of await reviewQueue(db)) {
+    for (const t of reviewQueue(db)) {
       if (t.state === "sent_back") continue;
       if (t.state === "accepted" && !latestIds.has(t.run_id)) continue;
       brief.finished.push({

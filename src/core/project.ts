@@ -36,7 +36,7 @@ export function projectAt(root: string, isGit: boolean): Project {
  * working tree is used instead.
  */
 export async function findProject(dir: string): Promise<Project> {
-  const absolute = await realDir(dir);
+  const absolute = realDir(dir);
   const result = await git(absolute, [
     "rev-parse",
     "--path-format=absolute",
@@ -47,7 +47,7 @@ export async function findProject(dir: string): Promise<Project> {
   const [commonDir, topLevel] = result.stdout.trim().split("\n");
   const common = isAbsolute(commonDir) ? commonDir : resolve(absolute, commonDir);
   const root = common.endsWith("/.git") || common.endsWith("\\.git") ? dirname(common) : topLevel;
-  return projectAt(await realDir(root ?? absolute), true);
+  return projectAt(realDir(root ?? absolute), true);
 }
 
 /**
@@ -71,7 +71,7 @@ async function _outsideWorkTree(dir: string): Promise<Project> {
       });
     }
     if (inGitDir === "true" && common && /[/\\]\.git$/.test(common)) {
-      return projectAt(await realDir(dirname(common)), true);
+      return projectAt(realDir(dirname(common)), true);
     }
   }
   return projectAt(dir, false);
@@ -86,14 +86,12 @@ async function _outsideWorkTree(dir: string): Promise<Project> {
  * or a repository git refuses as not owned by the user) are not seen here.
  */
 export async function findProjectQuick(dir: string): Promise<Project> {
-  const absolute = await realDir(dir);
+  const absolute = realDir(dir);
   const gitDir = join(absolute, ".git");
   try {
-    const [dotGit, head] = await Promise.all([
-      Deno.lstat(gitDir),
-      Deno.lstat(join(gitDir, "HEAD")),
-    ]);
-    if (dotGit.isDirectory && head.isFile && !(await exists(join(gitDir, "commondir")))) {
+    const dotGit = Deno.lstatSync(gitDir);
+    const head = Deno.lstatSync(join(gitDir, "HEAD"));
+    if (dotGit.isDirectory && head.isFile && !exists(join(gitDir, "commondir"))) {
       return projectAt(absolute, true);
     }
   } catch {
@@ -111,7 +109,7 @@ export async function requireProject(
   opts: { quick?: boolean } = {},
 ): Promise<Project> {
   const project = await (opts.quick ? findProjectQuick(dir) : findProject(dir));
-  if (!(await isDirectory(project.cmcsDir))) {
+  if (!isDirectory(project.cmcsDir)) {
     throw new UserError(`cmcs is not initialized in ${project.root} (no .cmcs/ directory)`, {
       hint: `run \`cmcs init\` in ${project.root} first`,
     });
@@ -120,16 +118,16 @@ export async function requireProject(
 }
 
 /** Resolves a user-given directory (relative to the CWD) to its real path; errors if it is not one. */
-export async function realDir(path: string): Promise<string> {
+export function realDir(path: string): string {
   let real: string;
   try {
-    real = await Deno.realPath(resolve(path));
+    real = Deno.realPathSync(resolve(path));
   } catch {
     throw new UserError(`no such directory: ${path}`, {
       hint: "pass a path to a repository or worktree",
     });
   }
-  if (!(await isDirectory(real))) {
+  if (!isDirectory(real)) {
     const ticket = /^(TICKET-[^/]*?)(?:\.md)?$/.exec(real.split("/").at(-1) ?? "")?.[1];
     throw new UserError(`not a directory: ${path}`, {
       hint: ticket
@@ -140,17 +138,22 @@ export async function realDir(path: string): Promise<string> {
   return real;
 }
 
-export async function isDirectory(path: string): Promise<boolean> {
+/**
+ * True when `path` is a directory (symlinks followed). Synchronous, like {@link exists}: a local
+ * stat takes microseconds, while the thread-pool trip of an async one costs more than the work,
+ * on the start-up path of every command.
+ */
+export function isDirectory(path: string): boolean {
   try {
-    return (await Deno.stat(path)).isDirectory;
+    return Deno.statSync(path).isDirectory;
   } catch {
     return false;
   }
 }
 
-export async function exists(path: string): Promise<boolean> {
+export function exists(path: string): boolean {
   try {
-    await Deno.lstat(path);
+    Deno.lstatSync(path);
     return true;
   } catch {
     return false;
@@ -164,9 +167,9 @@ export async function exists(path: string): Promise<boolean> {
  * checkout or worktree. Outside git the directory itself is the target.
  */
 export async function resolveTarget(path: string): Promise<string> {
-  const dir = await realDir(path);
-  if (await isDirectory(join(dir, ".cmcs"))) return dir;
+  const dir = realDir(path);
+  if (isDirectory(join(dir, ".cmcs"))) return dir;
   const result = await git(dir, ["rev-parse", "--show-toplevel"]);
   if (result.code !== 0 || !result.stdout.trim()) return dir;
-  return await realDir(result.stdout.trim());
+  return realDir(result.stdout.trim());
 }

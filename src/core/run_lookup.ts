@@ -21,7 +21,7 @@ export interface OpenedTarget {
 export async function openTargetOrRun(
   arg: string,
 ): Promise<OpenedTarget & { runId: number | null }> {
-  if (/^\d+$/.test(arg) && !(await isDirectory(arg))) {
+  if (/^\d+$/.test(arg) && !isDirectory(arg)) {
     if (!Number.isSafeInteger(Number(arg))) {
       throw new UsageError(
         `run id ${arg} is out of range: run ids are at most ${Number.MAX_SAFE_INTEGER}`,

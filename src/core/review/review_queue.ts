@@ -21,16 +21,16 @@ export interface QueuedTicket {
  * The review queue of one target, or of every target whose directory still exists (a worktree
  * cleaned up or merged takes its unreviewed tickets with it), oldest latest attempt first.
  */
-export async function reviewQueue(
+export function reviewQueue(
   db: Database,
   filter: { target?: string } = {},
-): Promise<QueuedTicket[]> {
+): QueuedTicket[] {
   const queue: QueuedTicket[] = [];
   const present = new Map<string, boolean>();
   for (const row of ticketReviewRows(db, filter)) {
     const state = reviewState(row);
     if (state === null) continue;
-    if (!present.has(row.target)) present.set(row.target, await isDirectory(row.target));
+    if (!present.has(row.target)) present.set(row.target, isDirectory(row.target));
     if (!present.get(row.target)) continue;
     queue.push({
       target: row.target,

@@ -155,7 +155,7 @@ export async function ticketWork(input: {
   let files: FileChange[] | null = null;
   const gitDir = !input.isGit
     ? null
-    : (await isDirectory(input.target))
+    : isDirectory(input.target)
     ? input.target
     : input.repoDir ?? null;
   if (gitDir !== null) {

@@ -39,7 +39,7 @@ export async function planCopy(
     if (files.length === 0) unmatched.push(pattern);
     for (const file of files) matched.add(file);
   }
-  if (await exists(join(root, WORKTREE_INCLUDE))) {
+  if (exists(join(root, WORKTREE_INCLUDE))) {
     for (const file of await _untrackedMatching(root, ["--exclude-from", WORKTREE_INCLUDE])) {
       matched.add(file);
     }

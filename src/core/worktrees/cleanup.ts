@@ -102,7 +102,7 @@ export async function cleanupWorktree(
   const row = _findRecord(project, db, opts.branch);
   const path = row.path;
   const label = targetLabel(project, path);
-  const present = await isDirectory(path);
+  const present = isDirectory(path);
 
   const root = (await realWorktreesRoot(project, config)) ?? worktreesRoot(project, config);
   const real = present ? await Deno.realPath(path) : path;

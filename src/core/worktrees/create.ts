@@ -94,7 +94,7 @@ export async function createWorktree(
       },
     );
   }
-  if (await exists(path)) {
+  if (exists(path)) {
     throw new UserError(`${label} already exists`, {
       hint: "pick another branch name, or move that directory away",
     });

@@ -83,7 +83,7 @@ async function describeWorktree(
   mainBranch: string | null,
 ): Promise<WorktreeInfo> {
   const main = row.path === project.root;
-  const present = await isDirectory(row.path);
+  const present = isDirectory(row.path);
   const state: WorktreeState = row.status === "archived"
     ? "archived"
     : present

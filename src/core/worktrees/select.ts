@@ -23,7 +23,7 @@ export async function registeredTargets(
     await discoverWorktrees(project, db);
     const paths: string[] = [];
     for (const row of listWorktrees(db)) {
-      if (!(await isDirectory(row.path))) continue;
+      if (!isDirectory(row.path)) continue;
       if (await keep(row.path, db, project)) paths.push(row.path);
     }
     paths.sort((a, b) =>
