@@ -16,6 +16,36 @@ async function commitAll(p: TestProject): Promise<void> {
   await gitIn(p.path, "commit", "-q", "-m", "tickets");
 }
 
+/** Writes TICKET-002 "Second" (writes b.txt, not marked done until resumed) and runs it once. */
+async function runSecondUndone(p: TestProject): Promise<void> {
+  await p.ticket(
+    "TICKET-002.md",
+    { title: "Second" },
+    `Work.\n${directive("not-done-until-resume")}\n${directive("write", "b.txt", "two")}\n`,
+  );
+  await commitAll(p);
+  assert.equal((await p.cmcs(["run"])).code, 1, "TICKET-002 is not marked done in round one");
+}
+
+/**
+ * `result`, `diff`, `logs --ticket` and then `resume` all take `ref` for TICKET-002 "Second", a
+ * ticket that ran once without being marked done and wrote b.txt.
+ */
+async function assertEveryCommandFindsSecond(p: TestProject, ref: string): Promise<void> {
+  const result = await p.cmcs(["result", ".", ref]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^TICKET-002 "Second": not_marked_done$/m);
+  const diff = await p.cmcs(["diff", ".", ref, "--stat"]);
+  assert.equal(diff.code, 0, diff.stderr);
+  assert.match(diff.stdout, /b\.txt/);
+  const logs = await p.cmcs(["logs", ".", "--ticket", ref]);
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.match(logs.stdout, /^== run 1 · TICKET-002 · attempt 1/m);
+  const resumed = await p.cmcs(["resume", ".", ref, "-m", "Finish and mark it done."]);
+  assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+  assert.match(resumed.stdout, /^TICKET-002 {2}started "Second" \(resume attempt 1/m);
+}
+
 Deno.test("every spelling of a ticket names it: id, file name, path, number, ticket-number", () => {
   const ids = ["TICKET-001", "TICKET-002", "TICKET-010-fix"];
   for (const ref of ["TICKET-002", "TICKET-002.md", ".cmcs/tickets/TICKET-002.md", "2", "002"]) {
@@ -48,27 +78,9 @@ Deno.test("a number shared by several tickets is refused with the candidates, an
 Deno.test("result, diff, logs and resume all find TICKET-002 as ticket-2 or by its path", async () => {
   await using p = await testProject();
   await p.ticket("TICKET-001.md", { title: "First" });
-  await p.ticket(
-    "TICKET-002.md",
-    { title: "Second" },
-    `Work.\n${directive("not-done-until-resume")}\n${directive("write", "b.txt", "two")}\n`,
-  );
-  await commitAll(p);
-  assert.equal((await p.cmcs(["run"])).code, 1, "TICKET-002 is not marked done in round one");
+  await runSecondUndone(p);
 
-  const result = await p.cmcs(["result", ".", "ticket-2"]);
-  assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /^TICKET-002 "Second": not_marked_done$/m);
-  const diff = await p.cmcs(["diff", ".", "ticket-2", "--stat"]);
-  assert.equal(diff.code, 0, diff.stderr);
-  assert.match(diff.stdout, /b\.txt/);
-  const logs = await p.cmcs(["logs", ".", "--ticket", "ticket-2"]);
-  assert.equal(logs.code, 0, logs.stderr);
-  assert.match(logs.stdout, /^== run 1 · TICKET-002 · attempt 1/m);
-
-  const resumed = await p.cmcs(["resume", ".", "ticket-2", "-m", "Finish and mark it done."]);
-  assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
-  assert.match(resumed.stdout, /^TICKET-002 {2}started "Second" \(resume attempt 1/m);
+  await assertEveryCommandFindsSecond(p, "ticket-2");
 
   const byPath = await p.cmcs(["result", ".", ".cmcs/tickets/TICKET-002.md"]);
   assert.equal(byPath.code, 0, byPath.stderr);
@@ -77,28 +89,11 @@ Deno.test("result, diff, logs and resume all find TICKET-002 as ticket-2 or by i
 
 Deno.test("with TICKET-002 run and TICKET-002-fix written but never run, `2` is TICKET-002 for result, diff, logs and resume alike", async () => {
   await using p = await testProject();
-  await p.ticket(
-    "TICKET-002.md",
-    { title: "Second" },
-    `Work.\n${directive("not-done-until-resume")}\n${directive("write", "b.txt", "two")}\n`,
-  );
-  await commitAll(p);
-  assert.equal((await p.cmcs(["run"])).code, 1, "TICKET-002 is not marked done in round one");
+  await runSecondUndone(p);
   // Written for later, after the run: a ticket file with the same number that never ran.
   await p.ticket("TICKET-002-fix.md", { title: "Fix", done: true });
 
-  const result = await p.cmcs(["result", ".", "2"]);
-  assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /^TICKET-002 "Second": not_marked_done$/m);
-  const diff = await p.cmcs(["diff", ".", "2", "--stat"]);
-  assert.equal(diff.code, 0, diff.stderr);
-  assert.match(diff.stdout, /b\.txt/);
-  const logs = await p.cmcs(["logs", ".", "--ticket", "2"]);
-  assert.equal(logs.code, 0, logs.stderr);
-  assert.match(logs.stdout, /^== run 1 · TICKET-002 · attempt 1/m);
-  const resumed = await p.cmcs(["resume", ".", "2", "-m", "Finish and mark it done."]);
-  assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
-  assert.match(resumed.stdout, /^TICKET-002 {2}started "Second" \(resume attempt 1/m);
+  await assertEveryCommandFindsSecond(p, "2");
 
   // The ticket that never ran is named in full, and has nothing to resume.
   const never = await p.cmcs(["resume", ".", "TICKET-002-fix", "-m", "Go."]);
