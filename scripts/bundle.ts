@@ -152,6 +152,21 @@ export function lazyRequire(bundleText: string): string {
     bundleText.slice(at + CREATE_REQUIRE.length);
 }
 
+/** The import of node:process that npm packages (the MCP SDK's stdio transport) carry. */
+const PROCESS_IMPORT = /^import process from "node:process";\n/gm;
+
+/**
+ * Drops every `import process from "node:process";` from the bundle: deno bundle hoists it to the
+ * start of the program, so every command would load node:process (and with it most of Deno's Node
+ * layer, +10 ms) before its first line. Without the import, `process` in that module is Deno's
+ * global `process`, the same object, which Deno makes only when it is first used. Only the exact
+ * name `process` is dropped; a renamed import (`process2`) is left as it is (correct, only slower),
+ * and the bundle test then fails.
+ */
+export function globalProcess(bundleText: string): string {
+  return bundleText.replace(PROCESS_IMPORT, "");
+}
+
 /**
  * Every module the bundled text would still load at run time other than Deno's `node:` built-ins:
  * static `import … from`/`export … from`, side-effect imports, `import(…)` and the bundler's
@@ -362,7 +377,7 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
           : "run `deno task check` to see type and import errors",
       });
     }
-    const text = lazyRequire(stampBuild(await Deno.readTextFile(raw), build));
+    const text = globalProcess(lazyRequire(stampBuild(await Deno.readTextFile(raw), build)));
     const foreign = foreignImports(text).filter((found) => !SOURCE_RUN_IMPORTS.includes(found));
     if (foreign.length > 0) {
       throw new UserError(
