@@ -7,10 +7,10 @@
  *     deno task bundle [--output PATH] [--build STAMP]
  *
  * How it is made: `deno bundle --platform deno` of a generated entry ({@link bundleEntry}) that
- * re-exports main.ts. main.ts and the fast path load commander and each command on demand through
- * src/cli/lazy.ts, whose specifiers `deno bundle` cannot see; the entry first hands lazy.ts a
- * literal `import()` for each of them (read from the modules' `OnDemand` maps by
- * {@link onDemandModules}, so the list is never written twice). deno bundle inlines such literal
+ * runs the fast path and otherwise main.ts. main.ts and the fast path load commander and each
+ * command on demand through src/cli/lazy.ts, whose specifiers `deno bundle` cannot see; the entry
+ * first hands lazy.ts a literal `import()` for each of them (read from the modules' `OnDemand` maps
+ * by {@link onDemandModules}, so the list is never written twice). deno bundle inlines such literal
  * dynamic imports as lazily initialised modules (`Promise.resolve().then(() => (init_x(),
  * x_exports))`) rather than splitting them into chunks, and it inlines `with { type: "text" }`
  * imports as string constants; the bundle never reads a source file at run time.
