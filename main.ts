@@ -5,12 +5,15 @@
  * Start-up: `cmcs --help`, `cmcs status` and `cmcs brief` are first offered to the fast path
  * (src/commands/fast_path.ts), which parses them without commander; only when it declines is commander
  * loaded (with its Node built-ins, about twice an empty Deno program). Hence the top-level
- * `await import` of commander instead of a static import: a static one is loaded before any line
- * of this module runs.
+ * on-demand load of commander instead of a static import: a static one is loaded before any line
+ * of this module runs. Commander and the commands are loaded through src/cli/lazy.ts rather than
+ * with literal `import()`s, which `deno run` would fetch and analyse, every one of them, before the
+ * first line runs (see {@link OnDemand}).
  */
 import type { Command as CommandType } from "@commander-js/extra-typings";
 import { fastPath } from "./src/commands/fast_path.ts";
 import { invoke } from "./src/cli/invoke.ts";
+import { onDemand } from "./src/cli/lazy.ts";
 import { print, printError, setPrettyJson } from "./src/cli/output.ts";
 import { integer, seconds } from "./src/cli/parse.ts";
 import { VERSION } from "./src/version.ts";
@@ -20,7 +23,39 @@ if (import.meta.main) {
   if (code !== null) Deno.exit(code);
 }
 
-const { Command, Option } = await import("@commander-js/extra-typings");
+/**
+ * What main.ts loads on demand: commander once the fast path declines, and each command's module
+ * when that command runs. Types only — loading goes through src/cli/lazy.ts, so that `deno run`
+ * does not fetch and analyse all of them before the first line runs, and the bundle build reads
+ * this list to put each of them into the one-file program.
+ */
+interface OnDemand {
+  "@commander-js/extra-typings": typeof import("@commander-js/extra-typings");
+  "src/commands/init.ts": typeof import("./src/commands/init.ts");
+  "src/commands/version.ts": typeof import("./src/commands/version.ts");
+  "src/commands/config_show.ts": typeof import("./src/commands/config_show.ts");
+  "src/commands/ticket_validate.ts": typeof import("./src/commands/ticket_validate.ts");
+  "src/commands/ticket_new.ts": typeof import("./src/commands/ticket_new.ts");
+  "src/commands/status.ts": typeof import("./src/commands/status.ts");
+  "src/commands/brief.ts": typeof import("./src/commands/brief.ts");
+  "src/commands/clean.ts": typeof import("./src/commands/clean.ts");
+  "src/commands/run.ts": typeof import("./src/commands/run.ts");
+  "src/commands/stop.ts": typeof import("./src/commands/stop.ts");
+  "src/commands/wait.ts": typeof import("./src/commands/wait.ts");
+  "src/commands/worktree_create.ts": typeof import("./src/commands/worktree_create.ts");
+  "src/commands/worktree_list.ts": typeof import("./src/commands/worktree_list.ts");
+  "src/commands/worktree_cleanup.ts": typeof import("./src/commands/worktree_cleanup.ts");
+  "src/commands/logs.ts": typeof import("./src/commands/logs.ts");
+  "src/commands/result.ts": typeof import("./src/commands/result.ts");
+  "src/commands/diff.ts": typeof import("./src/commands/diff.ts");
+  "src/commands/resume.ts": typeof import("./src/commands/resume.ts");
+  "src/commands/accept.ts": typeof import("./src/commands/accept.ts");
+  "src/mcp/command.ts": typeof import("./src/mcp/command.ts");
+  "src/commands/dashboard.ts": typeof import("./src/commands/dashboard.ts");
+}
+const load = onDemand<OnDemand>();
+
+const { Command, Option } = await load("@commander-js/extra-typings");
 type Command = CommandType;
 
 const EFFORTS = ["low", "medium", "high", "xhigh"] as const;
@@ -54,16 +89,14 @@ export function buildProgram(): Command {
     .command("init")
     .description("create .cmcs/ (tickets, logs, database, .gitignore) in this repository")
     .addHelpText("after", example("cmcs init"))
-    .action(() => invoke(async () => (await import("./src/commands/init.ts")).init()));
+    .action(() => invoke(async () => (await load("src/commands/init.ts")).init()));
 
   program
     .command("version")
     .description("print the version and build")
     .option("--json", "print JSON")
     .addHelpText("after", example("cmcs version --json"))
-    .action((opts) =>
-      invoke(async () => (await import("./src/commands/version.ts")).version(opts))
-    );
+    .action((opts) => invoke(async () => (await load("src/commands/version.ts")).version(opts)));
 
   const config = program.command("config").description("inspect the configuration");
   config
@@ -72,7 +105,7 @@ export function buildProgram(): Command {
     .option("--json", "print JSON")
     .addHelpText("after", example("cmcs config show", "cmcs config show --json"))
     .action((opts) =>
-      invoke(async () => (await import("./src/commands/config_show.ts")).configShow(opts))
+      invoke(async () => (await load("src/commands/config_show.ts")).configShow(opts))
     );
 
   const ticket = program.command("ticket").description("write and check tickets");
@@ -86,9 +119,7 @@ export function buildProgram(): Command {
       example("cmcs ticket validate", "cmcs ticket validate worktrees/feat-x --json"),
     )
     .action((path, opts) =>
-      invoke(async () =>
-        (await import("./src/commands/ticket_validate.ts")).ticketValidate(path, opts)
-      )
+      invoke(async () => (await load("src/commands/ticket_validate.ts")).ticketValidate(path, opts))
     );
   ticket
     .command("new")
@@ -100,7 +131,7 @@ export function buildProgram(): Command {
     .option("--json", "print JSON")
     .addHelpText("after", example('cmcs ticket new --title "Add input validation" --effort high'))
     .action((path, opts) =>
-      invoke(async () => (await import("./src/commands/ticket_new.ts")).ticketNew(path, opts))
+      invoke(async () => (await load("src/commands/ticket_new.ts")).ticketNew(path, opts))
     );
 
   program
@@ -117,7 +148,7 @@ export function buildProgram(): Command {
     .option("--json", "print JSON")
     .addHelpText("after", example("cmcs status", "cmcs status . --latest --json"))
     .action((path, opts) =>
-      invoke(async () => (await import("./src/commands/status.ts")).status(path, opts))
+      invoke(async () => (await load("src/commands/status.ts")).status(path, opts))
     );
 
   program
@@ -130,7 +161,7 @@ export function buildProgram(): Command {
     .option("--json", "print JSON (null where there is no .cmcs/)")
     .addHelpText("after", example("cmcs brief", "cmcs brief --json"))
     .action((path, opts) =>
-      invoke(async () => (await import("./src/commands/brief.ts")).brief(path, opts))
+      invoke(async () => (await load("src/commands/brief.ts")).brief(path, opts))
     );
 
   program
@@ -146,7 +177,7 @@ export function buildProgram(): Command {
     .option("--dry-run", "only print what would be deleted")
     .option("--json", "print JSON")
     .addHelpText("after", example("cmcs clean --logs-days 7 --dry-run"))
-    .action((opts) => invoke(async () => (await import("./src/commands/clean.ts")).clean(opts)));
+    .action((opts) => invoke(async () => (await load("src/commands/clean.ts")).clean(opts)));
 
   program
     .command("run")
@@ -167,7 +198,7 @@ export function buildProgram(): Command {
       ),
     )
     .action((paths, opts) =>
-      invoke(async () => (await import("./src/commands/run.ts")).run(paths, opts))
+      invoke(async () => (await load("src/commands/run.ts")).run(paths, opts))
     );
 
   program
@@ -180,7 +211,7 @@ export function buildProgram(): Command {
     .option("--json", "print JSON")
     .addHelpText("after", example("cmcs stop .", "cmcs stop 42"))
     .action((target, opts) =>
-      invoke(async () => (await import("./src/commands/stop.ts")).stop(target, opts))
+      invoke(async () => (await load("src/commands/stop.ts")).stop(target, opts))
     );
 
   program
@@ -202,7 +233,7 @@ export function buildProgram(): Command {
       ),
     )
     .action((paths, opts) =>
-      invoke(async () => (await import("./src/commands/wait.ts")).wait(paths, opts))
+      invoke(async () => (await load("src/commands/wait.ts")).wait(paths, opts))
     );
 
   const worktree = program
@@ -229,7 +260,7 @@ export function buildProgram(): Command {
     )
     .action((branch, opts) =>
       invoke(async () =>
-        (await import("./src/commands/worktree_create.ts")).worktreeCreate(branch, opts)
+        (await load("src/commands/worktree_create.ts")).worktreeCreate(branch, opts)
       )
     );
   worktree
@@ -241,7 +272,7 @@ export function buildProgram(): Command {
     .option("--json", "print JSON")
     .addHelpText("after", example("cmcs worktree list", "cmcs worktree list --json"))
     .action((opts) =>
-      invoke(async () => (await import("./src/commands/worktree_list.ts")).worktreeList(opts))
+      invoke(async () => (await load("src/commands/worktree_list.ts")).worktreeList(opts))
     );
   worktree
     .command("cleanup")
@@ -260,7 +291,7 @@ export function buildProgram(): Command {
     )
     .action((branch, opts) =>
       invoke(async () =>
-        (await import("./src/commands/worktree_cleanup.ts")).worktreeCleanup(branch, opts)
+        (await load("src/commands/worktree_cleanup.ts")).worktreeCleanup(branch, opts)
       )
     );
 
@@ -282,7 +313,7 @@ export function buildProgram(): Command {
       example("cmcs logs", "cmcs logs . --ticket TICKET-002 -n 100", "cmcs logs -f"),
     )
     .action((path, opts) =>
-      invoke(async () => (await import("./src/commands/logs.ts")).logs(path, opts))
+      invoke(async () => (await load("src/commands/logs.ts")).logs(path, opts))
     );
 
   program
@@ -298,7 +329,7 @@ export function buildProgram(): Command {
       example("cmcs result .", "cmcs result . TICKET-002", "cmcs result worktrees/feat-a 3 --json"),
     )
     .action((path, ticket, opts) =>
-      invoke(async () => (await import("./src/commands/result.ts")).result(path, ticket, opts))
+      invoke(async () => (await load("src/commands/result.ts")).result(path, ticket, opts))
     );
 
   program
@@ -311,7 +342,7 @@ export function buildProgram(): Command {
     .option("--stat", "only the changed files with +/- counts (git diff --stat)")
     .addHelpText("after", example("cmcs diff . TICKET-002", "cmcs diff . --stat"))
     .action((path, ticket, opts) =>
-      invoke(async () => (await import("./src/commands/diff.ts")).diff(path, ticket, opts))
+      invoke(async () => (await load("src/commands/diff.ts")).diff(path, ticket, opts))
     );
 
   program
@@ -332,7 +363,7 @@ export function buildProgram(): Command {
       ),
     )
     .action((path, ticket, opts) =>
-      invoke(async () => (await import("./src/commands/resume.ts")).resume(path, ticket, opts))
+      invoke(async () => (await load("src/commands/resume.ts")).resume(path, ticket, opts))
     );
 
   program
@@ -346,7 +377,7 @@ export function buildProgram(): Command {
     .option("--json", "print JSON")
     .addHelpText("after", example("cmcs accept . TICKET-002", "cmcs accept worktrees/feat-a 3 4"))
     .action((path, tickets, opts) =>
-      invoke(async () => (await import("./src/commands/accept.ts")).accept(path, tickets, opts))
+      invoke(async () => (await load("src/commands/accept.ts")).accept(path, tickets, opts))
     );
 
   program
@@ -360,7 +391,7 @@ export function buildProgram(): Command {
       "after",
       example("cmcs mcp", "cmcs mcp --repo ~/src/app", "codex mcp add cmcs -- cmcs mcp"),
     )
-    .action((opts) => invoke(async () => (await import("./src/mcp/command.ts")).mcp(opts)));
+    .action((opts) => invoke(async () => (await load("src/mcp/command.ts")).mcp(opts)));
 
   program
     .command("dashboard")
@@ -390,7 +421,7 @@ export function buildProgram(): Command {
       ),
     )
     .action((opts) =>
-      invoke(async () => (await import("./src/commands/dashboard.ts")).dashboard(opts))
+      invoke(async () => (await load("src/commands/dashboard.ts")).dashboard(opts))
     );
 
   hideHelpCommands(program);

@@ -6,18 +6,23 @@
  *
  *     deno task bundle [--output PATH] [--build STAMP]
  *
- * How it is made: `deno bundle --platform deno` of main.ts. main.ts loads each command with a
- * dynamic `import("./src/commands/<name>.ts")`; deno bundle inlines such literal dynamic imports as
- * lazily initialised modules (`Promise.resolve().then(() => (init_x(), x_exports))`) rather than
- * splitting them into chunks, and it inlines `with { type: "text" }` imports as string constants.
+ * How it is made: `deno bundle --platform deno` of a generated entry ({@link bundleEntry}) that
+ * runs the fast path and otherwise main.ts. main.ts and the fast path load commander and each
+ * command on demand through src/cli/lazy.ts, whose specifiers `deno bundle` cannot see; the entry
+ * first hands lazy.ts a literal `import()` for each of them (read from the modules' `OnDemand` maps
+ * by {@link onDemandModules}, so the list is never written twice). deno bundle inlines such literal
+ * dynamic imports as lazily initialised modules (`Promise.resolve().then(() => (init_x(),
+ * x_exports))`) rather than splitting them into chunks, and it inlines `with { type: "text" }`
+ * imports as string constants; the bundle never reads a source file at run time.
  * {@link foreignImports} checks that this still holds (no import of anything but `node:`) so a
  * future bundler that splits or externalises fails the build instead of shipping a broken file.
  */
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { UsageError, UserError } from "../src/cli/errors.ts";
 import { reportError } from "../src/cli/invoke.ts";
+import { onDemandEntries } from "../src/cli/lazy.ts";
 import { VERSION } from "../src/version.ts";
 import { readPermissionFlags } from "./permission_flags.ts";
 
@@ -147,6 +152,21 @@ export function lazyRequire(bundleText: string): string {
     bundleText.slice(at + CREATE_REQUIRE.length);
 }
 
+/** The import of node:process that npm packages (the MCP SDK's stdio transport) carry. */
+const PROCESS_IMPORT = /^import process from "node:process";\n/gm;
+
+/**
+ * Drops every `import process from "node:process";` from the bundle: deno bundle hoists it to the
+ * start of the program, so every command would load node:process (and with it most of Deno's Node
+ * layer, +10 ms) before its first line. Without the import, `process` in that module is Deno's
+ * global `process`, the same object, which Deno makes only when it is first used. Only the exact
+ * name `process` is dropped; a renamed import (`process2`) is left as it is (correct, only slower),
+ * and the bundle test then fails.
+ */
+export function globalProcess(bundleText: string): string {
+  return bundleText.replace(PROCESS_IMPORT, "");
+}
+
 /**
  * Every module the bundled text would still load at run time other than Deno's `node:` built-ins:
  * static `import … from`/`export … from`, side-effect imports, `import(…)` and the bundler's
@@ -171,6 +191,93 @@ export function foreignImports(bundleText: string): string[] {
   }
   return [...found].filter((specifier) => !specifier.startsWith("node:")).sort();
 }
+
+/** The program's source files that may hold an `OnDemand` map: main.ts and src/, relative paths. */
+async function _programFiles(projectDir: string): Promise<string[]> {
+  const files = ["main.ts"];
+  const visit = async (dir: string): Promise<void> => {
+    for await (const entry of Deno.readDir(join(projectDir, dir))) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) await visit(path);
+      else if (/\.tsx?$/.test(entry.name)) files.push(path);
+    }
+  };
+  await visit("src");
+  return files.sort();
+}
+
+/**
+ * Every module the program loads on demand (src/cli/lazy.ts): the names in the `OnDemand` maps of
+ * main.ts and src/, sorted. A name must be what its `typeof import(…)` names — the path from the
+ * project root of a relative specifier, or the bare specifier itself — or the build fails: the
+ * bundle would otherwise hold a different module than the one the source runs.
+ */
+export async function onDemandModules(projectDir: string = PROJECT_DIR): Promise<string[]> {
+  const names = new Set<string>();
+  const wrong: string[] = [];
+  for (const file of await _programFiles(projectDir)) {
+    const text = await Deno.readTextFile(join(projectDir, file));
+    for (const { name, specifier } of onDemandEntries(text)) {
+      const expected = specifier.startsWith(".")
+        ? relative(projectDir, resolve(projectDir, dirname(file), specifier)).split(sep)
+          .join("/")
+        : specifier;
+      if (name !== expected) wrong.push(`${file}: "${name}" names ${specifier} (${expected})`);
+      names.add(name);
+    }
+  }
+  if (wrong.length > 0) {
+    throw new UserError(`on-demand modules under the wrong name: ${wrong.join("; ")}`, {
+      hint: "name each OnDemand entry by its path from the project root (src/cli/lazy.ts)",
+    });
+  }
+  if (!names.has("@commander-js/extra-typings")) {
+    throw new UserError("found no OnDemand map loading commander in main.ts", {
+      hint: "scripts/bundle.ts reads main.ts's OnDemand map; update onDemandModules()",
+    });
+  }
+  return [...names].sort();
+}
+
+/**
+ * The generated entry that is bundled instead of main.ts. Its first import gives src/cli/lazy.ts
+ * a literal `import()` of every on-demand module (`names`, from {@link onDemandModules}) and of
+ * main.ts itself; imports are evaluated in order, so the loaders are in place before any other
+ * line runs. Then it does what main.ts does as the main module: offer the arguments to the fast
+ * path, and only when it declines load main.ts (with commander) and run its `main`. It must do
+ * this itself: deno bundle compiles `import.meta.main` to `false` in every module but the entry.
+ * Project files are named by absolute `file:` URLs: the entry is written outside the checkout.
+ */
+export function bundleEntry(names: string[], projectDir: string = PROJECT_DIR): {
+  registry: string;
+  entry: string;
+} {
+  const url = (path: string) => JSON.stringify(pathToFileURL(join(projectDir, path)).href);
+  const loaders = [...names, "main.ts"].map((name) => {
+    const specifier = /\.(ts|tsx|js)$/.test(name) ? url(name) : JSON.stringify(name);
+    return `  ${JSON.stringify(name)}: () => import(${specifier}),`;
+  });
+  return {
+    registry: `import { provideBundled } from ${url("src/cli/lazy.ts")};\n` +
+      `provideBundled({\n${loaders.join("\n")}\n});\n`,
+    entry: [
+      `import "./registry.ts";`,
+      `import { fastPath } from ${url("src/commands/fast_path.ts")};`,
+      `import { lazy } from ${url("src/cli/lazy.ts")};`,
+      `const code = await fastPath(Deno.args);`,
+      `if (code !== null) Deno.exit(code);`,
+      `const { main } = await lazy<{ main(argv: string[]): Promise<number> }>("main.ts");`,
+      `Deno.exit(await main(Deno.args));`,
+      ``,
+    ].join("\n"),
+  };
+}
+
+/**
+ * The one non-literal `import()` a bundle may keep: src/cli/lazy.ts's fallback for source runs,
+ * never taken in the bundle, whose generated entry provides every on-demand module.
+ */
+export const SOURCE_RUN_IMPORTS: readonly string[] = ["import(sourceSpecifier)"];
 
 async function _runDeno(args: string[], cwd: string): Promise<Deno.CommandOutput> {
   return await new Deno.Command(Deno.execPath(), {
@@ -243,16 +350,21 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
   const work = await Deno.makeTempDir({ prefix: "cmcs-bundle-" });
   try {
     const raw = join(work, "cmcs.js");
+    const generated = bundleEntry(await onDemandModules());
+    await Deno.writeTextFile(join(work, "registry.ts"), generated.registry);
+    await Deno.writeTextFile(join(work, "entry.ts"), generated.entry);
     const out = await _runDeno(
       [
         "bundle",
         "--quiet",
+        "--config",
+        join(PROJECT_DIR, "deno.json"),
         "--frozen-lockfile",
         "--platform",
         "deno",
         "-o",
         raw,
-        join(PROJECT_DIR, "main.ts"),
+        join(work, "entry.ts"),
       ],
       PROJECT_DIR,
     );
@@ -265,8 +377,8 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
           : "run `deno task check` to see type and import errors",
       });
     }
-    const text = lazyRequire(stampBuild(await Deno.readTextFile(raw), build));
-    const foreign = foreignImports(text);
+    const text = globalProcess(lazyRequire(stampBuild(await Deno.readTextFile(raw), build)));
+    const foreign = foreignImports(text).filter((found) => !SOURCE_RUN_IMPORTS.includes(found));
     if (foreign.length > 0) {
       throw new UserError(
         `the bundle is not self-contained: it still imports ${foreign.join(", ")}`,

@@ -11,8 +11,10 @@ import { stringify } from "yaml";
 import {
   denoErrorCauses,
   foreignImports,
+  globalProcess,
   lazyRequire,
   parseBundleArgs,
+  SOURCE_RUN_IMPORTS,
   stampBuild,
 } from "../scripts/bundle.ts";
 import { VERSION } from "../src/version.ts";
@@ -280,12 +282,13 @@ Deno.test("deno task bundle writes one file that loads nothing but Deno's node: 
   const build = await buildBundle();
   assert.match(build.stdout, /cmcs\.js\s+\d+ KiB\s+build \S+/);
   const text = await Deno.readTextFile(BUNDLE);
-  assert.deepEqual(foreignImports(text), []);
+  // Only src/cli/lazy.ts's import() for source runs, which the bundle never takes.
+  assert.deepEqual(foreignImports(text), [...SOURCE_RUN_IMPORTS]);
   assert.ok(!text.includes(PROJECT_DIR), "the bundle names the checkout's path");
   assert.ok(!text.includes("playwright"), "the browser-test driver ended up in the bundle");
-  // Loaded up front for every command, these two cost as long as an empty Deno program.
-  assert.doesNotMatch(text, /^import .* from "node:(module|crypto)";$/m);
-  // Every module main.ts loads lazily with import() is inside, not left as a separate chunk.
+  // Loaded up front for every command, each of these costs about as long as an empty Deno program.
+  assert.doesNotMatch(text, /^import .* from "node:(module|crypto|fs|process)";$/m);
+  // Every module main.ts loads on demand is inside, not left as a separate chunk.
   const main = await Deno.readTextFile(join(PROJECT_DIR, "main.ts"));
   const lazy = [...main.matchAll(/import\("\.\/([^"]+)"\)/g)].map((match) => match[1]);
   assert.ok(lazy.length >= 10, `main.ts imports only ${lazy.length} modules lazily`);
@@ -404,6 +407,13 @@ Deno.test("denoErrorCauses() keeps the error and its causes without the backtrac
     "Setting up base binary.",
     "dns error",
   ]);
+});
+
+Deno.test("globalProcess() drops the bundle's imports of node:process named process, and only those", () => {
+  const text =
+    'import process from "node:process";\nvar a = 1;\nimport process2 from "node:process";\n' +
+    'import process from "node:process";\n';
+  assert.equal(globalProcess(text), 'var a = 1;\nimport process2 from "node:process";\n');
 });
 
 Deno.test("lazyRequire() drops the static node:module import and refuses a require it cannot serve", () => {

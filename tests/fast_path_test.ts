@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { TOP_LEVEL_HELP } from "../src/cli/help_text.ts";
 import { parseSimple } from "../src/commands/fast_path.ts";
 import { integer } from "../src/cli/parse.ts";
@@ -14,8 +15,13 @@ const STATUS = {
   defaults: { limit: 20 },
 };
 
-/** The modules `deno info` says `entry` loads before its first line runs (dynamic imports left out). */
-async function staticGraph(entry: string): Promise<string[]> {
+/**
+ * The modules `deno run` loads before `entry`'s first line runs, as `deno info` reports them:
+ * static imports, and with `dynamic` also every literal `import()` (deno run fetches and analyses
+ * those too, taken or not). Type-only dependencies (`import type`, `typeof import(…)`) are not
+ * loaded and are left out.
+ */
+async function startupGraph(entry: string, dynamic = false): Promise<string[]> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", join(PROJECT_DIR, entry)],
     stdout: "piped",
@@ -33,7 +39,7 @@ async function staticGraph(entry: string): Promise<string[]> {
     if (seen.has(specifier)) return;
     seen.add(specifier);
     for (const dep of modules.get(specifier)?.dependencies ?? []) {
-      if (!dep.isDynamic && dep.code) visit(dep.code.specifier);
+      if ((dynamic || !dep.isDynamic) && dep.code) visit(dep.code.specifier);
     }
   };
   visit(info.roots[0]);
@@ -54,9 +60,18 @@ Deno.test("cmcs --help printed without commander is exactly commander's help", a
 
 Deno.test("cmcs --help, status and brief start without loading commander or YAML", async () => {
   for (const entry of ["main.ts", "src/commands/status.ts", "src/commands/brief.ts"]) {
-    const npm = (await staticGraph(entry)).filter((s) => s.startsWith("npm:"));
+    const npm = (await startupGraph(entry)).filter((s) => s.startsWith("npm:"));
     assert.deepEqual(npm, [], `${entry} loads ${npm.join(", ")} before it runs`);
   }
+});
+
+Deno.test("deno run fetches no command, MCP, dashboard or npm module before main.ts's first line", async () => {
+  const root = pathToFileURL(PROJECT_DIR).href.replace(/\/?$/, "/");
+  const graph = (await startupGraph("main.ts", true)).map((s) => s.replace(root, ""));
+  const allowed = /^(main\.ts|src\/version\.ts|src\/cli\/[\w/]+\.ts|src\/core\/[\w/]+\.ts)$/;
+  const other = graph.filter((s) => !allowed.test(s) && s !== "src/commands/fast_path.ts");
+  assert.deepEqual(other, [], "main.ts's start-up graph (static and literal dynamic imports)");
+  assert.ok(graph.includes("src/commands/fast_path.ts"), graph.join(", "));
 });
 
 Deno.test("the fast path takes only well-formed status arguments and leaves the rest to commander", () => {

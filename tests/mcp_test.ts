@@ -433,7 +433,7 @@ Deno.test("only the mcp command's modules import the MCP SDK, and only when it r
   assert.doesNotMatch(command, /^import .*(server|tools)\.ts/m);
   assert.match(command, /await import\("\.\/server\.ts"\)/);
   const main = await Deno.readTextFile(join(root, "main.ts"));
-  assert.match(main, /await import\("\.\/src\/mcp\/command\.ts"\)/);
+  assert.match(main, /await load\("src\/mcp\/command\.ts"\)/);
 });
 
 async function* walkTs(dir: string): AsyncGenerator<string> {

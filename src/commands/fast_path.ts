@@ -11,6 +11,7 @@
  */
 import { TOP_LEVEL_HELP } from "../cli/help_text.ts";
 import { invoke } from "../cli/invoke.ts";
+import { onDemand } from "../cli/lazy.ts";
 import { setPrettyJson } from "../cli/output.ts";
 import { integer } from "../cli/parse.ts";
 
@@ -64,6 +65,16 @@ export function parseSimple(args: string[], spec: Spec): Parsed | null {
   return positionals.length > spec.positionals ? null : { positionals, options };
 }
 
+/**
+ * The two commands' modules, loaded only when one runs (src/cli/lazy.ts): `cmcs --help` does not
+ * wait for `deno run` to fetch and analyse them and their imports.
+ */
+interface OnDemand {
+  "src/commands/status.ts": typeof import("./status.ts");
+  "src/commands/brief.ts": typeof import("./brief.ts");
+}
+const load = onDemand<OnDemand>();
+
 /** `status` as main.ts declares it; no `--limit` means the running runs plus the 10 newest. */
 const STATUS: Spec = {
   positionals: 1,
@@ -91,7 +102,9 @@ export async function fastPath(argv: string[]): Promise<number | null> {
     if (!parsed) return null;
     const opts = parsed.options as { limit?: number; active?: boolean; latest?: boolean };
     if (parsed.options.pretty) setPrettyJson(true);
-    await invoke(async () => (await import("./status.ts")).status(parsed.positionals[0], opts));
+    await invoke(async () =>
+      (await load("src/commands/status.ts")).status(parsed.positionals[0], opts)
+    );
     return Number(Deno.exitCode ?? 0);
   }
   if (command === "brief") {
@@ -99,7 +112,7 @@ export async function fastPath(argv: string[]): Promise<number | null> {
     if (!parsed) return null;
     if (parsed.options.pretty) setPrettyJson(true);
     await invoke(async () =>
-      (await import("./brief.ts")).brief(parsed.positionals[0] ?? ".", parsed.options)
+      (await load("src/commands/brief.ts")).brief(parsed.positionals[0] ?? ".", parsed.options)
     );
     return Number(Deno.exitCode ?? 0);
   }

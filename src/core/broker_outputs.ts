@@ -6,14 +6,16 @@
  * file and excludes nothing. Files other processes write meanwhile cannot be told apart from the
  * worker's own (Codex's commands write files no event names), so they are not guessed at.
  */
-import { fstatSync } from "node:fs";
-
 let _outputs: Set<string> | undefined;
 
 /** `dev:ino` of the regular files this process's stdout and stderr write to (read once). */
 export function brokerOutputFiles(): Set<string> {
   if (_outputs) return _outputs;
   _outputs = new Set();
+  // node:fs is fetched here, not imported at the top: deno bundle hoists a static import of a
+  // built-in to the start of the one-file program, and node:fs costs every command about as long
+  // as an empty Deno program (bench/analysis.md, "Start-up").
+  const { fstatSync } = globalThis.process.getBuiltinModule("node:fs") as typeof import("node:fs");
   for (const fd of [1, 2]) {
     try {
       const info = fstatSync(fd);

@@ -4,7 +4,6 @@
  * checked here: a bad one is a tool error in cmcs's own words (`error: …` naming the argument,
  * `hint: …`), never a protocol error quoting zod or a crash of the server.
  */
-import process from "node:process";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import {
@@ -145,6 +144,9 @@ export function createServer(opts: ServeOptions): Server {
  * A call still running then (a `wait`) is abandoned: what it waited for keeps running.
  */
 export async function serveStdio(opts: ServeOptions): Promise<void> {
+  // Imported here, not at the top: deno bundle hoists a static import of a built-in to the start
+  // of the one-file program, where every command would pay for loading node:process.
+  const { default: process } = await import("node:process");
   const server = createServer(opts);
   const closed = new Promise<void>((resolve) => {
     process.stdin.once("end", resolve);
