@@ -6,14 +6,14 @@
  * (src/commands/fast_path.ts), which parses them without commander; only when it declines is commander
  * loaded (with its Node built-ins, about twice an empty Deno program). Hence the top-level
  * on-demand load of commander instead of a static import: a static one is loaded before any line
- * of this module runs. Commander and the commands are loaded through src/cli/lazy.ts rather than
+ * of this module runs. Commander and the commands are loaded through src/core/lazy.ts rather than
  * with literal `import()`s, which `deno run` would fetch and analyse, every one of them, before the
  * first line runs (see {@link OnDemand}).
  */
 import type { Command as CommandType } from "@commander-js/extra-typings";
 import { fastPath } from "./src/commands/fast_path.ts";
 import { invoke } from "./src/cli/invoke.ts";
-import { onDemand } from "./src/cli/lazy.ts";
+import { onDemand } from "./src/core/lazy.ts";
 import { print, printError, setPrettyJson } from "./src/cli/output.ts";
 import { integer, seconds } from "./src/cli/parse.ts";
 import { VERSION } from "./src/version.ts";
@@ -25,7 +25,7 @@ if (import.meta.main) {
 
 /**
  * What main.ts loads on demand: commander once the fast path declines, and each command's module
- * when that command runs. Types only — loading goes through src/cli/lazy.ts, so that `deno run`
+ * when that command runs. Types only — loading goes through src/core/lazy.ts, so that `deno run`
  * does not fetch and analyse all of them before the first line runs, and the bundle build reads
  * this list to put each of them into the one-file program.
  */

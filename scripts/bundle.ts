@@ -8,7 +8,7 @@
  *
  * How it is made: `deno bundle --platform deno` of a generated entry ({@link bundleEntry}) that
  * runs the fast path and otherwise main.ts. main.ts and the fast path load commander and each
- * command on demand through src/cli/lazy.ts, whose specifiers `deno bundle` cannot see; the entry
+ * command on demand through src/core/lazy.ts, whose specifiers `deno bundle` cannot see; the entry
  * first hands lazy.ts a literal `import()` for each of them (read from the modules' `OnDemand` maps
  * by {@link onDemandModules}, so the list is never written twice). deno bundle inlines such literal
  * dynamic imports as lazily initialised modules (`Promise.resolve().then(() => (init_x(),
@@ -22,7 +22,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { UsageError, UserError } from "../src/cli/errors.ts";
 import { reportError } from "../src/cli/invoke.ts";
-import { onDemandEntries } from "../src/cli/lazy.ts";
+import { onDemandEntries } from "../src/core/lazy.ts";
 import { VERSION } from "../src/version.ts";
 import { readPermissionFlags } from "./permission_flags.ts";
 
@@ -207,7 +207,7 @@ async function _programFiles(projectDir: string): Promise<string[]> {
 }
 
 /**
- * Every module the program loads on demand (src/cli/lazy.ts): the names in the `OnDemand` maps of
+ * Every module the program loads on demand (src/core/lazy.ts): the names in the `OnDemand` maps of
  * main.ts and src/, sorted. A name must be what its `typeof import(…)` names — the path from the
  * project root of a relative specifier, or the bare specifier itself — or the build fails: the
  * bundle would otherwise hold a different module than the one the source runs.
@@ -228,7 +228,7 @@ export async function onDemandModules(projectDir: string = PROJECT_DIR): Promise
   }
   if (wrong.length > 0) {
     throw new UserError(`on-demand modules under the wrong name: ${wrong.join("; ")}`, {
-      hint: "name each OnDemand entry by its path from the project root (src/cli/lazy.ts)",
+      hint: "name each OnDemand entry by its path from the project root (src/core/lazy.ts)",
     });
   }
   if (!names.has("@commander-js/extra-typings")) {
@@ -240,7 +240,7 @@ export async function onDemandModules(projectDir: string = PROJECT_DIR): Promise
 }
 
 /**
- * The generated entry that is bundled instead of main.ts. Its first import gives src/cli/lazy.ts
+ * The generated entry that is bundled instead of main.ts. Its first import gives src/core/lazy.ts
  * a literal `import()` of every on-demand module (`names`, from {@link onDemandModules}) and of
  * main.ts itself; imports are evaluated in order, so the loaders are in place before any other
  * line runs. Then it does what main.ts does as the main module: offer the arguments to the fast
@@ -258,12 +258,12 @@ export function bundleEntry(names: string[], projectDir: string = PROJECT_DIR): 
     return `  ${JSON.stringify(name)}: () => import(${specifier}),`;
   });
   return {
-    registry: `import { provideBundled } from ${url("src/cli/lazy.ts")};\n` +
+    registry: `import { provideBundled } from ${url("src/core/lazy.ts")};\n` +
       `provideBundled({\n${loaders.join("\n")}\n});\n`,
     entry: [
       `import "./registry.ts";`,
       `import { fastPath } from ${url("src/commands/fast_path.ts")};`,
-      `import { lazy } from ${url("src/cli/lazy.ts")};`,
+      `import { lazy } from ${url("src/core/lazy.ts")};`,
       `const code = await fastPath(Deno.args);`,
       `if (code !== null) Deno.exit(code);`,
       `const { main } = await lazy<{ main(argv: string[]): Promise<number> }>("main.ts");`,
@@ -274,7 +274,7 @@ export function bundleEntry(names: string[], projectDir: string = PROJECT_DIR): 
 }
 
 /**
- * The one non-literal `import()` a bundle may keep: src/cli/lazy.ts's fallback for source runs,
+ * The one non-literal `import()` a bundle may keep: src/core/lazy.ts's fallback for source runs,
  * never taken in the bundle, whose generated entry provides every on-demand module.
  */
 export const SOURCE_RUN_IMPORTS: readonly string[] = ["import(sourceSpecifier)"];

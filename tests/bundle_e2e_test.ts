@@ -282,7 +282,7 @@ Deno.test("deno task bundle writes one file that loads nothing but Deno's node: 
   const build = await buildBundle();
   assert.match(build.stdout, /cmcs\.js\s+\d+ KiB\s+build \S+/);
   const text = await Deno.readTextFile(BUNDLE);
-  // Only src/cli/lazy.ts's import() for source runs, which the bundle never takes.
+  // Only src/core/lazy.ts's import() for source runs, which the bundle never takes.
   assert.deepEqual(foreignImports(text), [...SOURCE_RUN_IMPORTS]);
   assert.ok(!text.includes(PROJECT_DIR), "the bundle names the checkout's path");
   assert.ok(!text.includes("playwright"), "the browser-test driver ended up in the bundle");

@@ -1,12 +1,12 @@
 /**
- * On-demand modules (src/cli/lazy.ts): how they are named, how the bundle build finds them all,
+ * On-demand modules (src/core/lazy.ts): how they are named, how the bundle build finds them all,
  * and the generated bundle entry that replaces the source tree with literal imports.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { bundleEntry, onDemandModules } from "../scripts/bundle.ts";
-import { lazy, onDemandEntries } from "../src/cli/lazy.ts";
+import { lazy, onDemandEntries } from "../src/core/lazy.ts";
 import { VERSION } from "../src/version.ts";
 import { PROJECT_DIR } from "./helpers/cli.ts";
 import { tempDir } from "./helpers/repo.ts";
@@ -88,7 +88,7 @@ Deno.test("the bundle's generated entry imports every on-demand module literally
   assert.deepEqual(statics, [
     "./registry.ts",
     url("src/commands/fast_path.ts"),
-    url("src/cli/lazy.ts"),
+    url("src/core/lazy.ts"),
   ]);
   assert.ok(entry.indexOf("fastPath(Deno.args)") < entry.indexOf("lazy<"), entry);
 });

@@ -11,7 +11,7 @@
  */
 import { TOP_LEVEL_HELP } from "../cli/help_text.ts";
 import { invoke } from "../cli/invoke.ts";
-import { onDemand } from "../cli/lazy.ts";
+import { onDemand } from "../core/lazy.ts";
 import { setPrettyJson } from "../cli/output.ts";
 import { integer } from "../cli/parse.ts";
 
@@ -66,7 +66,7 @@ export function parseSimple(args: string[], spec: Spec): Parsed | null {
 }
 
 /**
- * The two commands' modules, loaded only when one runs (src/cli/lazy.ts): `cmcs --help` does not
+ * The two commands' modules, loaded only when one runs (src/core/lazy.ts): `cmcs --help` does not
  * wait for `deno run` to fetch and analyse them and their imports.
  */
 interface OnDemand {

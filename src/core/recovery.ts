@@ -3,6 +3,17 @@ import { finishRun, runningRuns, setRunMessage } from "./db/runs.ts";
 import { isHold, releaseHold } from "./db/target_hold.ts";
 import { openAttempts, unsettledAttempts } from "./db/attempts.ts";
 import { isSameProcessAlive, sameProcessesAlive } from "./process_identity.ts";
+import { onDemand } from "./lazy.ts";
+
+/**
+ * Loaded only when an orphaned run is found: `status` and `brief` run recovery on every prompt,
+ * and settling needs the ticket parser (with its YAML package) and the process-tree killer.
+ */
+interface OnDemand {
+  "src/core/process_tree.ts": typeof import("./process_tree.ts");
+  "src/core/settle_attempts.ts": typeof import("./settle_attempts.ts");
+}
+const load = onDemand<OnDemand>();
 
 /** Seconds a left-over worker gets between signals before it is killed outright. */
 const WORKER_GRACE_S = 3;
@@ -59,8 +70,7 @@ export async function recoverOrphans(db: Database): Promise<RecoveredRun[]> {
       // Even with the worker gone, commands it started may live on, found by the process token.
       if (!rootAlive && !attempt.process_token) continue;
       try {
-        // Imported here: orphans are rare, and `status` runs this on every prompt.
-        const { killProcessTree } = await import("./process_tree.ts");
+        const { killProcessTree } = await load("src/core/process_tree.ts");
         const { survivors } = await killProcessTree({
           pid: attempt.worker_pid,
           start: attempt.worker_start,
@@ -80,7 +90,7 @@ export async function recoverOrphans(db: Database): Promise<RecoveredRun[]> {
       : "no broker process is recorded for this run (started by the earlier cmcs)";
     if (!finishRun(db, run.id, "interrupted", message)) continue;
     // Loaded only here: settling parses tickets, and YAML costs every `cmcs status` ~40 ms to load.
-    const { settleAttempts } = await import("./settle_attempts.ts");
+    const { settleAttempts } = await load("src/core/settle_attempts.ts");
     const settled = await settleAttempts(db, run, unsettledAttempts(db, run.id));
     if (settled.length > 0) setRunMessage(db, run.id, [message, ...settled].join("; "));
     recovered.push({
