@@ -60,6 +60,23 @@ Deno.test("brief lists the finished tickets awaiting review and the failure the 
   assert.equal(json.failed[0].outcome, "worker_failed");
 });
 
+Deno.test("brief on an empty Deno cache fetches no npm package: the session-start hook of a first session waits for no download", async () => {
+  await using p = await testProject();
+  await p.ticket("TICKET-001.md", { title: "Works", agent: "codex", done: false });
+  assert.equal((await p.cmcs(["run"])).code, 0);
+  await using cache = await tempDir();
+  const out = await p.cmcs(["brief"], { env: { DENO_DIR: cache.path } });
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /1 finished ticket awaiting review/);
+  const fetched: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(join(cache.path, "npm"))) fetched.push(entry.name);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  assert.deepEqual(fetched, [], "npm packages fetched for brief");
+});
+
 Deno.test("brief from a subdirectory names targets by paths that work from there", async () => {
   await using p = await testProject();
   await p.ticket("TICKET-001.md", { title: "Works", agent: "codex", done: false });
