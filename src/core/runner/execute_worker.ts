@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { CodexStream } from "../codex_events.ts";
 import { LineSplitter } from "../line_splitter.ts";
+import { spawnInOwnSession, startFailure } from "../own_session.ts";
 import { killProcessTree } from "../process_tree.ts";
 import { processStartTokenAsync } from "../process_identity.ts";
 import { timerDelay } from "../time.ts";
@@ -106,21 +107,25 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     return result;
   }
   let child: Deno.ChildProcess;
+  let lookedUp: string | null;
+  const unstartable = async (error: unknown) => {
+    result.spawnError = spawnErrorMessage(spec.command, error);
+    await Deno.writeTextFile(join(spec.logDir, ATTEMPT_FILES.stderr), result.spawnError + "\n")
+      .catch(() => {});
+    return result;
+  };
   try {
-    child = new Deno.Command(spec.command, {
+    // In a session of its own, without forking the broker (src/core/own_session.ts).
+    ({ child, lookedUp } = spawnInOwnSession(spec.command, {
       args: spec.args,
       cwd: spec.cwd,
       env: { ...spec.env, CMCS_ATTEMPT_ID: token },
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      detached: true,
-    }).spawn();
+    }));
   } catch (error) {
-    result.spawnError = spawnErrorMessage(spec.command, error);
-    await Deno.writeTextFile(join(spec.logDir, ATTEMPT_FILES.stderr), result.spawnError + "\n")
-      .catch(() => {});
-    return result;
+    return await unstartable(error);
   }
   const start = await processStartTokenAsync(child.pid);
   try {
@@ -136,6 +141,7 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
   // minutes printing one large event).
   let lastActivity = Date.now();
   let lastByte = Date.now();
+  let stdoutBytes = 0;
   const attemptStop = new StopController();
   const offRun = spec.runStop.onStop(() =>
     attemptStop.request(spec.runStop.reason ?? "stopped", spec.runStop.message ?? "stopped")
@@ -180,6 +186,7 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     result.problems,
     (chunk) => {
       lastActivity = lastByte = Date.now();
+      stdoutBytes += chunk.length;
       lines.push(chunk);
     },
   );
@@ -230,6 +237,9 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
   // something else holds its stdin) is not waited for.
   await Promise.race([stdinDone, Promise.resolve()]);
   result.stderrTail = new TextDecoder().decode(stderrTail);
+  // Started through `setsid`, a command that is not there is known only now, by setsid's exit.
+  const failed = startFailure(lookedUp, status, stdoutBytes, result.stderrTail);
+  if (failed && !attemptStop.reason) return await unstartable(failed);
   result.exitCode = status.signal ? null : status.code;
   result.signal = status.signal ?? null;
   result.stopReason = attemptStop.reason;
