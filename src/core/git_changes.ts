@@ -76,17 +76,58 @@ export async function uncommittedPaths(dir: string): Promise<string[]> {
  * or "deleted", "not-a-file" or "unreadable". Hashed here rather than by a `git hash-object`
  * process: the runner looks before and after every attempt, and a process costs more than hashing
  * a few files. Each path stands alone, so one unreadable path does not blur the others.
+ *
+ * Files up to {@link WHOLE_READ_BYTES} are looked at and read synchronously: with auto-commit off
+ * the uncommitted files pile up over a run, every one of them is hashed at every attempt, and the
+ * asynchronous calls (a trip through Deno's thread pool each, about 40 µs against 5 µs) cost more
+ * than the hashing itself. Larger files are read asynchronously, in chunks.
  */
 export async function contentHashes(dir: string, paths: string[]): Promise<Map<string, string>> {
-  return new Map(
-    await Promise.all(
-      paths.map(async (path) => [path, await contentHash(`${dir}/${path}`)] as const),
-    ),
-  );
+  const hashes = new Map<string, string>();
+  const large: string[] = [];
+  const crypto = paths.length > 0 ? await sha1Module() : null;
+  for (const path of paths) {
+    const hash = smallContentHash(`${dir}/${path}`, crypto!);
+    if (hash === null) large.push(path);
+    else hashes.set(path, hash);
+  }
+  const rest = await Promise.all(large.map((path) => contentHash(`${dir}/${path}`)));
+  large.forEach((path, i) => hashes.set(path, rest[i]));
+  return new Map(paths.map((path) => [path, hashes.get(path)!]));
 }
 
 /** Files up to this size are read at once; larger ones in chunks, so none is held whole. */
 const WHOLE_READ_BYTES = 4 * 1024 * 1024;
+
+type CryptoModule = typeof import("node:crypto");
+let cryptoModule: Promise<CryptoModule> | null = null;
+
+/**
+ * node:crypto, imported on first use, not at the top: it takes as long to load as an empty Deno
+ * program, and the one-file program (scripts/bundle.ts) would load it for every command.
+ */
+function sha1Module(): Promise<CryptoModule> {
+  return cryptoModule ??= import("node:crypto");
+}
+
+/** The content identity of a file up to {@link WHOLE_READ_BYTES}, read synchronously; null if larger. */
+function smallContentHash(file: string, crypto: CryptoModule): string | null {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(file);
+  } catch {
+    return "deleted";
+  }
+  if (!info.isFile && !info.isSymlink) return "not-a-file";
+  try {
+    if (info.isSymlink) info = Deno.statSync(file);
+    if (info.size > WHOLE_READ_BYTES) return null;
+    const bytes = Deno.readFileSync(file);
+    return crypto.createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
+  } catch {
+    return "unreadable";
+  }
+}
 
 async function contentHash(file: string): Promise<string> {
   let info: Deno.FileInfo;
@@ -98,9 +139,7 @@ async function contentHash(file: string): Promise<string> {
   if (!info.isFile && !info.isSymlink) return "not-a-file";
   try {
     const size = info.isFile ? info.size : (await Deno.stat(file)).size;
-    // Imported here, not at the top: node:crypto takes as long to load as an empty Deno program,
-    // and the one-file program (scripts/bundle.ts) would load it for every command.
-    const { createHash } = await import("node:crypto");
+    const { createHash } = await sha1Module();
     const hash = createHash("sha1").update(`blob ${size}\0`);
     if (size <= WHOLE_READ_BYTES) hash.update(await Deno.readFile(file));
     else {
