@@ -13,6 +13,10 @@ export interface TreeState {
   paths: string[];
   /** Those of `paths` that git does not track (neither in the index nor in HEAD). */
   untracked: string[];
+  /** The checked-out branch (`# branch.head`), null when HEAD is detached or unknown. */
+  branch?: string | null;
+  /** False when `git status` failed: nothing above can be relied on. */
+  ok?: boolean;
 }
 
 /**
@@ -30,8 +34,9 @@ export async function treeState(dir: string): Promise<TreeState> {
     "--untracked-files=all",
     "--no-renames",
   ]);
-  if (out.code !== 0) return { head: null, paths: [], untracked: [] };
+  if (out.code !== 0) return { head: null, paths: [], untracked: [], branch: null, ok: false };
   let head: string | null = null;
+  let branch: string | null = null;
   const paths: string[] = [];
   const untracked: string[] = [];
   const entries = out.stdout.split("\0");
@@ -41,6 +46,9 @@ export async function treeState(dir: string): Promise<TreeState> {
     if (entry.startsWith("# branch.oid ")) {
       const oid = entry.slice("# branch.oid ".length).trim();
       head = /^[0-9a-f]{4,}$/.test(oid) ? oid : null;
+    } else if (entry.startsWith("# branch.head ")) {
+      const name = entry.slice("# branch.head ".length).trim();
+      branch = name === "(detached)" ? null : name;
     } else if (kind === "1 ") paths.push(afterFields(entry, 8));
     else if (kind === "2 ") {
       paths.push(afterFields(entry, 9));
@@ -52,7 +60,13 @@ export async function treeState(dir: string): Promise<TreeState> {
     }
   }
   const committable = (path: string) => path !== "" && !NEVER_COMMIT.some((re) => re.test(path));
-  return { head, paths: paths.filter(committable), untracked: untracked.filter(committable) };
+  return {
+    head,
+    paths: paths.filter(committable),
+    untracked: untracked.filter(committable),
+    branch,
+    ok: true,
+  };
 }
 
 /** What follows the first `n` space-separated fields of a porcelain v2 entry: its path. */
@@ -158,27 +172,74 @@ async function contentHash(file: string): Promise<string> {
 /** What was uncommitted before an attempt, so the attempt's commit leaves those edits alone. */
 export type DirtySnapshot = Map<string, string>;
 
-/** HEAD and the {@link DirtySnapshot} an attempt starts from, from one `git status`. */
+/**
+ * A look at a working tree that the next attempt may start from instead of a `git status` of its
+ * own: HEAD, the uncommitted paths, the content identities already known (the rest are hashed
+ * when the look is used) and the state of git's own files right after the look ({@link gitState}).
+ */
+export interface TreeLook extends TreeState {
+  hashes: Map<string, string>;
+  /** Null when the look cannot be carried (git failed, or its files could not be found). */
+  gitState: string | null;
+}
+
+/** A fresh {@link TreeLook} of `dir` (one `git status`), or of `state` when already taken. */
+export async function lookAt(dir: string, state?: Promise<TreeState>): Promise<TreeLook> {
+  const tree = await (state ?? treeState(dir));
+  return { ...tree, hashes: new Map(), gitState: tree.ok === false ? null : gitState(dir, tree) };
+}
+
+/**
+ * HEAD and the {@link DirtySnapshot} an attempt starts from: from `carried`, the look the previous
+ * attempt ended with, when git's files say nothing happened in git since ({@link gitState}: no
+ * commit, no checkout, nothing staged; those rewrite the index or a ref), or from a `git status`
+ * of its own. `carried` is true when the look was carried.
+ *
+ * What carrying changes (docs/reliability.md, "Edits between two tickets"): a file another program
+ * edits between the previous attempt's last look and this attempt's start, without touching git,
+ * counts as this attempt's change, where a look of its own would have counted it as an edit from
+ * before the attempt. Such an edit could already land unseen between the look and the worker's
+ * start; carrying widens that window by the few milliseconds cmcs spends between two attempts.
+ * Callers never carry a look across a wait (a retry's backoff).
+ */
 export async function snapshotBefore(
   dir: string,
-): Promise<{ head: string | null; dirty: DirtySnapshot }> {
-  const state = await treeState(dir);
-  return { head: state.head, dirty: await contentHashes(dir, state.paths) };
+  carried?: TreeLook | null,
+): Promise<{ head: string | null; dirty: DirtySnapshot; carried: boolean }> {
+  const usable = carried && carried.gitState !== null &&
+    gitState(dir, carried) === carried.gitState;
+  const state = usable ? carried : await lookAt(dir);
+  const missing = state.paths.filter((path) => !state.hashes.has(path));
+  const hashed = await contentHashes(dir, missing);
+  const dirty: DirtySnapshot = new Map(
+    state.paths.map((path) => [path, state.hashes.get(path) ?? hashed.get(path)!]),
+  );
+  return { head: state.head, dirty, carried: !!usable };
 }
 
 /**
  * The paths an attempt changed: everything uncommitted now, except paths that were already
  * uncommitted before it and still have the same content. Paths dirty before and changed again are
  * included and reported in `touchedPreexisting`. `head` is HEAD at the same moment, and
- * `untracked` the paths of the tree git does not track (for {@link commitPaths}).
+ * `untracked` the paths of the tree git does not track (for {@link commitPaths}). `look` is the
+ * same look for the next attempt ({@link snapshotBefore}); `state`, when given, is a `git status`
+ * the caller started as soon as the worker had exited.
  */
 export async function attemptChanges(
   dir: string,
   before: DirtySnapshot,
+  state?: Promise<TreeState>,
 ): Promise<
-  { paths: string[]; touchedPreexisting: string[]; head: string | null; untracked: string[] }
+  {
+    paths: string[];
+    touchedPreexisting: string[];
+    head: string | null;
+    untracked: string[];
+    look: TreeLook;
+  }
 > {
-  const { head, paths: now, untracked } = await treeState(dir);
+  const look = await lookAt(dir, state);
+  const { head, paths: now, untracked } = look;
   const hashes = await contentHashes(dir, now.filter((path) => before.has(path)));
   const paths: string[] = [];
   const touchedPreexisting: string[] = [];
@@ -189,7 +250,58 @@ export async function attemptChanges(
       touchedPreexisting.push(path);
     }
   }
-  return { paths, touchedPreexisting, head, untracked };
+  for (const [path, hash] of hashes) look.hashes.set(path, hash);
+  return { paths, touchedPreexisting, head, untracked, look };
+}
+
+/** Where each working tree keeps its git files, found once per tree (null: not found). */
+const gitDirs = new Map<string, { gitDir: string; commonDir: string } | null>();
+
+function gitDirsOf(dir: string): { gitDir: string; commonDir: string } | null {
+  let found = gitDirs.get(dir);
+  if (found !== undefined) return found;
+  found = null;
+  try {
+    let gitDir = `${dir}/.git`;
+    if (Deno.statSync(gitDir).isFile) {
+      const match = /^gitdir: (.+)$/m.exec(Deno.readTextFileSync(gitDir));
+      if (match) gitDir = match[1].startsWith("/") ? match[1] : `${dir}/${match[1]}`;
+      else gitDir = "";
+    }
+    if (gitDir !== "") {
+      let commonDir = gitDir;
+      try {
+        const common = Deno.readTextFileSync(`${gitDir}/commondir`).trim();
+        commonDir = common.startsWith("/") ? common : `${gitDir}/${common}`;
+      } catch { /* a main working tree */ }
+      found = { gitDir, commonDir };
+    }
+  } catch { /* no .git at the top of dir: never carried */ }
+  gitDirs.set(dir, found);
+  return found;
+}
+
+/**
+ * The identity (inode, size, modification time) of the files git rewrites when anything happens
+ * in git: the index (a commit, `git add`, a checkout, a reset or merge; git writes it to a lock file
+ * and renames that over it, so every rewrite is a new inode), HEAD, and the checked-out branch's
+ * ref. Null when `dir`'s git files are not where a plain repository or worktree keeps them (the
+ * look is then never carried). A `git status` or `git diff` may rewrite the index too, to refresh
+ * it: the look is then simply not carried.
+ */
+function gitState(dir: string, state: TreeState): string | null {
+  const dirs = gitDirsOf(dir);
+  if (dirs === null) return null;
+  const id = (path: string) => {
+    try {
+      const info = Deno.statSync(path);
+      return `${info.ino}:${info.size}:${info.mtime?.getTime()}`;
+    } catch {
+      return "-";
+    }
+  };
+  const ref = state.branch ? id(`${dirs.commonDir}/refs/heads/${state.branch}`) : "";
+  return `${id(`${dirs.gitDir}/index`)}|${id(`${dirs.gitDir}/HEAD`)}|${ref}`;
 }
 
 export interface CommitResult {
@@ -205,6 +317,8 @@ export interface CommitResult {
    */
   parent?: string | null;
   files?: FileChange[];
+  /** With a commit and `opts.lookAfter`: the working tree right after it, for the next attempt. */
+  look?: TreeLook;
 }
 
 /**
@@ -223,14 +337,17 @@ export interface CommitResult {
  * deleted, staged or not); only an untracked file must be added first. So when the caller says
  * which paths are untracked (`opts.untracked`, from the `git status` it just ran) and none of
  * `paths` is, the `git add` is left out: one process (a fork of the broker, being detached) less
- * per ticket. Without `opts.untracked` every path is added first.
+ * per ticket. Without `opts.untracked` every path is added first. With `opts.lookAfter`, the
+ * working tree is looked at again right after the commit ({@link TreeLook}), beside the `git log`
+ * that reads the commit: a hook may have changed files, so the look before the commit is not
+ * carried over it.
  */
 export async function commitPaths(
   dir: string,
   paths: string[],
   message: string[],
   bound: StepBound = {},
-  opts: { untracked?: string[] } = {},
+  opts: { untracked?: string[]; lookAfter?: boolean } = {},
 ): Promise<CommitResult> {
   if (paths.length === 0) return { commit: null, error: null, paths };
   // The paths go through a file rather than a stdin pipe: the fewer spawned children the broker
@@ -271,7 +388,11 @@ export async function commitPaths(
   }
   // The new commit, its parent and its files in one process: `<id> <parents>`, NUL, newline,
   // then the `--numstat -z` records.
-  const head = await git(dir, ["log", "-1", "-z", "--numstat", "--no-renames", "--format=%H %P"]);
+  // The look the next attempt starts from is taken beside it: both only read.
+  const [head, look] = await Promise.all([
+    git(dir, ["log", "-1", "-z", "--numstat", "--no-renames", "--format=%H %P"]),
+    opts.lookAfter ? lookAt(dir) : undefined,
+  ]);
   const cut = head.stdout.indexOf("\0");
   const [commit = "", parent = "", ...more] = head.stdout.slice(0, cut < 0 ? undefined : cut)
     .trim().split(" ");
@@ -283,6 +404,7 @@ export async function commitPaths(
     commit,
     error: null,
     paths,
+    ...(look ? { look } : {}),
     ...(single ? { parent: parent || null, files: parseNumstat(head.stdout.slice(cut + 1)) } : {}),
   };
 }

@@ -31,6 +31,12 @@ export interface WorkerSpec {
   runStop: StopController;
   onSpawn?: (worker: { pid: number; start: string | null; token: string }) => void;
   onEvent?: (stream: CodexStream, event: Record<string, unknown>) => void;
+  /**
+   * Called the moment the worker has exited on its own (not when cmcs ended it), before its
+   * leftovers are looked for: the caller may start work of its own beside that search, and learns
+   * from {@link WorkerExecution.leftovers} whether anything of the attempt ran on after this call.
+   */
+  onExit?: () => void;
 }
 
 export interface WorkerExecution {
@@ -45,6 +51,11 @@ export interface WorkerExecution {
   spawnError: string | null;
   /** Processes of the attempt still alive after everything was tried (should be empty). */
   survivors: number[];
+  /**
+   * Processes of the attempt ran after the worker's exit (commands it left behind, now ended), or
+   * cmcs ended the worker: anything {@link WorkerSpec.onExit} started may have missed their work.
+   */
+  leftovers: boolean;
   /**
    * What went wrong keeping the worker's evidence (a log file not writable, a full disk, an event
    * that could not be recorded). The worker runs on regardless; these become attempt warnings.
@@ -87,6 +98,7 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     stopMessage: null,
     spawnError: null,
     survivors: [],
+    leftovers: false,
     problems: [],
   };
 
@@ -206,8 +218,13 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
   clearInterval(idleTimer);
   offRun();
   offAttempt();
-  if (killing) await killing;
-  else {
+  if (killing) {
+    result.leftovers = true;
+    await killing;
+  } else {
+    try {
+      spec.onExit?.();
+    } catch { /* the caller's own business */ }
     // The worker ended on its own; commands it left behind (same token) are ended too.
     const leftovers = await killProcessTree({
       pid: child.pid,
@@ -217,6 +234,7 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
       rootReaped: true,
     });
     result.survivors = leftovers.survivors;
+    result.leftovers = leftovers.found > 0;
   }
   // The worker's end is its exit: a process that escaped the tree without the token may hold
   // its stdout or stderr open for ever. What is already in the pipes is read, then no more.

@@ -21,6 +21,9 @@ import {
   diffBetween,
   diffWorkingTree,
   snapshotBefore,
+  type TreeLook,
+  type TreeState,
+  treeState,
 } from "../git_changes.ts";
 import { withoutBrokerFiles } from "../broker_files.ts";
 import { headCommit } from "../git.ts";
@@ -61,6 +64,12 @@ export interface AttemptRequest {
    * them, instead of being left alone as edits that predate the attempt.
    */
   carryOver?: string[];
+  /**
+   * The look at the working tree the previous attempt ended with, to start from instead of a
+   * `git status` of this attempt's own when git has not changed since (see `snapshotBefore`).
+   * Never one from before a wait.
+   */
+  look?: TreeLook | null;
 }
 
 export interface AttemptOutcome {
@@ -69,6 +78,8 @@ export interface AttemptOutcome {
   message: string | null;
   /** A failure that may go away on its own (5xx, dropped stream): worth a retry. */
   transient: boolean;
+  /** The working tree as this attempt left it, for the next attempt's `look`; null when unknown. */
+  look: TreeLook | null;
 }
 
 /**
@@ -83,7 +94,7 @@ export async function runAttempt(
 ): Promise<AttemptOutcome> {
   const { db, target, runId, config, ticket } = { ...ctx, ticket: req.ticket };
   const isGit = ctx.project.isGit;
-  const before = isGit ? await snapshotBefore(target) : null;
+  const before = isGit ? await snapshotBefore(target, req.look) : null;
   const commitBefore = before?.head ?? null;
   const dirtyBefore = before?.dirty ?? new Map<string, string>();
   for (const path of req.carryOver ?? []) dirtyBefore.delete(path);
@@ -121,6 +132,7 @@ export async function runAttempt(
   });
 
   const timeoutS = ticket.timeout_s ?? config.codex.timeout_s;
+  let early: Promise<TreeState> | null = null;
   // A `cmcs stop` that arrived while the working tree was looked at (the run's poll is slower).
   ctx.checkStop?.();
   crashPoint("before-spawn");
@@ -150,6 +162,11 @@ export async function runAttempt(
         setAttemptThread(db, opened.id, stream.threadId);
         crashPoint("worker-running");
       }
+    },
+    // The working tree is looked at beside the search for the worker's leftovers; the look is
+    // dropped below when something of the attempt ran on after it started.
+    onExit: () => {
+      if (isGit) early = treeState(target);
     },
   });
   crashPoint("after-worker");
@@ -181,12 +198,17 @@ export async function runAttempt(
     );
   }
 
+  let reopened = false;
   if (outcome !== "done" && ticketAfter?.state === "done") {
     await reopenClaimedTicket(ctx, opened.id, ticket, outcome);
+    reopened = true;
   }
 
+  // The look started at the worker's exit stands only when nothing wrote to the tree after it.
+  const usable = early !== null && !execution.leftovers && !reopened ? early : undefined;
+  if (early && !usable) (early as Promise<TreeState>).catch(() => {});
   const planned = isGit && !execution.spawnError
-    ? await planChanges(ctx, opened, ticket, outcome, dirtyBefore)
+    ? await planChanges(ctx, opened, ticket, outcome, dirtyBefore, usable)
     : null;
   // The outcome and the commit about to be made are one write: a broker that dies after it
   // leaves recovery the paths and the message to look for or to commit (src/core/recovery.ts).
@@ -204,9 +226,11 @@ export async function runAttempt(
   });
 
   let commit: string | null = null;
+  let look: TreeLook | null = null;
   if (planned) {
     const recorded = await recordChanges(ctx, opened.id, ticket, planned, commitBefore);
     commit = recorded.commit;
+    look = recorded.look;
     if (recorded.failure) {
       ({ outcome, message, transient, resetsAt } = decideOutcome({
         ...observed,
@@ -234,7 +258,7 @@ export async function runAttempt(
     warnings,
   });
   await writeSummary(join(logDir, ATTEMPT_FILES.summary), attempt, logDir);
-  return { attempt, outcome, message, transient };
+  return { attempt, outcome, message, transient, look };
 }
 
 /**
@@ -291,6 +315,8 @@ interface PlannedChanges {
     touchedPreexisting: string[];
     head: string | null;
     untracked: string[];
+    /** The same look, for the next attempt. */
+    look: TreeLook;
   };
   intent: CommitIntent | null;
 }
@@ -307,12 +333,14 @@ async function planChanges(
   ticket: Ticket,
   outcome: Outcome,
   dirtyBefore: Map<string, string>,
+  state?: Promise<TreeState>,
 ): Promise<PlannedChanges> {
   const { target, runId } = ctx;
-  const changes = await withoutBrokerOutputs(
-    target,
-    withoutBrokerFiles(await attemptChanges(target, dirtyBefore), target, ticket),
-  );
+  const seen = await attemptChanges(target, dirtyBefore, state);
+  const changes = {
+    ...await withoutBrokerOutputs(target, withoutBrokerFiles(seen, target, ticket)),
+    look: seen.look,
+  };
   const autoCommit = ticket.auto_commit ?? ctx.config.codex.auto_commit;
   if (outcome !== "done" || !autoCommit || changes.paths.length === 0) {
     return { changes, intent: null };
@@ -355,7 +383,10 @@ async function planChanges(
  * stop ended it) turns a `done` attempt into `commit_failed`, recorded in the same write, and
  * re-opens the ticket first: a `done: true` ticket whose work is uncommitted would otherwise be
  * skipped by every later run. Its files stay in the working tree and the next attempt at the
- * ticket commits them with its own. Returns the new commit and the failure, if any.
+ * ticket commits them with its own. Returns the new commit and the failure, if any, and the
+ * look at the working tree the next attempt may start from: the attempt's own look when nothing
+ * was committed, one taken right after the commit when one was made, none when a commit failed
+ * (the ticket file may have been re-opened since).
  */
 async function recordChanges(
   ctx: AttemptContext,
@@ -363,7 +394,7 @@ async function recordChanges(
   ticket: Ticket,
   planned: PlannedChanges,
   commitBefore: string | null,
-): Promise<{ commit: string | null; failure: string | null }> {
+): Promise<{ commit: string | null; failure: string | null; look: TreeLook | null }> {
   const { db, target, runId } = ctx;
   const { changes, intent } = planned;
   let commit: string | null = null;
@@ -379,6 +410,7 @@ async function recordChanges(
     crashPoint("before-commit");
     const result = committed = await commitPaths(target, intent.paths, intent.message, bound, {
       untracked: changes.untracked,
+      lookAfter: true,
     });
     crashPoint("after-commit");
     if (result.error) {
@@ -416,14 +448,14 @@ async function recordChanges(
       files: mergeChanges(committed, files),
       outcome: failure ? { outcome: "commit_failed", message: failure } : undefined,
     });
-    return { commit: null, failure };
+    return { commit: null, failure, look: intent ? null : changes.look };
   }
   setAttemptChanges(db, attemptId, {
     commitAfter: commit,
     files,
     outcome: failure ? { outcome: "commit_failed", message: failure } : undefined,
   });
-  return { commit, failure };
+  return { commit, failure, look: intent ? committed?.look ?? null : changes.look };
 }
 
 function mergeChanges(a: FileChange[], b: FileChange[]): FileChange[] {
