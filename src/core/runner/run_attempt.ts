@@ -99,37 +99,41 @@ export async function runAttempt(
   const dirtyBefore = before?.dirty ?? new Map<string, string>();
   for (const path of req.carryOver ?? []) dirtyBefore.delete(path);
 
-  const opened = startAttempt(db, {
-    runId,
-    ticket: ticket.id,
-    title: ticket.title || null,
-    kind: req.kind,
-    model: req.model,
-    reasoningEffort: req.effort,
-    commitBefore,
-    logDir: "",
+  // The attempt's row, its setup, the run's current ticket and the `attempt_started` event are
+  // written together: one SQLite transaction instead of four (each costs a write of its own).
+  const opened = db.transaction(() => {
+    const row = startAttempt(db, {
+      runId,
+      ticket: ticket.id,
+      title: ticket.title || null,
+      kind: req.kind,
+      model: req.model,
+      reasoningEffort: req.effort,
+      commitBefore,
+      logDir: "",
+    });
+    setAttemptSetup(db, row.id, {
+      logDir: `${runId}/${ticket.id}.${row.number}`,
+      ticketPath: ticket.path,
+      dirtyBefore: isGit ? dirtyBefore : null,
+    });
+    setRunWorker(db, runId, null, ticket.file);
+    ctx.journal.emit({
+      kind: "attempt_started",
+      runId,
+      target,
+      ticket: ticket.id,
+      file: ticket.file,
+      attemptId: row.id,
+      title: ticket.title,
+      number: row.number,
+      attemptKind: req.kind,
+      model: req.model,
+      effort: req.effort,
+    });
+    return row;
   });
-  const logDirName = `${runId}/${ticket.id}.${opened.number}`;
-  setAttemptSetup(db, opened.id, {
-    logDir: logDirName,
-    ticketPath: ticket.path,
-    dirtyBefore: isGit ? dirtyBefore : null,
-  });
-  const logDir = join(ctx.project.logsDir, logDirName);
-  setRunWorker(db, runId, null, ticket.file);
-  ctx.journal.emit({
-    kind: "attempt_started",
-    runId,
-    target,
-    ticket: ticket.id,
-    file: ticket.file,
-    attemptId: opened.id,
-    title: ticket.title,
-    number: opened.number,
-    attemptKind: req.kind,
-    model: req.model,
-    effort: req.effort,
-  });
+  const logDir = join(ctx.project.logsDir, `${runId}/${ticket.id}.${opened.number}`);
 
   const timeoutS = ticket.timeout_s ?? config.codex.timeout_s;
   let early: Promise<TreeState> | null = null;
@@ -153,10 +157,11 @@ export async function runAttempt(
     idleTimeoutS: config.codex.idle_timeout_s,
     graceS: config.codex.stop_grace_s,
     runStop: ctx.stop,
-    onSpawn: (worker) => {
-      setAttemptWorker(db, opened.id, worker);
-      setRunWorker(db, runId, worker.pid, ticket.file);
-    },
+    onSpawn: (worker) =>
+      db.transaction(() => {
+        setAttemptWorker(db, opened.id, worker);
+        setRunWorker(db, runId, worker.pid, ticket.file);
+      }),
     onEvent: (stream, event) => {
       if (event.type === "thread.started" && stream.threadId) {
         setAttemptThread(db, opened.id, stream.threadId);
@@ -170,7 +175,6 @@ export async function runAttempt(
     },
   });
   crashPoint("after-worker");
-  setRunWorker(db, runId, null, ticket.file);
 
   const { stream } = execution;
   // The ticket is read once after the worker: its outcome and its re-opening both go by it.
@@ -212,25 +216,31 @@ export async function runAttempt(
     : null;
   // The outcome and the commit about to be made are one write: a broker that dies after it
   // leaves recovery the paths and the message to look for or to commit (src/core/recovery.ts).
-  finishAttempt(db, opened.id, {
-    outcome,
-    message,
-    exitCode: execution.exitCode,
-    signal: execution.signal,
-    threadId: stream.threadId,
-    usage: stream.usage,
-    finalMessage: stream.finalMessage,
-    resetsAt,
-    commitIntent: planned?.intent ?? null,
-    startedAt: opened.started_at,
+  // The run's worker is cleared in the same transaction.
+  db.transaction(() => {
+    setRunWorker(db, runId, null, ticket.file);
+    finishAttempt(db, opened.id, {
+      outcome,
+      message,
+      exitCode: execution.exitCode,
+      signal: execution.signal,
+      threadId: stream.threadId,
+      usage: stream.usage,
+      finalMessage: stream.finalMessage,
+      resetsAt,
+      commitIntent: planned?.intent ?? null,
+      startedAt: opened.started_at,
+    });
   });
 
   let commit: string | null = null;
   let look: TreeLook | null = null;
+  let record: ChangesRecord | null = null;
   if (planned) {
     const recorded = await recordChanges(ctx, opened.id, ticket, planned, commitBefore);
     commit = recorded.commit;
     look = recorded.look;
+    record = recorded.record;
     if (recorded.failure) {
       ({ outcome, message, transient, resetsAt } = decideOutcome({
         ...observed,
@@ -239,23 +249,39 @@ export async function runAttempt(
     }
   }
 
-  const attempt = getAttempt(db, opened.id)!;
-  const warnings: string[] = attempt.warnings ? JSON.parse(attempt.warnings) : [];
-  ctx.journal.emit({
-    kind: "attempt_finished",
-    runId,
-    target,
-    ticket: ticket.id,
-    file: ticket.file,
-    attemptId: opened.id,
-    model: req.model,
-    outcome,
-    message,
-    exitCode: execution.exitCode,
-    durationS: attempt.duration_s,
-    tokens: stream.usage ? sumTokens([stream.usage]).total : null,
-    commit,
-    warnings,
+  // What the attempt changed (which also marks its commit no longer pending), the `committed`
+  // and `attempt_finished` events: one transaction.
+  const attempt = db.transaction(() => {
+    if (record) setAttemptChanges(db, opened.id, record);
+    if (commit) {
+      ctx.journal.emit({
+        kind: "committed",
+        runId,
+        target,
+        ticket: ticket.id,
+        file: ticket.file,
+        attemptId: opened.id,
+        commit,
+      });
+    }
+    const row = getAttempt(db, opened.id)!;
+    ctx.journal.emit({
+      kind: "attempt_finished",
+      runId,
+      target,
+      ticket: ticket.id,
+      file: ticket.file,
+      attemptId: opened.id,
+      model: req.model,
+      outcome,
+      message,
+      exitCode: execution.exitCode,
+      durationS: row.duration_s,
+      tokens: stream.usage ? sumTokens([stream.usage]).total : null,
+      commit,
+      warnings: row.warnings ? JSON.parse(row.warnings) : [],
+    });
+    return row;
   });
   await writeSummary(join(logDir, ATTEMPT_FILES.summary), attempt, logDir);
   return { attempt, outcome, message, transient, look };
@@ -378,8 +404,8 @@ async function planChanges(
 }
 
 /**
- * Makes the planned auto-commit and records the files the attempt changed (which also marks the
- * commit no longer pending). A commit that fails (a hook refused it, hung past `git.timeout_s`, a
+ * Makes the planned auto-commit and finds the files the attempt changed, for the caller to record
+ * (which also marks the commit no longer pending). A commit that fails (a hook refused it, hung past `git.timeout_s`, a
  * stop ended it) turns a `done` attempt into `commit_failed`, recorded in the same write, and
  * re-opens the ticket first: a `done: true` ticket whose work is uncommitted would otherwise be
  * skipped by every later run. Its files stay in the working tree and the next attempt at the
@@ -394,8 +420,10 @@ async function recordChanges(
   ticket: Ticket,
   planned: PlannedChanges,
   commitBefore: string | null,
-): Promise<{ commit: string | null; failure: string | null; look: TreeLook | null }> {
-  const { db, target, runId } = ctx;
+): Promise<
+  { commit: string | null; failure: string | null; look: TreeLook | null; record: ChangesRecord }
+> {
+  const { target } = ctx;
   const { changes, intent } = planned;
   let commit: string | null = null;
   let failure: string | null = null;
@@ -421,17 +449,6 @@ async function recordChanges(
       }
     }
     commit = result.commit;
-    if (commit) {
-      ctx.journal.emit({
-        kind: "committed",
-        runId,
-        target,
-        ticket: ticket.id,
-        file: ticket.file,
-        attemptId,
-        commit,
-      });
-    }
   }
   // HEAD as the status above saw it, unless a commit was tried and failed (re-read to be sure).
   const currentHead = intent && !commit ? await headCommit(target) : changes.head;
@@ -443,20 +460,23 @@ async function recordChanges(
   if (!commit && currentHead && currentHead !== commitBefore) {
     // The worker committed by itself: its commits are the attempt's change.
     const committed = await diffBetween(target, commitBefore, currentHead);
-    setAttemptChanges(db, attemptId, {
+    const record = {
       commitAfter: currentHead,
       files: mergeChanges(committed, files),
-      outcome: failure ? { outcome: "commit_failed", message: failure } : undefined,
-    });
-    return { commit: null, failure, look: intent ? null : changes.look };
+      outcome: failure ? { outcome: "commit_failed" as const, message: failure } : undefined,
+    };
+    return { commit: null, failure, look: intent ? null : changes.look, record };
   }
-  setAttemptChanges(db, attemptId, {
+  const record = {
     commitAfter: commit,
     files,
-    outcome: failure ? { outcome: "commit_failed", message: failure } : undefined,
-  });
-  return { commit, failure, look: intent ? committed?.look ?? null : changes.look };
+    outcome: failure ? { outcome: "commit_failed" as const, message: failure } : undefined,
+  };
+  return { commit, failure, look: intent ? committed?.look ?? null : changes.look, record };
 }
+
+/** What {@link setAttemptChanges} records of an attempt. */
+type ChangesRecord = Parameters<typeof setAttemptChanges>[2];
 
 function mergeChanges(a: FileChange[], b: FileChange[]): FileChange[] {
   const byPath = new Map(a.map((c) => [c.path, { ...c }]));
