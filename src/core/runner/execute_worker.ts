@@ -103,8 +103,10 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
   };
 
   try {
-    await Deno.mkdir(spec.logDir, { recursive: true });
-    await Deno.writeTextFile(join(spec.logDir, ATTEMPT_FILES.prompt), spec.prompt);
+    // Synchronous, as the opening of the output files below: a small directory and file each
+    // attempt, where an asynchronous call's trip through Deno's thread pool costs more than it.
+    Deno.mkdirSync(spec.logDir, { recursive: true });
+    Deno.writeTextFileSync(join(spec.logDir, ATTEMPT_FILES.prompt), spec.prompt);
   } catch (error) {
     // No worker runs without its evidence being kept.
     result.spawnError = `cannot write the attempt's logs in ${spec.logDir}: ${
@@ -368,7 +370,7 @@ function _pump(
   const done = (async () => {
     let file: Deno.FsFile | null = null;
     try {
-      file = await Deno.open(path, { create: true, write: true, truncate: true });
+      file = Deno.openSync(path, { create: true, write: true, truncate: true });
     } catch (error) {
       _note(problems, `cannot write ${path}: ${(error as Error).message}`);
     }

@@ -214,6 +214,11 @@ export async function runAttempt(
   const planned = isGit && !execution.spawnError
     ? await planChanges(ctx, opened, ticket, outcome, dirtyBefore, usable)
     : null;
+  // Without a commit to make, the line counts of the changed files are read (a `git diff`) while
+  // the outcome is being written.
+  const counted = planned && !planned.intent
+    ? diffWorkingTree(target, commitBefore, planned.changes.paths)
+    : undefined;
   // The outcome and the commit about to be made are one write: a broker that dies after it
   // leaves recovery the paths and the message to look for or to commit (src/core/recovery.ts).
   // The run's worker is cleared in the same transaction.
@@ -237,7 +242,7 @@ export async function runAttempt(
   let look: TreeLook | null = null;
   let record: ChangesRecord | null = null;
   if (planned) {
-    const recorded = await recordChanges(ctx, opened.id, ticket, planned, commitBefore);
+    const recorded = await recordChanges(ctx, opened.id, ticket, planned, commitBefore, counted);
     commit = recorded.commit;
     look = recorded.look;
     record = recorded.record;
@@ -283,7 +288,7 @@ export async function runAttempt(
     });
     return row;
   });
-  await writeSummary(join(logDir, ATTEMPT_FILES.summary), attempt, logDir);
+  writeSummary(join(logDir, ATTEMPT_FILES.summary), attempt, logDir);
   return { attempt, outcome, message, transient, look };
 }
 
@@ -420,6 +425,7 @@ async function recordChanges(
   ticket: Ticket,
   planned: PlannedChanges,
   commitBefore: string | null,
+  counted?: Promise<FileChange[]>,
 ): Promise<
   { commit: string | null; failure: string | null; look: TreeLook | null; record: ChangesRecord }
 > {
@@ -456,7 +462,7 @@ async function recordChanges(
     ? committed?.files && committed.parent === commitBefore
       ? committed.files
       : await diffBetween(target, commitBefore, commit)
-    : await diffWorkingTree(target, commitBefore, changes.paths);
+    : await (counted ?? diffWorkingTree(target, commitBefore, changes.paths));
   if (!commit && currentHead && currentHead !== commitBefore) {
     // The worker committed by itself: its commits are the attempt's change.
     const committed = await diffBetween(target, commitBefore, currentHead);
@@ -508,7 +514,7 @@ function warn(ctx: AttemptContext, attemptId: number, ticket: Ticket, message: s
   });
 }
 
-async function writeSummary(path: string, attempt: AttemptRow, logDir: string): Promise<void> {
+function writeSummary(path: string, attempt: AttemptRow, logDir: string): void {
   const summary = {
     run_id: attempt.run_id,
     attempt_id: attempt.id,
@@ -539,5 +545,7 @@ async function writeSummary(path: string, attempt: AttemptRow, logDir: string): 
     files: Object.fromEntries(Object.entries(ATTEMPT_FILES).map(([k, f]) => [k, join(logDir, f)])),
   };
   // The summary repeats what the database holds: a log directory gone unwritable loses nothing.
-  await Deno.writeTextFile(path, JSON.stringify(summary, null, 2) + "\n").catch(() => {});
+  try {
+    Deno.writeTextFileSync(path, JSON.stringify(summary, null, 2) + "\n");
+  } catch { /* see above */ }
 }
