@@ -230,7 +230,7 @@ Deno.test("the look after an auto-commit is taken after it: a file its pre-commi
     lookAfter: true,
   });
   assert.equal(result.error, null);
-  assert.equal(result.look?.head, result.commit);
+  assert.equal((await result.look)?.head, result.commit);
   const next = await snapshotBefore(repo.path, result.look);
   assert.equal(next.carried, true);
   assert.deepEqual([...next.dirty.keys()], ["hooked.txt"]);

@@ -204,8 +204,9 @@ export async function lookAt(dir: string, state?: Promise<TreeState>): Promise<T
  */
 export async function snapshotBefore(
   dir: string,
-  carried?: TreeLook | null,
+  pending?: Promise<TreeLook | null> | TreeLook | null,
 ): Promise<{ head: string | null; dirty: DirtySnapshot; carried: boolean }> {
+  const carried = await pending;
   const usable = carried && carried.gitState !== null &&
     gitState(dir, carried) === carried.gitState;
   const state = usable ? carried : await lookAt(dir);
@@ -317,8 +318,12 @@ export interface CommitResult {
    */
   parent?: string | null;
   files?: FileChange[];
-  /** With a commit and `opts.lookAfter`: the working tree right after it, for the next attempt. */
-  look?: TreeLook;
+  /**
+   * With a commit and `opts.lookAfter`: the working tree right after it, for the next attempt.
+   * Still being taken when the commit is returned (null if git failed): the caller has other
+   * work to do meanwhile.
+   */
+  look?: Promise<TreeLook | null>;
 }
 
 /**
@@ -392,11 +397,9 @@ export async function commitPaths(
   }
   // The new commit, its parent and its files in one process: `<id> <parents>`, NUL, newline,
   // then the `--numstat -z` records.
-  // The look the next attempt starts from is taken beside it: both only read.
-  const [head, look] = await Promise.all([
-    git(dir, ["log", "-1", "-z", "--numstat", "--no-renames", "--format=%H %P"]),
-    opts.lookAfter ? lookAt(dir) : undefined,
-  ]);
+  // The look the next attempt starts from is taken beside it (both only read), and not waited for.
+  const look = opts.lookAfter ? lookAt(dir).catch(() => null) : undefined;
+  const head = await git(dir, ["log", "-1", "-z", "--numstat", "--no-renames", "--format=%H %P"]);
   const cut = head.stdout.indexOf("\0");
   const [commit = "", parent = "", ...more] = head.stdout.slice(0, cut < 0 ? undefined : cut)
     .trim().split(" ");

@@ -26,7 +26,7 @@ export interface RetryPlan {
    * loop passes it on). Each retry gets its predecessor's, except after a backoff: a look is never
    * carried across a wait.
    */
-  firstLook?: TreeLook | null;
+  firstLook?: Promise<TreeLook | null> | TreeLook | null;
 }
 
 /**
@@ -43,7 +43,11 @@ export async function attemptWithRetries(
 ): Promise<AttemptOutcome> {
   const codex = ctx.config.codex;
   let model = plan.model;
-  const attempt = (kind: AttemptKind, carryOver: string[], look: TreeLook | null) =>
+  const attempt = (
+    kind: AttemptKind,
+    carryOver: string[],
+    look: Promise<TreeLook | null> | TreeLook | null,
+  ) =>
     runAttempt(ctx, {
       look,
       ticket: plan.ticket,

@@ -69,7 +69,7 @@ export interface AttemptRequest {
    * `git status` of this attempt's own when git has not changed since (see `snapshotBefore`).
    * Never one from before a wait.
    */
-  look?: TreeLook | null;
+  look?: Promise<TreeLook | null> | TreeLook | null;
 }
 
 export interface AttemptOutcome {
@@ -78,8 +78,11 @@ export interface AttemptOutcome {
   message: string | null;
   /** A failure that may go away on its own (5xx, dropped stream): worth a retry. */
   transient: boolean;
-  /** The working tree as this attempt left it, for the next attempt's `look`; null when unknown. */
-  look: TreeLook | null;
+  /**
+   * The working tree as this attempt left it, for the next attempt's `look` (possibly still being
+   * taken); null when unknown.
+   */
+  look: Promise<TreeLook | null> | TreeLook | null;
 }
 
 /**
@@ -239,7 +242,7 @@ export async function runAttempt(
   });
 
   let commit: string | null = null;
-  let look: TreeLook | null = null;
+  let look: Promise<TreeLook | null> | TreeLook | null = null;
   let record: ChangesRecord | null = null;
   if (planned) {
     const recorded = await recordChanges(ctx, opened.id, ticket, planned, commitBefore, counted);
@@ -427,7 +430,12 @@ async function recordChanges(
   commitBefore: string | null,
   counted?: Promise<FileChange[]>,
 ): Promise<
-  { commit: string | null; failure: string | null; look: TreeLook | null; record: ChangesRecord }
+  {
+    commit: string | null;
+    failure: string | null;
+    look: Promise<TreeLook | null> | TreeLook | null;
+    record: ChangesRecord;
+  }
 > {
   const { target } = ctx;
   const { changes, intent } = planned;

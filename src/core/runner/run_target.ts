@@ -56,7 +56,7 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
     const announced = new Set<string>();
     let first = true;
     // The working tree as the last attempt left it: the next ticket starts from it (retry.ts).
-    let look: TreeLook | null = null;
+    let look: Promise<TreeLook | null> | TreeLook | null = null;
     while (true) {
       // Checked here too, not only by the poll: a stop asked for between tickets must keep the
       // next ticket from starting.
