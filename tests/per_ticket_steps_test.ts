@@ -236,3 +236,37 @@ Deno.test("the look after an auto-commit is taken after it: a file its pre-commi
   assert.deepEqual([...next.dirty.keys()], ["hooked.txt"]);
   assert.equal(next.head, result.commit);
 });
+
+Deno.test("an ordinary commit passes its message and paths as arguments, a long one through files, with the same message", async () => {
+  await using repo = await repoWithFiles();
+  await using tmp = await tempDir();
+  const hook = join(repo.path, ".git/hooks/pre-commit");
+  // Counts the files cmcs prepared for the commit while git runs it.
+  await Deno.writeTextFile(
+    hook,
+    `#!/bin/sh\nls "${tmp.path}" | grep -c '^cmcs-' >> "${tmp.path}/../counts-${
+      tmp.path.split("/").pop()
+    }"\nexit 0\n`,
+  );
+  await Deno.chmod(hook, 0o755);
+  const counts = join(tmp.path, `../counts-${tmp.path.split("/").pop()}`);
+  const saved = Deno.env.get("TMPDIR");
+  Deno.env.set("TMPDIR", tmp.path);
+  try {
+    for (const [file, title] of [["a", "short title"], ["b", "long ".repeat(4000)]]) {
+      await Deno.writeTextFile(join(repo.path, file), `${file}\nedited\n`);
+      const message = [title.trim(), "Committed by cmcs.", "Cmcs-Attempt: 1/2"];
+      const result = await commitPaths(repo.path, [file], message, {}, { untracked: [] });
+      assert.equal(result.error, null);
+      assert.equal(
+        await gitIn(repo.path, "log", "-1", "--format=%B"),
+        message.join("\n\n") + "\n\n",
+      );
+    }
+  } finally {
+    if (saved === undefined) Deno.env.delete("TMPDIR");
+    else Deno.env.set("TMPDIR", saved);
+  }
+  assert.deepEqual((await Deno.readTextFile(counts)).trim().split("\n"), ["0", "2"]);
+  await Deno.remove(counts);
+});

@@ -103,8 +103,7 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
   };
 
   try {
-    // Synchronous, as the opening of the output files below: a small directory and file each
-    // attempt, where an asynchronous call's trip through Deno's thread pool costs more than it.
+    // Before the worker starts, and synchronously (nothing else could happen meanwhile).
     Deno.mkdirSync(spec.logDir, { recursive: true });
     Deno.writeTextFileSync(join(spec.logDir, ATTEMPT_FILES.prompt), spec.prompt);
   } catch (error) {
@@ -370,7 +369,8 @@ function _pump(
   const done = (async () => {
     let file: Deno.FsFile | null = null;
     try {
-      file = Deno.openSync(path, { create: true, write: true, truncate: true });
+      // Asynchronous: the two output files are created while the worker starts.
+      file = await Deno.open(path, { create: true, write: true, truncate: true });
     } catch (error) {
       _note(problems, `cannot write ${path}: ${(error as Error).message}`);
     }
