@@ -236,9 +236,11 @@ async function measureSteps(root: string, s: Settings): Promise<Record<string, n
     "spawn /bin/true detached (own session: a fork of this process)": async () => {
       await new Deno.Command("/bin/true", { ...quiet, detached: true }).spawn().status;
     },
-    [`spawn /bin/true in its own session the broker's way (${
-      setsidProgram() ? "through setsid, no fork" : "no setsid here: detached"
-    })`]: async () => {
+    [
+      `spawn /bin/true in its own session the broker's way (${
+        setsidProgram() ? "through setsid, no fork" : "no setsid here: detached"
+      })`
+    ]: async () => {
       await spawnInOwnSession("/bin/true", quiet).child.status;
     },
     "git rev-parse HEAD": () => headCommit(project),
