@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { loadConfig } from "../src/core/config.ts";
 import { Database } from "../src/core/db/database.ts";
 import { runEvents } from "../src/core/db/events.ts";
@@ -17,6 +18,7 @@ import { StopController } from "../src/core/runner/stop_control.ts";
 import { directive } from "./helpers/fake_codex.ts";
 import { testProject } from "./helpers/project.ts";
 import { gitIn } from "./helpers/repo.ts";
+import { query } from "./helpers/runs.ts";
 
 Deno.test("every event a run records is one fact its watchers heard, in the same order", async () => {
   await using p = await testProject({ max_retries: 1, retry_backoff_s: 0 });
@@ -152,3 +154,36 @@ Deno.test("the journal hands each fact to its subscribers in order, and a failin
     }), /disk full/);
   assert.deepEqual(heard, ["db run_started", "printer run_started", "db warning"]);
 });
+
+for (
+  const [what, event, left] of [
+    ["opening: its row, setup and started event", "started", "no attempt row"],
+    ["end: its files and completed event", "completed", "its commit still pending"],
+  ] as const
+) {
+  Deno.test(`an attempt's ${what} are one transaction: a database refusing the event leaves ${left}`, async () => {
+    await using p = await testProject({ auto_commit: true });
+    await p.ticket("TICKET-001.md", { title: "One", agent: "codex", done: false });
+    await gitIn(p.path, "add", "-A");
+    await gitIn(p.path, "commit", "-q", "-m", "ticket");
+    const db = new DatabaseSync(join(p.path, ".cmcs/cmcs.db"));
+    db.exec(
+      `CREATE TRIGGER refuse_event BEFORE INSERT ON events WHEN NEW.event = '${event}'
+       BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+    );
+    db.close();
+    const run = await p.cmcs(["run"]);
+    assert.notEqual(run.code, 0, run.stdout);
+    const rows = query<{ id: number; commit_pending: string | null; files_changed: string | null }>(
+      p,
+      "SELECT id, commit_pending, files_changed FROM attempts",
+    );
+    if (event === "started") assert.deepEqual(rows, []);
+    else {
+      // The commit was made; the attempt still says it is pending, so recovery records it.
+      assert.equal(rows.length, 1);
+      assert.ok(rows[0].commit_pending, "the commit is still pending");
+      assert.equal(rows[0].files_changed, null);
+    }
+  });
+}

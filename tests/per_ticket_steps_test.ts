@@ -8,6 +8,7 @@ import { join } from "node:path";
 import {
   attemptChanges,
   commitPaths,
+  contentHashes,
   diffBetween,
   snapshotBefore,
 } from "../src/core/git_changes.ts";
@@ -162,4 +163,110 @@ Deno.test("the first commit of an empty repository comes with its files and no p
   assert.equal(result.parent, null);
   assert.deepEqual(result.files, [{ path: "first.txt", added: 2, removed: 0 }]);
   assert.deepEqual(result.files, await diffBetween(dir.path, null, result.commit!));
+});
+
+Deno.test("an attempt starting from the previous attempt's look counts a file another program wrote in between as its own change", async () => {
+  await using repo = await repoWithFiles();
+  await Deno.writeTextFile(join(repo.path, "a"), "a\nleft uncommitted\n");
+  const previous = await attemptChanges(repo.path, new Map());
+  // Written between two tickets, touching nothing of git's: the documented trade-off
+  // (docs/reliability.md, "Edits between two tickets").
+  await Deno.writeTextFile(join(repo.path, "between.txt"), "between\n");
+  const before = await snapshotBefore(repo.path, previous.look);
+  assert.equal(before.carried, true);
+  assert.deepEqual([...before.dirty.keys()], ["a"]);
+  assert.equal(before.dirty.get("a"), (await contentHashes(repo.path, ["a"])).get("a"));
+  const changes = await attemptChanges(repo.path, before.dirty);
+  assert.deepEqual(changes.paths, ["between.txt"]);
+  // A look of its own would have counted it as an edit from before the attempt.
+  assert.deepEqual([...(await snapshotBefore(repo.path)).dirty.keys()].sort(), [
+    "a",
+    "between.txt",
+  ]);
+});
+
+for (
+  const [what, act] of [
+    ["a commit", (dir: string) => gitIn(dir, "commit", "-q", "-am", "by the user")],
+    ["a git add", (dir: string) => gitIn(dir, "add", "a")],
+    ["a checkout of another branch", (dir: string) => gitIn(dir, "checkout", "-q", "-b", "other")],
+    ["a commit on a detached HEAD", async (dir: string) => {
+      await gitIn(dir, "checkout", "-q", "--detach");
+      return gitIn(dir, "commit", "-q", "--allow-empty", "-m", "detached");
+    }],
+  ] as const
+) {
+  Deno.test(`the previous attempt's look is not carried over ${what} made by another program`, async () => {
+    await using repo = await repoWithFiles();
+    await Deno.writeTextFile(join(repo.path, "a"), "a\nedited\n");
+    const previous = await attemptChanges(repo.path, new Map());
+    if (what.includes("detached")) {
+      // Detached before the look, so that only the commit happens in between.
+      await gitIn(repo.path, "checkout", "-q", "--detach");
+    }
+    const look = what.includes("detached")
+      ? (await attemptChanges(repo.path, new Map())).look
+      : previous.look;
+    await act(repo.path);
+    const before = await snapshotBefore(repo.path, look);
+    assert.equal(before.carried, false);
+    const fresh = await snapshotBefore(repo.path);
+    assert.equal(before.head, fresh.head);
+    assert.deepEqual(before.dirty, fresh.dirty);
+  });
+}
+
+Deno.test("the look after an auto-commit is taken after it: a file its pre-commit hook writes is an edit from before the next attempt", async () => {
+  await using repo = await repoWithFiles();
+  const hook = join(repo.path, ".git/hooks/pre-commit");
+  await Deno.writeTextFile(hook, "#!/bin/sh\necho hooked > hooked.txt\n");
+  await Deno.chmod(hook, 0o755);
+  const before = await snapshotBefore(repo.path);
+  await Deno.writeTextFile(join(repo.path, "a"), "a\nticket\n");
+  const changes = await attemptChanges(repo.path, before.dirty);
+  assert.deepEqual(changes.paths, ["a"]);
+  const result = await commitPaths(repo.path, changes.paths, ["ticket"], {}, {
+    untracked: changes.untracked,
+    lookAfter: true,
+  });
+  assert.equal(result.error, null);
+  assert.equal((await result.look)?.head, result.commit);
+  const next = await snapshotBefore(repo.path, result.look);
+  assert.equal(next.carried, true);
+  assert.deepEqual([...next.dirty.keys()], ["hooked.txt"]);
+  assert.equal(next.head, result.commit);
+});
+
+Deno.test("an ordinary commit passes its message and paths as arguments, a long one through files, with the same message", async () => {
+  await using repo = await repoWithFiles();
+  await using tmp = await tempDir();
+  const hook = join(repo.path, ".git/hooks/pre-commit");
+  // Counts the files cmcs prepared for the commit while git runs it.
+  await Deno.writeTextFile(
+    hook,
+    `#!/bin/sh\nls "${tmp.path}" | grep -c '^cmcs-' >> "${tmp.path}/../counts-${
+      tmp.path.split("/").pop()
+    }"\nexit 0\n`,
+  );
+  await Deno.chmod(hook, 0o755);
+  const counts = join(tmp.path, `../counts-${tmp.path.split("/").pop()}`);
+  const saved = Deno.env.get("TMPDIR");
+  Deno.env.set("TMPDIR", tmp.path);
+  try {
+    for (const [file, title] of [["a", "short title"], ["b", "long ".repeat(4000)]]) {
+      await Deno.writeTextFile(join(repo.path, file), `${file}\nedited\n`);
+      const message = [title.trim(), "Committed by cmcs.", "Cmcs-Attempt: 1/2"];
+      const result = await commitPaths(repo.path, [file], message, {}, { untracked: [] });
+      assert.equal(result.error, null);
+      assert.equal(
+        await gitIn(repo.path, "log", "-1", "--format=%B"),
+        message.join("\n\n") + "\n\n",
+      );
+    }
+  } finally {
+    if (saved === undefined) Deno.env.delete("TMPDIR");
+    else Deno.env.set("TMPDIR", saved);
+  }
+  assert.deepEqual((await Deno.readTextFile(counts)).trim().split("\n"), ["0", "2"]);
+  await Deno.remove(counts);
 });

@@ -17,6 +17,7 @@ import { buildPrompt } from "../../src/core/runner/prompt.ts";
 import { MAX_EVENT_LINE_BYTES } from "../../src/core/runner/execute_worker.ts";
 import { discoverTickets, parseTicket } from "../../src/core/tickets.ts";
 import { headCommit } from "../../src/core/git.ts";
+import { setsidProgram, spawnInOwnSession } from "../../src/core/own_session.ts";
 import { contentHashes, diffWorkingTree, treeState } from "../../src/core/git_changes.ts";
 import { newProject, newRepo, ticketName, ticketText } from "./fixtures.ts";
 import { BASE_ENV, cmcs, git, INSTANT_CODEX, type ProcResult } from "./proc.ts";
@@ -232,8 +233,15 @@ async function measureSteps(root: string, s: Settings): Promise<Record<string, n
   const manyLines = jsonlChunks(4096, 1024);
   const samples = await roundRobin({
     "spawn /bin/true": () => new Deno.Command("/bin/true", quiet).output(),
-    "spawn /bin/true detached (own session)": async () => {
+    "spawn /bin/true detached (own session: a fork of this process)": async () => {
       await new Deno.Command("/bin/true", { ...quiet, detached: true }).spawn().status;
+    },
+    [
+      `spawn /bin/true in its own session the broker's way (${
+        setsidProgram() ? "through setsid, no fork" : "no setsid here: detached"
+      })`
+    ]: async () => {
+      await spawnInOwnSession("/bin/true", quiet).child.status;
     },
     "git rev-parse HEAD": () => headCommit(project),
     "git status (HEAD and uncommitted paths)": () => treeState(project),

@@ -5,6 +5,7 @@
  * and ended early when the run is stopped. A hook that hangs then costs a bounded wait and a clear
  * failure instead of a broker that no signal and no `cmcs stop` can end.
  */
+import { spawnInOwnSession, startFailure } from "./own_session.ts";
 import { timerDelay } from "./time.ts";
 
 /** How long a step may take and what ends it early; every field is optional. */
@@ -63,15 +64,15 @@ const DRAIN_MS = 500;
 export async function runStep(cmd: StepCommand, bound: StepBound = {}): Promise<StepResult> {
   const started = performance.now();
   const maxBytes = cmd.maxOutputBytes ?? 256 * 1024;
-  const child = new Deno.Command(cmd.command, {
+  // In a session of its own, without forking the broker (src/core/own_session.ts).
+  const { child, lookedUp } = spawnInOwnSession(cmd.command, {
     args: cmd.args,
     cwd: cmd.cwd,
     env: cmd.env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    detached: true,
-  }).spawn();
+  });
   const stdout = new TailBuffer(maxBytes);
   const stderr = new TailBuffer(maxBytes);
   const output = new TailBuffer(maxBytes);
@@ -116,11 +117,20 @@ export async function runStep(cmd: StepCommand, bound: StepBound = {}): Promise<
   clearTimeout(drainTimer);
   for (const reader of readers) reader.cancel().catch(() => {});
   await Promise.all(reading);
+  const out = stdout.bytes();
+  const err = stderr.bytes();
+  const unstarted = endedBy ? null : startFailure(
+    lookedUp,
+    { code: status.code, signal: status.signal },
+    out.length,
+    new TextDecoder().decode(err),
+  );
+  if (unstarted) throw unstarted;
   return {
     code: status.signal ? null : status.code,
     signal: status.signal ?? null,
-    stdout: stdout.bytes(),
-    stderr: stderr.bytes(),
+    stdout: out,
+    stderr: err,
     output: output.bytes(),
     durationS: (performance.now() - started) / 1000,
     endedBy,

@@ -227,7 +227,8 @@ export function isAlive(pid: number, start: string | null): boolean {
 }
 
 /**
- * Ends a worker's whole process tree and returns the pids still alive afterwards (normally none).
+ * Ends a worker's whole process tree and returns the pids still alive afterwards (normally none),
+ * and how many processes the tree had when first looked at (`found`: 0 when nothing was left).
  *
  * 1. Snapshot: the root, its descendants, members of groups led by one of them, and every process
  *    carrying the token — each with its start token.
@@ -244,15 +245,18 @@ export function isAlive(pid: number, start: string | null): boolean {
  * process vanished or refused a signal. A zombie counts as gone: reaping it is its parent's job
  * (the runner awaits the root's status).
  */
-export async function killProcessTree(opts: KillTreeOptions): Promise<{ survivors: number[] }> {
+export async function killProcessTree(
+  opts: KillTreeOptions,
+): Promise<{ survivors: number[]; found: number }> {
   if (
     opts.rootReaped &&
     (opts.token === null || (await processesWithTokenAsync(opts.token)).length === 0)
   ) {
-    return { survivors: [] };
+    return { survivors: [], found: 0 };
   }
   const tree = new TreeTracker(opts);
-  if (tree.scan().length === 0) return { survivors: [] };
+  const found = tree.scan().length;
+  if (found === 0) return { survivors: [], found };
 
   if (opts.graceS > 0 && tree.root !== null) {
     tree.signal("SIGINT", [tree.root]);
@@ -276,7 +280,7 @@ export async function killProcessTree(opts: KillTreeOptions): Promise<{ survivor
     return alive.length === 0;
   }, KILL_WAIT_S);
 
-  return { survivors: tree.scan() };
+  return { survivors: tree.scan(), found };
 }
 
 /** The processes of one tree, keyed by pid with the start token each had when first seen. */

@@ -1,6 +1,7 @@
 import { join } from "../path.ts";
 import { CodexStream } from "../codex_events.ts";
 import { LineSplitter } from "../line_splitter.ts";
+import { spawnInOwnSession, startFailure } from "../own_session.ts";
 import { killProcessTree } from "../process_tree.ts";
 import { processStartTokenAsync } from "../process_identity.ts";
 import { timerDelay } from "../time.ts";
@@ -30,6 +31,12 @@ export interface WorkerSpec {
   runStop: StopController;
   onSpawn?: (worker: { pid: number; start: string | null; token: string }) => void;
   onEvent?: (stream: CodexStream, event: Record<string, unknown>) => void;
+  /**
+   * Called the moment the worker has exited on its own (not when cmcs ended it), before its
+   * leftovers are looked for: the caller may start work of its own beside that search, and learns
+   * from {@link WorkerExecution.leftovers} whether anything of the attempt ran on after this call.
+   */
+  onExit?: () => void;
 }
 
 export interface WorkerExecution {
@@ -44,6 +51,11 @@ export interface WorkerExecution {
   spawnError: string | null;
   /** Processes of the attempt still alive after everything was tried (should be empty). */
   survivors: number[];
+  /**
+   * Processes of the attempt ran after the worker's exit (commands it left behind, now ended), or
+   * cmcs ended the worker: anything {@link WorkerSpec.onExit} started may have missed their work.
+   */
+  leftovers: boolean;
   /**
    * What went wrong keeping the worker's evidence (a log file not writable, a full disk, an event
    * that could not be recorded). The worker runs on regardless; these become attempt warnings.
@@ -86,12 +98,14 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     stopMessage: null,
     spawnError: null,
     survivors: [],
+    leftovers: false,
     problems: [],
   };
 
   try {
-    await Deno.mkdir(spec.logDir, { recursive: true });
-    await Deno.writeTextFile(join(spec.logDir, ATTEMPT_FILES.prompt), spec.prompt);
+    // Before the worker starts, and synchronously (nothing else could happen meanwhile).
+    Deno.mkdirSync(spec.logDir, { recursive: true });
+    Deno.writeTextFileSync(join(spec.logDir, ATTEMPT_FILES.prompt), spec.prompt);
   } catch (error) {
     // No worker runs without its evidence being kept.
     result.spawnError = `cannot write the attempt's logs in ${spec.logDir}: ${
@@ -106,21 +120,25 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     return result;
   }
   let child: Deno.ChildProcess;
+  let lookedUp: string | null;
+  const unstartable = async (error: unknown) => {
+    result.spawnError = spawnErrorMessage(spec.command, error);
+    await Deno.writeTextFile(join(spec.logDir, ATTEMPT_FILES.stderr), result.spawnError + "\n")
+      .catch(() => {});
+    return result;
+  };
   try {
-    child = new Deno.Command(spec.command, {
+    // In a session of its own, without forking the broker (src/core/own_session.ts).
+    ({ child, lookedUp } = spawnInOwnSession(spec.command, {
       args: spec.args,
       cwd: spec.cwd,
       env: { ...spec.env, CMCS_ATTEMPT_ID: token },
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      detached: true,
-    }).spawn();
+    }));
   } catch (error) {
-    result.spawnError = spawnErrorMessage(spec.command, error);
-    await Deno.writeTextFile(join(spec.logDir, ATTEMPT_FILES.stderr), result.spawnError + "\n")
-      .catch(() => {});
-    return result;
+    return await unstartable(error);
   }
   const start = await processStartTokenAsync(child.pid);
   try {
@@ -136,6 +154,7 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
   // minutes printing one large event).
   let lastActivity = Date.now();
   let lastByte = Date.now();
+  let stdoutBytes = 0;
   const attemptStop = new StopController();
   const offRun = spec.runStop.onStop(() =>
     attemptStop.request(spec.runStop.reason ?? "stopped", spec.runStop.message ?? "stopped")
@@ -180,6 +199,7 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     result.problems,
     (chunk) => {
       lastActivity = lastByte = Date.now();
+      stdoutBytes += chunk.length;
       lines.push(chunk);
     },
   );
@@ -199,8 +219,13 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
   clearInterval(idleTimer);
   offRun();
   offAttempt();
-  if (killing) await killing;
-  else {
+  if (killing) {
+    result.leftovers = true;
+    await killing;
+  } else {
+    try {
+      spec.onExit?.();
+    } catch { /* the caller's own business */ }
     // The worker ended on its own; commands it left behind (same token) are ended too.
     const leftovers = await killProcessTree({
       pid: child.pid,
@@ -210,6 +235,7 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
       rootReaped: true,
     });
     result.survivors = leftovers.survivors;
+    result.leftovers = leftovers.found > 0;
   }
   // The worker's end is its exit: a process that escaped the tree without the token may hold
   // its stdout or stderr open for ever. What is already in the pipes is read, then no more.
@@ -230,6 +256,9 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
   // something else holds its stdin) is not waited for.
   await Promise.race([stdinDone, Promise.resolve()]);
   result.stderrTail = new TextDecoder().decode(stderrTail);
+  // Started through `setsid`, a command that is not there is known only now, by setsid's exit.
+  const failed = startFailure(lookedUp, status, stdoutBytes, result.stderrTail);
+  if (failed && !attemptStop.reason) return await unstartable(failed);
   result.exitCode = status.signal ? null : status.code;
   result.signal = status.signal ?? null;
   result.stopReason = attemptStop.reason;
@@ -340,6 +369,7 @@ function _pump(
   const done = (async () => {
     let file: Deno.FsFile | null = null;
     try {
+      // Asynchronous: the two output files are created while the worker starts.
       file = await Deno.open(path, { create: true, write: true, truncate: true });
     } catch (error) {
       _note(problems, `cannot write ${path}: ${(error as Error).message}`);

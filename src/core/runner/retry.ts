@@ -1,5 +1,6 @@
 import type { AttemptKind } from "../db/types.ts";
 import { ticketHistory, uncommittedAttemptPaths } from "../review/ticket_history.ts";
+import type { TreeLook } from "../git_changes.ts";
 import type { Ticket } from "../tickets.ts";
 import { type AttemptContext, type AttemptOutcome, runAttempt } from "./run_attempt.ts";
 
@@ -20,6 +21,12 @@ export interface RetryPlan {
   fallbackModel: string | null;
   /** The first attempt's carried-over paths; later attempts ask the ticket's history again. */
   firstCarryOver: string[];
+  /**
+   * The look at the working tree the previous ticket's last attempt ended with (the run's ticket
+   * loop passes it on). Each retry gets its predecessor's, except after a backoff: a look is never
+   * carried across a wait.
+   */
+  firstLook?: Promise<TreeLook | null> | TreeLook | null;
 }
 
 /**
@@ -36,8 +43,13 @@ export async function attemptWithRetries(
 ): Promise<AttemptOutcome> {
   const codex = ctx.config.codex;
   let model = plan.model;
-  const attempt = (kind: AttemptKind, carryOver: string[]) =>
+  const attempt = (
+    kind: AttemptKind,
+    carryOver: string[],
+    look: Promise<TreeLook | null> | TreeLook | null,
+  ) =>
     runAttempt(ctx, {
+      look,
       ticket: plan.ticket,
       kind,
       model,
@@ -46,7 +58,7 @@ export async function attemptWithRetries(
       resumeThreadId: plan.resumeThreadId,
       carryOver,
     });
-  let result = await attempt(plan.firstKind, plan.firstCarryOver);
+  let result = await attempt(plan.firstKind, plan.firstCarryOver, plan.firstLook ?? null);
   let usedFallback = false;
   let retries = 0;
   while (true) {
@@ -81,7 +93,7 @@ export async function attemptWithRetries(
     });
     if (delayS > 0 && await ctx.stop.sleep(delayS * 1000)) break;
     if (stopRequested(ctx)) break;
-    result = await attempt(kind, unfinishedWork(ctx, plan.ticket));
+    result = await attempt(kind, unfinishedWork(ctx, plan.ticket), delayS > 0 ? null : result.look);
   }
   return result;
 }

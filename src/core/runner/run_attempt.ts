@@ -21,6 +21,9 @@ import {
   diffBetween,
   diffWorkingTree,
   snapshotBefore,
+  type TreeLook,
+  type TreeState,
+  treeState,
 } from "../git_changes.ts";
 import { withoutBrokerFiles } from "../broker_files.ts";
 import { headCommit } from "../git.ts";
@@ -61,6 +64,12 @@ export interface AttemptRequest {
    * them, instead of being left alone as edits that predate the attempt.
    */
   carryOver?: string[];
+  /**
+   * The look at the working tree the previous attempt ended with, to start from instead of a
+   * `git status` of this attempt's own when git has not changed since (see `snapshotBefore`).
+   * Never one from before a wait.
+   */
+  look?: Promise<TreeLook | null> | TreeLook | null;
 }
 
 export interface AttemptOutcome {
@@ -69,6 +78,11 @@ export interface AttemptOutcome {
   message: string | null;
   /** A failure that may go away on its own (5xx, dropped stream): worth a retry. */
   transient: boolean;
+  /**
+   * The working tree as this attempt left it, for the next attempt's `look` (possibly still being
+   * taken); null when unknown.
+   */
+  look: Promise<TreeLook | null> | TreeLook | null;
 }
 
 /**
@@ -83,44 +97,49 @@ export async function runAttempt(
 ): Promise<AttemptOutcome> {
   const { db, target, runId, config, ticket } = { ...ctx, ticket: req.ticket };
   const isGit = ctx.project.isGit;
-  const before = isGit ? await snapshotBefore(target) : null;
+  const before = isGit ? await snapshotBefore(target, req.look) : null;
   const commitBefore = before?.head ?? null;
   const dirtyBefore = before?.dirty ?? new Map<string, string>();
   for (const path of req.carryOver ?? []) dirtyBefore.delete(path);
 
-  const opened = startAttempt(db, {
-    runId,
-    ticket: ticket.id,
-    title: ticket.title || null,
-    kind: req.kind,
-    model: req.model,
-    reasoningEffort: req.effort,
-    commitBefore,
-    logDir: "",
+  // The attempt's row, its setup, the run's current ticket and the `attempt_started` event are
+  // written together: one SQLite transaction instead of four (each costs a write of its own).
+  const opened = db.transaction(() => {
+    const row = startAttempt(db, {
+      runId,
+      ticket: ticket.id,
+      title: ticket.title || null,
+      kind: req.kind,
+      model: req.model,
+      reasoningEffort: req.effort,
+      commitBefore,
+      logDir: "",
+    });
+    setAttemptSetup(db, row.id, {
+      logDir: `${runId}/${ticket.id}.${row.number}`,
+      ticketPath: ticket.path,
+      dirtyBefore: isGit ? dirtyBefore : null,
+    });
+    setRunWorker(db, runId, null, ticket.file);
+    ctx.journal.emit({
+      kind: "attempt_started",
+      runId,
+      target,
+      ticket: ticket.id,
+      file: ticket.file,
+      attemptId: row.id,
+      title: ticket.title,
+      number: row.number,
+      attemptKind: req.kind,
+      model: req.model,
+      effort: req.effort,
+    });
+    return row;
   });
-  const logDirName = `${runId}/${ticket.id}.${opened.number}`;
-  setAttemptSetup(db, opened.id, {
-    logDir: logDirName,
-    ticketPath: ticket.path,
-    dirtyBefore: isGit ? dirtyBefore : null,
-  });
-  const logDir = join(ctx.project.logsDir, logDirName);
-  setRunWorker(db, runId, null, ticket.file);
-  ctx.journal.emit({
-    kind: "attempt_started",
-    runId,
-    target,
-    ticket: ticket.id,
-    file: ticket.file,
-    attemptId: opened.id,
-    title: ticket.title,
-    number: opened.number,
-    attemptKind: req.kind,
-    model: req.model,
-    effort: req.effort,
-  });
+  const logDir = join(ctx.project.logsDir, `${runId}/${ticket.id}.${opened.number}`);
 
   const timeoutS = ticket.timeout_s ?? config.codex.timeout_s;
+  let early: Promise<TreeState> | null = null;
   // A `cmcs stop` that arrived while the working tree was looked at (the run's poll is slower).
   ctx.checkStop?.();
   crashPoint("before-spawn");
@@ -141,19 +160,24 @@ export async function runAttempt(
     idleTimeoutS: config.codex.idle_timeout_s,
     graceS: config.codex.stop_grace_s,
     runStop: ctx.stop,
-    onSpawn: (worker) => {
-      setAttemptWorker(db, opened.id, worker);
-      setRunWorker(db, runId, worker.pid, ticket.file);
-    },
+    onSpawn: (worker) =>
+      db.transaction(() => {
+        setAttemptWorker(db, opened.id, worker);
+        setRunWorker(db, runId, worker.pid, ticket.file);
+      }),
     onEvent: (stream, event) => {
       if (event.type === "thread.started" && stream.threadId) {
         setAttemptThread(db, opened.id, stream.threadId);
         crashPoint("worker-running");
       }
     },
+    // The working tree is looked at beside the search for the worker's leftovers; the look is
+    // dropped below when something of the attempt ran on after it started.
+    onExit: () => {
+      if (isGit) early = treeState(target);
+    },
   });
   crashPoint("after-worker");
-  setRunWorker(db, runId, null, ticket.file);
 
   const { stream } = execution;
   // The ticket is read once after the worker: its outcome and its re-opening both go by it.
@@ -181,32 +205,50 @@ export async function runAttempt(
     );
   }
 
+  let reopened = false;
   if (outcome !== "done" && ticketAfter?.state === "done") {
     await reopenClaimedTicket(ctx, opened.id, ticket, outcome);
+    reopened = true;
   }
 
+  // The look started at the worker's exit stands only when nothing wrote to the tree after it.
+  const usable = early !== null && !execution.leftovers && !reopened ? early : undefined;
+  if (early && !usable) (early as Promise<TreeState>).catch(() => {});
   const planned = isGit && !execution.spawnError
-    ? await planChanges(ctx, opened, ticket, outcome, dirtyBefore)
+    ? await planChanges(ctx, opened, ticket, outcome, dirtyBefore, usable)
     : null;
+  // Without a commit to make, the line counts of the changed files are read (a `git diff`) while
+  // the outcome is being written.
+  const counted = planned && !planned.intent
+    ? diffWorkingTree(target, commitBefore, planned.changes.paths)
+    : undefined;
   // The outcome and the commit about to be made are one write: a broker that dies after it
   // leaves recovery the paths and the message to look for or to commit (src/core/recovery.ts).
-  finishAttempt(db, opened.id, {
-    outcome,
-    message,
-    exitCode: execution.exitCode,
-    signal: execution.signal,
-    threadId: stream.threadId,
-    usage: stream.usage,
-    finalMessage: stream.finalMessage,
-    resetsAt,
-    commitIntent: planned?.intent ?? null,
-    startedAt: opened.started_at,
+  // The run's worker is cleared in the same transaction.
+  db.transaction(() => {
+    setRunWorker(db, runId, null, ticket.file);
+    finishAttempt(db, opened.id, {
+      outcome,
+      message,
+      exitCode: execution.exitCode,
+      signal: execution.signal,
+      threadId: stream.threadId,
+      usage: stream.usage,
+      finalMessage: stream.finalMessage,
+      resetsAt,
+      commitIntent: planned?.intent ?? null,
+      startedAt: opened.started_at,
+    });
   });
 
   let commit: string | null = null;
+  let look: Promise<TreeLook | null> | TreeLook | null = null;
+  let record: ChangesRecord | null = null;
   if (planned) {
-    const recorded = await recordChanges(ctx, opened.id, ticket, planned, commitBefore);
+    const recorded = await recordChanges(ctx, opened.id, ticket, planned, commitBefore, counted);
     commit = recorded.commit;
+    look = recorded.look;
+    record = recorded.record;
     if (recorded.failure) {
       ({ outcome, message, transient, resetsAt } = decideOutcome({
         ...observed,
@@ -215,26 +257,42 @@ export async function runAttempt(
     }
   }
 
-  const attempt = getAttempt(db, opened.id)!;
-  const warnings: string[] = attempt.warnings ? JSON.parse(attempt.warnings) : [];
-  ctx.journal.emit({
-    kind: "attempt_finished",
-    runId,
-    target,
-    ticket: ticket.id,
-    file: ticket.file,
-    attemptId: opened.id,
-    model: req.model,
-    outcome,
-    message,
-    exitCode: execution.exitCode,
-    durationS: attempt.duration_s,
-    tokens: stream.usage ? sumTokens([stream.usage]).total : null,
-    commit,
-    warnings,
+  // What the attempt changed (which also marks its commit no longer pending), the `committed`
+  // and `attempt_finished` events: one transaction.
+  const attempt = db.transaction(() => {
+    if (record) setAttemptChanges(db, opened.id, record);
+    if (commit) {
+      ctx.journal.emit({
+        kind: "committed",
+        runId,
+        target,
+        ticket: ticket.id,
+        file: ticket.file,
+        attemptId: opened.id,
+        commit,
+      });
+    }
+    const row = getAttempt(db, opened.id)!;
+    ctx.journal.emit({
+      kind: "attempt_finished",
+      runId,
+      target,
+      ticket: ticket.id,
+      file: ticket.file,
+      attemptId: opened.id,
+      model: req.model,
+      outcome,
+      message,
+      exitCode: execution.exitCode,
+      durationS: row.duration_s,
+      tokens: stream.usage ? sumTokens([stream.usage]).total : null,
+      commit,
+      warnings: row.warnings ? JSON.parse(row.warnings) : [],
+    });
+    return row;
   });
-  await writeSummary(join(logDir, ATTEMPT_FILES.summary), attempt, logDir);
-  return { attempt, outcome, message, transient };
+  writeSummary(join(logDir, ATTEMPT_FILES.summary), attempt, logDir);
+  return { attempt, outcome, message, transient, look };
 }
 
 /**
@@ -291,6 +349,8 @@ interface PlannedChanges {
     touchedPreexisting: string[];
     head: string | null;
     untracked: string[];
+    /** The same look, for the next attempt. */
+    look: TreeLook;
   };
   intent: CommitIntent | null;
 }
@@ -307,12 +367,14 @@ async function planChanges(
   ticket: Ticket,
   outcome: Outcome,
   dirtyBefore: Map<string, string>,
+  state?: Promise<TreeState>,
 ): Promise<PlannedChanges> {
   const { target, runId } = ctx;
-  const changes = await withoutBrokerOutputs(
-    target,
-    withoutBrokerFiles(await attemptChanges(target, dirtyBefore), target, ticket),
-  );
+  const seen = await attemptChanges(target, dirtyBefore, state);
+  const changes = {
+    ...await withoutBrokerOutputs(target, withoutBrokerFiles(seen, target, ticket)),
+    look: seen.look,
+  };
   const autoCommit = ticket.auto_commit ?? ctx.config.codex.auto_commit;
   if (outcome !== "done" || !autoCommit || changes.paths.length === 0) {
     return { changes, intent: null };
@@ -350,12 +412,15 @@ async function planChanges(
 }
 
 /**
- * Makes the planned auto-commit and records the files the attempt changed (which also marks the
- * commit no longer pending). A commit that fails (a hook refused it, hung past `git.timeout_s`, a
+ * Makes the planned auto-commit and finds the files the attempt changed, for the caller to record
+ * (which also marks the commit no longer pending). A commit that fails (a hook refused it, hung past `git.timeout_s`, a
  * stop ended it) turns a `done` attempt into `commit_failed`, recorded in the same write, and
  * re-opens the ticket first: a `done: true` ticket whose work is uncommitted would otherwise be
  * skipped by every later run. Its files stay in the working tree and the next attempt at the
- * ticket commits them with its own. Returns the new commit and the failure, if any.
+ * ticket commits them with its own. Returns the new commit and the failure, if any, and the
+ * look at the working tree the next attempt may start from: the attempt's own look when nothing
+ * was committed, one taken right after the commit when one was made, none when a commit failed
+ * (the ticket file may have been re-opened since).
  */
 async function recordChanges(
   ctx: AttemptContext,
@@ -363,8 +428,16 @@ async function recordChanges(
   ticket: Ticket,
   planned: PlannedChanges,
   commitBefore: string | null,
-): Promise<{ commit: string | null; failure: string | null }> {
-  const { db, target, runId } = ctx;
+  counted?: Promise<FileChange[]>,
+): Promise<
+  {
+    commit: string | null;
+    failure: string | null;
+    look: Promise<TreeLook | null> | TreeLook | null;
+    record: ChangesRecord;
+  }
+> {
+  const { target } = ctx;
   const { changes, intent } = planned;
   let commit: string | null = null;
   let failure: string | null = null;
@@ -379,6 +452,7 @@ async function recordChanges(
     crashPoint("before-commit");
     const result = committed = await commitPaths(target, intent.paths, intent.message, bound, {
       untracked: changes.untracked,
+      lookAfter: true,
     });
     crashPoint("after-commit");
     if (result.error) {
@@ -389,17 +463,6 @@ async function recordChanges(
       }
     }
     commit = result.commit;
-    if (commit) {
-      ctx.journal.emit({
-        kind: "committed",
-        runId,
-        target,
-        ticket: ticket.id,
-        file: ticket.file,
-        attemptId,
-        commit,
-      });
-    }
   }
   // HEAD as the status above saw it, unless a commit was tried and failed (re-read to be sure).
   const currentHead = intent && !commit ? await headCommit(target) : changes.head;
@@ -407,24 +470,27 @@ async function recordChanges(
     ? committed?.files && committed.parent === commitBefore
       ? committed.files
       : await diffBetween(target, commitBefore, commit)
-    : await diffWorkingTree(target, commitBefore, changes.paths);
+    : await (counted ?? diffWorkingTree(target, commitBefore, changes.paths));
   if (!commit && currentHead && currentHead !== commitBefore) {
     // The worker committed by itself: its commits are the attempt's change.
     const committed = await diffBetween(target, commitBefore, currentHead);
-    setAttemptChanges(db, attemptId, {
+    const record = {
       commitAfter: currentHead,
       files: mergeChanges(committed, files),
-      outcome: failure ? { outcome: "commit_failed", message: failure } : undefined,
-    });
-    return { commit: null, failure };
+      outcome: failure ? { outcome: "commit_failed" as const, message: failure } : undefined,
+    };
+    return { commit: null, failure, look: intent ? null : changes.look, record };
   }
-  setAttemptChanges(db, attemptId, {
+  const record = {
     commitAfter: commit,
     files,
-    outcome: failure ? { outcome: "commit_failed", message: failure } : undefined,
-  });
-  return { commit, failure };
+    outcome: failure ? { outcome: "commit_failed" as const, message: failure } : undefined,
+  };
+  return { commit, failure, look: intent ? committed?.look ?? null : changes.look, record };
 }
+
+/** What {@link setAttemptChanges} records of an attempt. */
+type ChangesRecord = Parameters<typeof setAttemptChanges>[2];
 
 function mergeChanges(a: FileChange[], b: FileChange[]): FileChange[] {
   const byPath = new Map(a.map((c) => [c.path, { ...c }]));
@@ -456,7 +522,7 @@ function warn(ctx: AttemptContext, attemptId: number, ticket: Ticket, message: s
   });
 }
 
-async function writeSummary(path: string, attempt: AttemptRow, logDir: string): Promise<void> {
+function writeSummary(path: string, attempt: AttemptRow, logDir: string): void {
   const summary = {
     run_id: attempt.run_id,
     attempt_id: attempt.id,
@@ -487,5 +553,7 @@ async function writeSummary(path: string, attempt: AttemptRow, logDir: string): 
     files: Object.fromEntries(Object.entries(ATTEMPT_FILES).map(([k, f]) => [k, join(logDir, f)])),
   };
   // The summary repeats what the database holds: a log directory gone unwritable loses nothing.
-  await Deno.writeTextFile(path, JSON.stringify(summary, null, 2) + "\n").catch(() => {});
+  try {
+    Deno.writeTextFileSync(path, JSON.stringify(summary, null, 2) + "\n");
+  } catch { /* see above */ }
 }

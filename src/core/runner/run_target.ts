@@ -17,6 +17,7 @@ import type { AttemptOutcome } from "./run_attempt.ts";
 import { startRun } from "./run_lifecycle.ts";
 import { attemptWithRetries, unfinishedWork } from "./retry.ts";
 import type { Journal } from "./journal.ts";
+import type { TreeLook } from "../git_changes.ts";
 import type { StopController } from "./stop_control.ts";
 
 export interface TargetRunOptions {
@@ -54,6 +55,8 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
   try {
     const announced = new Set<string>();
     let first = true;
+    // The working tree as the last attempt left it: the next ticket starts from it (retry.ts).
+    let look: Promise<TreeLook | null> | TreeLook | null = null;
     while (true) {
       // Checked here too, not only by the poll: a stop asked for between tickets must keep the
       // next ticket from starting.
@@ -96,7 +99,9 @@ export async function runTarget(opts: TargetRunOptions): Promise<TargetRunResult
         firstKind: "first",
         fallbackModel: codex.fallback_model,
         firstCarryOver: unfinishedWork(ctx, ticket),
+        firstLook: look,
       });
+      look = result.look;
       tickets.push({
         ticket: entry.ticket.id,
         outcome: result.outcome,
