@@ -131,47 +131,58 @@ export async function statusReport(
       accepted: queueCounts(queue).accepted,
     },
   };
-  const text: string[] = [];
-  if (runs.length === 0) {
-    const scope = target === undefined ? "" : ` for ${displayTarget(project.root, target)}`;
-    text.push(opts.active ? `no running runs${scope}` : `no runs yet${scope}`);
-    text.push("hint: start one with `cmcs run`");
-    return { code: 0, data, text };
-  }
-  text.push(formatTable(
-    [
-      "ID",
-      "STATUS",
-      "TARGET",
-      "TICKET",
-      "STARTED",
-      "DONE",
-      "FAILED",
-      "REVIEW",
-      "DURATION",
-      "TOKENS",
-      "STARTED_AT",
-    ],
-    runs.map((run) => [
-      String(run.id),
-      paint(statusColor(run.status), run.status),
-      displayTarget(project.root, run.target),
-      run.current_ticket ?? "-",
-      String(run.tickets.started),
-      String(run.tickets.done),
-      String(run.tickets.failed),
-      String(awaitingIn(run)),
-      formatDuration(run.duration_s),
-      formatTokens(run.tokens.total),
-      run.started_at.replace(/\.\d+Z$/, "Z"),
-    ]),
-  ));
-  if (more > 0) text.push(`… ${more} older run(s) not shown (use --limit)`);
-  for (const run of latestFailures(runs)) {
-    text.push(`run ${run.id} ${run.status}: ${cutLine(run.message ?? "")}`);
-  }
-  text.push(...reviewLines(queue));
-  return { code: 0, data, text };
+  const textLines = (): string[] => {
+    const text: string[] = [];
+    if (runs.length === 0) {
+      const scope = target === undefined ? "" : ` for ${displayTarget(project.root, target)}`;
+      text.push(opts.active ? `no running runs${scope}` : `no runs yet${scope}`);
+      text.push("hint: start one with `cmcs run`");
+      return text;
+    }
+    text.push(formatTable(
+      [
+        "ID",
+        "STATUS",
+        "TARGET",
+        "TICKET",
+        "STARTED",
+        "DONE",
+        "FAILED",
+        "REVIEW",
+        "DURATION",
+        "TOKENS",
+        "STARTED_AT",
+      ],
+      runs.map((run) => [
+        String(run.id),
+        paint(statusColor(run.status), run.status),
+        displayTarget(project.root, run.target),
+        run.current_ticket ?? "-",
+        String(run.tickets.started),
+        String(run.tickets.done),
+        String(run.tickets.failed),
+        String(awaitingIn(run)),
+        formatDuration(run.duration_s),
+        formatTokens(run.tokens.total),
+        run.started_at.replace(/\.\d+Z$/, "Z"),
+      ]),
+    ));
+    if (more > 0) text.push(`… ${more} older run(s) not shown (use --limit)`);
+    for (const run of latestFailures(runs)) {
+      text.push(`run ${run.id} ${run.status}: ${cutLine(run.message ?? "")}`);
+    }
+    text.push(...reviewLines(queue));
+    return text;
+  };
+  // Built only when read: `status --json` runs on every prompt and never prints the table.
+  let text: string[] | undefined;
+  return {
+    code: 0,
+    data,
+    get text() {
+      return text ??= textLines();
+    },
+  };
 }
 
 /**

