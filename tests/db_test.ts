@@ -6,7 +6,7 @@ import { Database } from "../src/core/db/database.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "../src/core/db/schema.ts";
 import { createRun, finishRun, getRun } from "../src/core/db/runs.ts";
 import { runAttempts, ticketsRunOn } from "../src/core/db/attempts.ts";
-import { ticketReviewRows } from "../src/core/db/reviews.ts";
+import { recordReview, ticketReviewRows } from "../src/core/db/reviews.ts";
 import { recordEvent, runEvents } from "../src/core/db/events.ts";
 import { registerWorktree } from "../src/core/db/worktrees.ts";
 import { queryRunSummaries, type RunSummary } from "../src/core/db/status_query.ts";
@@ -120,7 +120,7 @@ Deno.test("Database.open() creates a fresh database at the current schema versio
   again.close();
 });
 
-Deno.test("a database from before the latest-attempt table keeps its review queue: each ticket's newest attempt per target", async () => {
+Deno.test("a database from before the latest-attempt table keeps its review queue: each ticket's newest attempt and decision per target", async () => {
   await using dir = await tempDir();
   const path = join(dir.path, "cmcs.db");
   // Schema 4 as the previous cmcs left it, with a ticket tried in two runs on one target and once
@@ -151,27 +151,41 @@ Deno.test("a database from before the latest-attempt table keeps its review queu
   const other = attempt(run("/wt"), "TICKET-001");
   const second = attempt(run("/repo"), "TICKET-001");
   const ticket2 = attempt(run("/repo"), "TICKET-002");
+  // TICKET-002 was accepted before the upgrade.
+  raw.prepare(
+    `INSERT INTO reviews (target, ticket, attempt_id, decision, decided_at)
+     VALUES ('/repo', 'TICKET-002', ?, 'accepted', '2026-01-01T00:02:00.000Z')`,
+  ).run(ticket2);
   raw.close();
   assert.ok(first < second);
 
   const db = Database.open(path);
   try {
     const latest = () =>
-      ticketReviewRows(db).map((row) => [row.target, row.ticket, row.attempt_id]);
+      ticketReviewRows(db).map((row) => [row.target, row.ticket, row.attempt_id, row.decision]);
     assert.deepEqual(latest(), [
-      ["/wt", "TICKET-001", other],
-      ["/repo", "TICKET-001", second],
-      ["/repo", "TICKET-002", ticket2],
+      ["/wt", "TICKET-001", other, null],
+      ["/repo", "TICKET-001", second, null],
+      ["/repo", "TICKET-002", ticket2, "accepted"],
     ]);
     assert.deepEqual(ticketsRunOn(db, "/repo"), ["TICKET-002", "TICKET-001"]);
     // A new attempt after the upgrade moves its ticket to the end of the queue.
     const next = createRun(db, "/wt", { pid: 1, start: null });
     const newest = addAttempt(db, next.id, "TICKET-001", "done");
     assert.deepEqual(latest(), [
-      ["/repo", "TICKET-001", second],
-      ["/repo", "TICKET-002", ticket2],
-      ["/wt", "TICKET-001", newest],
+      ["/repo", "TICKET-001", second, null],
+      ["/repo", "TICKET-002", ticket2, "accepted"],
+      ["/wt", "TICKET-001", newest, null],
     ]);
+    // A decision after the upgrade is the ticket's newest.
+    recordReview(db, {
+      target: "/wt",
+      ticket: "TICKET-001",
+      attemptId: newest,
+      decision: "sent_back",
+      runId: next.id,
+    });
+    assert.deepEqual(latest().at(-1), ["/wt", "TICKET-001", newest, "sent_back"]);
   } finally {
     db.close();
   }

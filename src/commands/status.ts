@@ -116,11 +116,13 @@ export async function statusReport(
   const awaiting = queue.filter((t) => t.state === "awaiting_review");
   const awaitingIn = (run: RunSummary) => awaiting.filter((t) => t.run_id === run.id).length;
 
-  const label = (t: QueuedTicket): StatusJsonTicket => ({
-    target: displayTarget(project.root, t.target),
-    ticket: t.ticket,
-    run_id: t.run_id,
-  });
+  // A queue lists many tickets of few targets: each target's path is worked out once.
+  const shown = new Map<string, string>();
+  const label = (t: QueuedTicket): StatusJsonTicket => {
+    let target = shown.get(t.target);
+    if (target === undefined) shown.set(t.target, target = displayTarget(project.root, t.target));
+    return { target, ticket: t.ticket, run_id: t.run_id };
+  };
   const data: StatusJson = {
     project: project.root,
     runs: runs.map((run) => statusJsonRun(project.root, run, awaitingIn(run))),

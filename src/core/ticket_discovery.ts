@@ -134,12 +134,22 @@ function _identity(info: Deno.FileInfo, readAt: number): string | null {
 /**
  * The last parse of each ticket file, by directory, with the bytes it was parsed from. A run
  * discovers every ticket before each step; a file whose bytes are unchanged is not parsed again
- * (callers get a copy, so the cache cannot be altered through them), and a file that has stayed
+ * (its entry is deeply frozen and handed out as it is: cheaper than a copy per look, and a caller
+ * that tried to change it would fail at once instead of altering the cache), and a file that has stayed
  * still since it was read (see {@link STILL_MS}) is not even read again: a run looks before every
  * ticket, and reading every ticket file each time was most of the cost. Only the files present at
  * the last discovery of a directory are kept.
  */
 const _parsed = new Map<string, Map<string, ParsedFile>>();
+
+/** `value` and everything reachable from it, frozen; returns `value`. */
+function _deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
+  for (const key of Reflect.ownKeys(value)) {
+    _deepFreeze((value as Record<PropertyKey, unknown>)[key]);
+  }
+  return Object.freeze(value);
+}
 
 function _sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -183,14 +193,14 @@ function _readTicket(
     const still = _identity(info, readAt);
     if (hit && still !== null && hit.still === still) {
       current.set(file, hit);
-      return structuredClone(hit.entry);
+      return hit.entry;
     }
     const bytes = Deno.readFileSync(path);
     const parsed = hit && _sameBytes(hit.bytes, bytes)
       ? { ...hit, still }
-      : { bytes, entry: parseTicket(path, bytes), still };
+      : { bytes, entry: _deepFreeze(parseTicket(path, bytes)), still };
     current.set(file, parsed);
-    return structuredClone(parsed.entry);
+    return parsed.entry;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       return broken("disappeared while being read (or is a broken symlink): check the file");

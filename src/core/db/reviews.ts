@@ -26,20 +26,26 @@ export interface TicketReviewRow {
 }
 
 /**
- * Every ticket that ran on `filter.target` (every target without it), optionally only `tickets`,
+ * Every ticket that ran on `filter.target` or on one of `filter.targets` (every target without
+ * them), optionally only `tickets`,
  * oldest latest attempt first. One statement over `latest_attempts` (one row per ticket and
- * target, kept by a trigger: schema.ts), so its cost follows the number of tickets, not of
- * attempts; the review table is read through its `(target, ticket, id)` index.
+ * target with its newest attempt and decision, kept by triggers: schema.ts), so its cost follows
+ * the number of tickets, not of attempts or decisions.
  */
 export function ticketReviewRows(
   db: Database,
-  filter: { target?: string; tickets?: string[] } = {},
+  filter: { target?: string; targets?: string[]; tickets?: string[] } = {},
 ): TicketReviewRow[] {
   const conditions: string[] = [];
   const params: Param[] = [];
   if (filter.target !== undefined) {
     conditions.push("l.target = ?");
     params.push(filter.target);
+  }
+  if (filter.targets !== undefined) {
+    if (filter.targets.length === 0) return [];
+    conditions.push(`l.target IN (${filter.targets.map(() => "?").join(", ")})`);
+    params.push(...filter.targets);
   }
   if (filter.tickets !== undefined) {
     if (filter.tickets.length === 0) return [];
@@ -51,8 +57,7 @@ export function ticketReviewRows(
     `SELECT l.target, l.ticket, a.title, a.id AS attempt_id, a.run_id, a.outcome, a.finished_at,
        v.decision, v.attempt_id AS decided_attempt_id, v.decided_at
      FROM latest_attempts l JOIN attempts a ON a.id = l.attempt_id
-     LEFT JOIN reviews v ON v.id = (SELECT MAX(x.id) FROM reviews x
-       WHERE x.target = l.target AND x.ticket = l.ticket)
+     LEFT JOIN reviews v ON v.id = l.review_id
      ${where}
      ORDER BY a.id`,
     ...params,
@@ -96,4 +101,10 @@ export function recordReview(db: Database, review: NewReview): string {
     });
   });
   return at;
+}
+
+/** Every target a ticket ever ran on. */
+export function reviewTargets(db: Database): string[] {
+  return db.all<{ target: string }>("SELECT DISTINCT target FROM latest_attempts")
+    .map((row) => row.target);
 }

@@ -230,26 +230,36 @@ export const MIGRATIONS: Migration[] = [
   {
     version: 5,
     description:
-      "each ticket's newest attempt per target, kept by the database itself, so the review " +
-      "queue that `status` and `brief` read on every prompt does not group every attempt ever made",
+      "each ticket's newest attempt and newest review decision per target, kept by the database " +
+      "itself, so the review queue that `status` and `brief` read on every prompt does not group " +
+      "every attempt ever made",
     statements: () => [
       `CREATE TABLE latest_attempts (
   target TEXT NOT NULL,
   ticket TEXT NOT NULL,
   attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+  review_id INTEGER REFERENCES reviews(id),
   PRIMARY KEY (target, ticket)
 ) WITHOUT ROWID`,
-      `INSERT INTO latest_attempts (target, ticket, attempt_id)
-         SELECT r.worktree, a.ticket, MAX(a.id) FROM attempts a JOIN runs r ON r.id = a.run_id
+      `INSERT INTO latest_attempts (target, ticket, attempt_id, review_id)
+         SELECT r.worktree, a.ticket, MAX(a.id),
+           (SELECT MAX(v.id) FROM reviews v WHERE v.target = r.worktree AND v.ticket = a.ticket)
+         FROM attempts a JOIN runs r ON r.id = a.run_id
          GROUP BY r.worktree, a.ticket`,
-      // A trigger, not the broker's insert: every writer (the broker, recovery, an older cmcs
-      // that knows nothing of this table cannot open a newer schema) keeps it, in the same
-      // transaction as the attempt. Attempts are never deleted and a run never changes target.
+      // Triggers, not the broker's inserts: every writer keeps the table, in the same transaction
+      // as the attempt or the decision (an older cmcs cannot open this schema). Attempts and
+      // reviews are never deleted, and a run never changes target. A decision always concerns an
+      // attempt that ran, so its ticket's row exists.
       `CREATE TRIGGER attempts_keep_latest AFTER INSERT ON attempts BEGIN
   INSERT INTO latest_attempts (target, ticket, attempt_id)
     SELECT worktree, NEW.ticket, NEW.id FROM runs WHERE id = NEW.run_id
     ON CONFLICT (target, ticket) DO UPDATE SET attempt_id = excluded.attempt_id
       WHERE excluded.attempt_id > latest_attempts.attempt_id;
+END`,
+      `CREATE TRIGGER reviews_keep_latest AFTER INSERT ON reviews BEGIN
+  UPDATE latest_attempts SET review_id = NEW.id
+    WHERE target = NEW.target AND ticket = NEW.ticket
+      AND (review_id IS NULL OR review_id < NEW.id);
 END`,
     ],
   },

@@ -1,5 +1,5 @@
 import type { Database } from "../db/database.ts";
-import { ticketReviewRows } from "../db/reviews.ts";
+import { reviewTargets, ticketReviewRows } from "../db/reviews.ts";
 import { isDirectory } from "../project.ts";
 import { type ReviewState, reviewState } from "./review_state.ts";
 
@@ -26,12 +26,13 @@ export function reviewQueue(
   filter: { target?: string } = {},
 ): QueuedTicket[] {
   const queue: QueuedTicket[] = [];
-  const present = new Map<string, boolean>();
-  for (const row of ticketReviewRows(db, filter)) {
+  // Gone targets first, so their tickets are not even read: a project that has had many
+  // worktrees keeps their rows for good.
+  const targets = (filter.target !== undefined ? [filter.target] : reviewTargets(db))
+    .filter((target) => isDirectory(target));
+  for (const row of ticketReviewRows(db, { targets })) {
     const state = reviewState(row);
     if (state === null) continue;
-    if (!present.has(row.target)) present.set(row.target, isDirectory(row.target));
-    if (!present.get(row.target)) continue;
     queue.push({
       target: row.target,
       ticket: row.ticket,
