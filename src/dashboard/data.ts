@@ -127,7 +127,7 @@ export async function runTickets(
     else groups.set(attempt.ticket, [attempt]);
   }
   const reviews = new Map(
-    ticketReviewRows(ctx.db, { target: run.worktree, tickets: [...groups.keys()] })
+    ticketReviewRows(ctx.db, { targets: [run.worktree], tickets: [...groups.keys()] })
       .map((row) => [row.ticket, row]),
   );
   return await Promise.all([...groups].map(async ([ticket, inRun], i) => {

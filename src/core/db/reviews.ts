@@ -26,22 +26,17 @@ export interface TicketReviewRow {
 }
 
 /**
- * Every ticket that ran on `filter.target` or on one of `filter.targets` (every target without
- * them), optionally only `tickets`,
- * oldest latest attempt first. One statement over `latest_attempts` (one row per ticket and
- * target with its newest attempt and decision, kept by triggers: schema.ts), so its cost follows
- * the number of tickets, not of attempts or decisions.
+ * Every ticket that ran on one of `filter.targets` (every target without them), optionally only
+ * `tickets`, oldest latest attempt first. One statement over `latest_attempts` (one row per ticket
+ * and target with its newest attempt and decision, kept by triggers: schema.ts), so its cost
+ * follows the number of tickets, not of attempts or decisions.
  */
 export function ticketReviewRows(
   db: Database,
-  filter: { target?: string; targets?: string[]; tickets?: string[] } = {},
+  filter: { targets?: string[]; tickets?: string[] } = {},
 ): TicketReviewRow[] {
   const conditions: string[] = [];
   const params: Param[] = [];
-  if (filter.target !== undefined) {
-    conditions.push("l.target = ?");
-    params.push(filter.target);
-  }
   if (filter.targets !== undefined) {
     if (filter.targets.length === 0) return [];
     conditions.push(`l.target IN (${filter.targets.map(() => "?").join(", ")})`);

@@ -76,7 +76,7 @@ export async function acceptTickets(
     const tickets = [...new Set(refs.map((ref) => resolveReviewTicket(db, target, label, ref)))];
     return db.transaction(() => {
       const rows = new Map(
-        ticketReviewRows(db, { target, tickets }).map((row) => [row.ticket, row]),
+        ticketReviewRows(db, { targets: [target], tickets }).map((row) => [row.ticket, row]),
       );
       const notDone = tickets.map((t) => rows.get(t)!).filter((row) => row.outcome !== "done");
       if (notDone.length > 0) {

@@ -95,7 +95,7 @@ export async function buildResultPacket(input: {
   pathArg: string;
 }): Promise<ResultPacket> {
   const { db, target, history, pathArg } = input;
-  const [reviewRow] = ticketReviewRows(db, { target, tickets: [history.ticket] });
+  const [reviewRow] = ticketReviewRows(db, { targets: [target], tickets: [history.ticket] });
   const work = await ticketWork({
     target,
     isGit: input.isGit,

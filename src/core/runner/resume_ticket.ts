@@ -217,7 +217,7 @@ function recordSentBack(
   runId: number,
   feedback: string,
 ): void {
-  const [latest] = ticketReviewRows(db, { target, tickets: [ticket] });
+  const [latest] = ticketReviewRows(db, { targets: [target], tickets: [ticket] });
   if (!latest) return;
   const line = feedback.trim().split("\n")[0];
   recordReview(db, {
