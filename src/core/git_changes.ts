@@ -17,6 +17,8 @@ export interface TreeState {
   branch?: string | null;
   /** False when `git status` failed: nothing above can be relied on. */
   ok?: boolean;
+  /** What git said when it failed (its last line of stderr, or its exit code). */
+  error?: string;
 }
 
 /**
@@ -34,7 +36,11 @@ export async function treeState(dir: string): Promise<TreeState> {
     "--untracked-files=all",
     "--no-renames",
   ]);
-  if (out.code !== 0) return { head: null, paths: [], untracked: [], branch: null, ok: false };
+  if (out.code !== 0) {
+    const said = out.stderr.trim().split("\n").at(-1)?.trim();
+    const error = `git status failed: ${said || `exit code ${out.code}`}`;
+    return { head: null, paths: [], untracked: [], branch: null, ok: false, error };
+  }
   let head: string | null = null;
   let branch: string | null = null;
   const paths: string[] = [];
@@ -200,12 +206,16 @@ export async function lookAt(dir: string, state?: Promise<TreeState>): Promise<T
  * counts as this attempt's change, where a look of its own would have counted it as an edit from
  * before the attempt. Such an edit could already land unseen between the look and the worker's
  * start; carrying widens that window by the few milliseconds cmcs spends between two attempts.
- * Callers never carry a look across a wait (a retry's backoff).
+ * Callers never carry a look across a wait (a retry's backoff). `failure` says why the look
+ * failed (`git status` could not read the tree): the snapshot is then empty and must not be used
+ * to tell an attempt's changes from earlier edits.
  */
 export async function snapshotBefore(
   dir: string,
   pending?: Promise<TreeLook | null> | TreeLook | null,
-): Promise<{ head: string | null; dirty: DirtySnapshot; carried: boolean }> {
+): Promise<
+  { head: string | null; dirty: DirtySnapshot; carried: boolean; failure: string | null }
+> {
   const carried = await pending;
   const usable = carried && carried.gitState !== null &&
     gitState(dir, carried) === carried.gitState;
@@ -215,7 +225,12 @@ export async function snapshotBefore(
   const dirty: DirtySnapshot = new Map(
     state.paths.map((path) => [path, state.hashes.get(path) ?? hashed.get(path)!]),
   );
-  return { head: state.head, dirty, carried: !!usable };
+  return {
+    head: state.head,
+    dirty,
+    carried: !!usable,
+    failure: state.ok === false ? state.error ?? "git status failed" : null,
+  };
 }
 
 /**
@@ -237,6 +252,8 @@ export async function attemptChanges(
     head: string | null;
     untracked: string[];
     look: TreeLook;
+    /** Why `git status` failed; nothing above can be relied on then. */
+    failure: string | null;
   }
 > {
   const look = await lookAt(dir, state);
@@ -252,7 +269,8 @@ export async function attemptChanges(
     }
   }
   for (const [path, hash] of hashes) look.hashes.set(path, hash);
-  return { paths, touchedPreexisting, head, untracked, look };
+  const failure = look.ok === false ? look.error ?? "git status failed" : null;
+  return { paths, touchedPreexisting, head, untracked, look, failure };
 }
 
 /** Where each working tree keeps its git files, found once per tree (null: not found). */

@@ -73,17 +73,22 @@ async function settleAttempt(db: Database, run: RunRow, attempt: AttemptRow): Pr
     let commit = found;
     let error: string | null = null;
     if (!commit) {
-      const dirty = new Set((await treeState(target)).paths);
-      // Bounded like the broker's own commit: a hook that hangs must not hold the command that
-      // happens to run recovery (`cmcs status` on the next prompt) past git.timeout_s.
-      const result = await commitPaths(
-        target,
-        intent.paths.filter((path) => dirty.has(path)),
-        intent.message,
-        { timeoutS: await gitTimeoutS(db) },
-      );
-      commit = result.commit;
-      error = result.error ?? (commit ? null : "its files are no longer uncommitted");
+      const tree = await treeState(target);
+      if (tree.ok === false) {
+        error = tree.error ?? "git status failed";
+      } else {
+        const dirty = new Set(tree.paths);
+        // Bounded like the broker's own commit: a hook that hangs must not hold the command that
+        // happens to run recovery (`cmcs status` on the next prompt) past git.timeout_s.
+        const result = await commitPaths(
+          target,
+          intent.paths.filter((path) => dirty.has(path)),
+          intent.message,
+          { timeoutS: await gitTimeoutS(db) },
+        );
+        commit = result.commit;
+        error = result.error ?? (commit ? null : "its files are no longer uncommitted");
+      }
     }
     if (commit) {
       setAttemptChanges(db, attempt.id, {

@@ -29,6 +29,11 @@ export interface WorkerSpec {
   graceS: number;
   /** The run's stop controller: a stop of the run ends this worker too. */
   runStop: StopController;
+  /**
+   * Why the worker must not start (the attempt could not be prepared): it then ends as a
+   * `spawnError` with this message, its logs kept, and nothing is started.
+   */
+  refuse?: string;
   onSpawn?: (worker: { pid: number; start: string | null; token: string }) => void;
   onEvent?: (stream: CodexStream, event: Record<string, unknown>) => void;
   /**
@@ -111,6 +116,13 @@ export async function executeWorker(spec: WorkerSpec): Promise<WorkerExecution> 
     result.spawnError = `cannot write the attempt's logs in ${spec.logDir}: ${
       (error as Error).message
     } — make the .cmcs/logs directory writable`;
+    return result;
+  }
+  if (spec.refuse) {
+    result.spawnError = spec.refuse;
+    try {
+      Deno.writeTextFileSync(join(spec.logDir, ATTEMPT_FILES.stderr), spec.refuse + "\n");
+    } catch { /* the attempt records the message all the same */ }
     return result;
   }
   if (spec.runStop.stopped) {

@@ -160,6 +160,11 @@ export async function runAttempt(
     idleTimeoutS: config.codex.idle_timeout_s,
     graceS: config.codex.stop_grace_s,
     runStop: ctx.stop,
+    // Without a look at the tree before it, the attempt's changes could not be told from the
+    // edits that predate it (and an auto-commit would take those too): no worker is started.
+    refuse: before?.failure
+      ? `cannot look at the working tree before the worker: ${before.failure}`
+      : undefined,
     onSpawn: (worker) =>
       db.transaction(() => {
         setAttemptWorker(db, opened.id, worker);
@@ -217,9 +222,24 @@ export async function runAttempt(
   const planned = isGit && !execution.spawnError
     ? await planChanges(ctx, opened, ticket, outcome, dirtyBefore, usable)
     : null;
+  if (planned?.lookFailure) {
+    // Never "done, nothing changed" when nobody could look: with auto-commit on, the commit could
+    // not be made (the ticket is re-opened and its next attempt takes the files); off, it says so.
+    const unknown = `the working tree could not be looked at after the worker ` +
+      `(${planned.lookFailure}): what the attempt changed is unknown`;
+    if (outcome === "done" && (ticket.auto_commit ?? config.codex.auto_commit)) {
+      ({ outcome, message, transient, resetsAt } = decideOutcome({
+        ...observed,
+        commitFailure: `auto-commit failed, changes left uncommitted: ${unknown}`,
+      }));
+      if (!reopened) await reopenClaimedTicket(ctx, opened.id, ticket, outcome);
+    } else {
+      warn(ctx, opened.id, ticket, unknown);
+    }
+  }
   // Without a commit to make, the line counts of the changed files are read (a `git diff`) while
   // the outcome is being written.
-  const counted = planned && !planned.intent
+  const counted = planned && !planned.intent && !planned.lookFailure
     ? diffWorkingTree(target, commitBefore, planned.changes.paths)
     : undefined;
   // The outcome and the commit about to be made are one write: a broker that dies after it
@@ -353,6 +373,8 @@ interface PlannedChanges {
     look: TreeLook;
   };
   intent: CommitIntent | null;
+  /** Why the look after the worker failed: what the attempt changed is unknown then. */
+  lookFailure: string | null;
 }
 
 /**
@@ -376,8 +398,9 @@ async function planChanges(
     look: seen.look,
   };
   const autoCommit = ticket.auto_commit ?? ctx.config.codex.auto_commit;
+  if (seen.failure) return { changes, intent: null, lookFailure: seen.failure };
   if (outcome !== "done" || !autoCommit || changes.paths.length === 0) {
-    return { changes, intent: null };
+    return { changes, intent: null, lookFailure: null };
   }
   const ticketPath = relative(target, ticket.path);
   const unrelated = changes.touchedPreexisting.filter((path) => path !== ticketPath);
@@ -408,7 +431,7 @@ async function planChanges(
     }.`,
     attemptTrailer(runId, attempt.id),
   ];
-  return { changes, intent: { paths: changes.paths, message } };
+  return { changes, intent: { paths: changes.paths, message }, lookFailure: null };
 }
 
 /**
