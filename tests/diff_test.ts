@@ -8,6 +8,7 @@ import type { AttemptRow } from "../src/core/db/types.ts";
 import { directive } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { gitIn } from "./helpers/repo.ts";
+import { runThenResume } from "./helpers/two_rounds.ts";
 import { query } from "./helpers/runs.ts";
 
 function attempts(p: TestProject, ticket: string): AttemptRow[] {
@@ -63,21 +64,7 @@ Deno.test("diff prints git's diff of the ticket's own commit, and --stat git's s
 
 Deno.test("diff spans every commit of a ticket that was resumed", async () => {
   await using p = await testProject();
-  await p.ticket(
-    "TICKET-001.md",
-    { title: "Two rounds" },
-    `Work.\n${directive("write", "a.txt", "first")}\n`,
-  );
-  assert.equal((await p.cmcs(["run"])).code, 0);
-  // The orchestrator asks for more: the worker now also writes b.txt.
-  const ticketPath = join(p.path, ".cmcs/tickets/TICKET-001.md");
-  await Deno.writeTextFile(
-    ticketPath,
-    (await Deno.readTextFile(ticketPath)) + `\n${directive("write", "b.txt", "second")}\n`,
-  );
-  await gitIn(p.path, "commit", "-q", "-am", "review note");
-  const resumed = await p.cmcs(["resume", ".", "TICKET-001", "-m", "Add b.txt too"]);
-  assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+  await runThenResume(p);
 
   const rows = attempts(p, "TICKET-001");
   assert.deepEqual(rows.map((r) => r.kind), ["first", "resume"]);

@@ -12,6 +12,7 @@ import { createApp } from "../routes/_app.tsx";
 import { directive } from "./helpers/fake_codex.ts";
 import { type TestProject, testProject } from "./helpers/project.ts";
 import { gitIn } from "./helpers/repo.ts";
+import { runThenResume } from "./helpers/two_rounds.ts";
 import { attempts } from "./helpers/runs.ts";
 
 const PORT = 4173;
@@ -124,20 +125,7 @@ Deno.test("token totals of a ticket worked on in two runs agree between result, 
 
 Deno.test("the run page of a resumed ticket lists the files of every attempt, as cmcs result does", async () => {
   await using p = await testProject();
-  await p.ticket(
-    "TICKET-001.md",
-    { title: "Two rounds" },
-    `Work.\n${directive("write", "a.txt", "first")}\n`,
-  );
-  assert.equal((await p.cmcs(["run"])).code, 0);
-  const ticketPath = join(p.path, ".cmcs/tickets/TICKET-001.md");
-  await Deno.writeTextFile(
-    ticketPath,
-    (await Deno.readTextFile(ticketPath)) + `\n${directive("write", "b.txt", "second")}\n`,
-  );
-  await gitIn(p.path, "commit", "-q", "-am", "review note");
-  const resumed = await p.cmcs(["resume", ".", "TICKET-001", "-m", "Add b.txt too"]);
-  assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+  await runThenResume(p);
 
   const packet = await json<ResultJson>(p, ["result", ".", "TICKET-001"]);
   const paths = (packet.files ?? []).map(([path]) => path);
